@@ -1,0 +1,124 @@
+"""The REST API's instance, authentication and its one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
+
+from kuaiban.api.renderers import JSONRenderer
+from kuaiban.core.errors import DomainError
+from kuaiban.org.models import User
+from kuaiban.org.services import token_authenticate
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class NulFreeParser(Parser):
+    """JSON bodies and query strings without NUL characters, which PostgreSQL can neither store
+    nor compare: refused with 400 here rather than failing as a 500 in a query."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise ValueError("NUL character in the body")  # ninja answers 400
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        if _has_nul(result):
+            raise HttpError(400, _("Text may not contain NUL characters."))
+        return result
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Kuaiban API",
+    version="1",
+    description=(
+        "The appeal ledger over HTTP. Authenticate with `Authorization: Bearer <token>` "
+        "(`kuaiban token USERNAME` prints one). Errors are `{detail, errors: [{field, message}]}`."
+    ),
+    auth=BearerToken(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    renderer=JSONRenderer(),
+    parser=NulFreeParser(),
+)
+
+
+def error_body(
+    detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or [], **extra}
+
+
+def _loc_to_field(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "data")]
+    # pydantic puts the model name first for a single body parameter: drop lowercase schema args.
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [
+        {"field": _loc_to_field(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+        for err in exc.errors
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid input."
+    return api.create_response(request, error_body(detail, errors), status=400)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(
+        request,
+        error_body(_("Authentication required: send Authorization: Bearer <token>.")),
+        status=401,
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # A value the database refuses (a NUL in a path, a number out of range): the client's input.
+    return api.create_response(
+        request, error_body(_("The database refused a value in this request.")), status=400
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, error_body(str(exc)), status=exc.status_code)

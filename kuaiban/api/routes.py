@@ -1,0 +1,25 @@
+"""Mount every domain's router on the one API instance."""
+
+from kuaiban.api.base import api
+from kuaiban.appeals.api import router as appeals_router
+from kuaiban.enterprise.api import router as enterprise_router
+from kuaiban.integrations.api import router as integrations_router
+from kuaiban.metrics.api import router as metrics_router
+from kuaiban.org.api import router as org_router
+from kuaiban.projects.api import router as projects_router
+from kuaiban.routing.api import router as routing_router
+from kuaiban.supervision.api import router as supervision_router
+from kuaiban.visits.api import router as visits_router
+
+api.add_router("/", org_router)
+api.add_router("/appeals", appeals_router)
+# Each domain's router uses full paths below /api/v1/ (e.g. "/metrics", "/extensions").
+api.add_router("/", supervision_router)
+api.add_router("/", visits_router)
+api.add_router("/", metrics_router)
+api.add_router("/", routing_router)
+api.add_router("/", integrations_router)
+api.add_router("/", enterprise_router)
+api.add_router("/", projects_router)
+
+__all__ = ["api"]

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.org.models import Role, User
+
+ALL = frozenset(Role.values)
+STAFF = ALL - {Role.HANDLER}
+
+# (url name, label, roles that see it). Entries whose page does not exist are skipped.
+NAV: list[tuple[str, object, frozenset[str]]] = [
+    ("appeals:inbox", _("My inbox"), frozenset({Role.HANDLER})),
+    ("appeals:register", _("Register"), frozenset({Role.OPERATOR, Role.SUPERVISOR})),
+    ("appeals:ledger", _("Ledger"), ALL),
+    ("visits:desk", _("Return visits"), frozenset({Role.VISITOR, Role.SUPERVISOR})),
+    (
+        "supervision:orders",
+        _("Supervision"),
+        frozenset({Role.SUPERVISOR, Role.LEADER, Role.HANDLER}),
+    ),
+    ("metrics:dashboard", _("Overview"), frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})),
+    ("metrics:rankings", _("Rankings"), frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})),
+    ("routing:hot", _("Hot issues"), STAFF),
+    (
+        "routing:overrides",
+        _("Suggestions and overrides"),
+        frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN}),
+    ),
+    ("enterprise:list", _("Enterprises"), ALL),
+    ("enterprise:mine", _("My enterprises"), frozenset({Role.HANDLER, Role.LEADER, Role.VISITOR})),
+    ("enterprise:meetings", _("Breakfast meetings"), ALL),
+    ("projects:admin", _("Livelihood projects"), ALL),
+    ("supervision:notifications", _("Notifications"), ALL),
+    ("admin:index", _("Administration"), frozenset({Role.ADMIN})),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    items: list[tuple[str, object]] = []
+    if isinstance(user, User) and user.is_authenticated:
+        for name, label, roles in NAV:
+            if user.role not in roles and not (name == "admin:index" and user.is_staff):
+                continue
+            try:
+                items.append((reverse(name), label))
+            except NoReverseMatch:
+                continue
+    items.append((reverse("track"), _("Track an appeal")))
+    return {"nav_items": items}

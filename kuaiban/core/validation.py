@@ -1,0 +1,58 @@
+"""Validators for identifiers found on appeals: phone numbers, credit codes, ID numbers."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.utils.translation import gettext as _
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from kuaiban.core.errors import ValidationFailed
+
+
+def clean_phone(value: str, field: str = "phone") -> str:
+    """A mainland China phone number (mobile or fixed line) in national digits, or an error."""
+    raw = value.strip()
+    try:
+        parsed = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed.one(field, _("Not a phone number.")) from None
+    if parsed.country_code != 86 or not phonenumbers.is_valid_number(parsed):
+        raise ValidationFailed.one(field, _("Not a valid mainland China phone number.")) from None
+    national = phonenumbers.national_significant_number(parsed)
+    return national
+
+
+def clean_credit_code(value: str, field: str = "credit_code") -> str:
+    """A unified social credit code (统一社会信用代码), checked with its check character."""
+    try:
+        return str(uscc.validate(value.strip().upper()))
+    except StdnumError:
+        raise ValidationFailed.one(
+            field, _("Not a valid unified social credit code (18 characters with check digit).")
+        ) from None
+
+
+def clean_id_number(value: str, field: str = "id_number") -> str:
+    """A resident identity card number (居民身份证号码)."""
+    try:
+        return str(ric.validate(value.strip().upper()))
+    except StdnumError:
+        raise ValidationFailed.one(field, _("Not a valid resident ID number.")) from None
+
+
+def mask_phone(phone: str) -> str:
+    if not phone:
+        return ""
+    if len(phone) <= 4:
+        return "*" * len(phone)
+    keep_head = 3 if len(phone) >= 11 else 0
+    return phone[:keep_head] + "*" * (len(phone) - keep_head - 4) + phone[-4:]
+
+
+def mask_id(number: str) -> str:
+    if not number:
+        return ""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]

@@ -1,0 +1,161 @@
+"""The demo county's directory: regions, units and users (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+
+from kuaiban.org.models import Region, Role, Unit, User
+
+COUNTY = ("330000", "清河县")
+
+# township code → (name, [villages/communities])
+TOWNSHIPS: dict[str, tuple[str, list[str]]] = {
+    "chengguan": ("城关镇", ["南关社区", "北街社区", "东门村"]),
+    "dongcheng": ("东城街道", ["滨河社区", "光明社区", "新村社区"]),
+    "xicheng": ("西城街道", ["西苑社区", "富民社区"]),
+    "xinhua": ("新华镇", ["新华村", "大王庄村", "李家湾村"]),
+    "liuhe": ("柳河镇", ["柳河村", "前进村"]),
+    "shiqiao": ("石桥乡", ["石桥村", "马坊村", "杏花村"]),
+    "baisha": ("白沙镇", ["白沙村", "沙湾村"]),
+    "longquan": ("龙泉乡", ["龙泉村", "上坪村"]),
+    "shuanghe": ("双河镇", ["双河村", "河东村", "河西村"]),
+}
+
+# code → name; the townships are added as units too.
+DEPARTMENTS: dict[str, str] = {
+    "xzsp": "行政审批局",
+    "ybj": "医保局",
+    "zjj": "住建局",
+    "cgj": "城管局",
+    "jfj": "经发局",
+    "zrzy": "自然资源和规划局",
+    "wjj": "卫健局",
+    "jyj": "教育局",
+    "rsj": "人社局",
+    "sthj": "生态环境分局",
+    "scjg": "市场监管局",
+    "xfj": "信访局",
+    "jtj": "交通运输局",
+    "swj": "水利局",
+    "mzj": "民政局",
+    "nyj": "农业农村局",
+}
+
+STAFF: list[tuple[str, str, str]] = [
+    ("admin", "系统管理员", Role.ADMIN),
+    ("operator", "受理员 王晓丽", Role.OPERATOR),
+    ("supervisor", "督查员 陈建国", Role.SUPERVISOR),
+    ("leader", "县领导 刘志强", Role.LEADER),
+    ("visitor", "回访员 赵敏", Role.VISITOR),
+]
+
+HANDLER_NAMES = [
+    "张伟",
+    "李娜",
+    "王磊",
+    "刘洋",
+    "陈静",
+    "杨帆",
+    "赵军",
+    "黄丽",
+    "周涛",
+    "吴敏",
+    "徐强",
+    "孙婷",
+    "马超",
+    "朱琳",
+    "胡斌",
+    "郭芳",
+    "何勇",
+    "高燕",
+    "林峰",
+    "罗霞",
+    "郑凯",
+    "梁红",
+    "谢明",
+    "宋佳",
+    "唐亮",
+]
+
+
+@dataclass
+class Directory:
+    county: Region
+    townships: dict[str, Region]
+    villages: list[Region]
+    grids: list[Region]
+    units: dict[str, Unit]
+    users: dict[str, User]
+
+
+def build_directory() -> Directory:
+    password = settings.KUAIBAN_DEMO_PASSWORD
+    county, _ = Region.objects.get_or_create(
+        code=COUNTY[0], defaults={"name": COUNTY[1], "level": Region.Level.COUNTY}
+    )
+    townships: dict[str, Region] = {}
+    villages: list[Region] = []
+    grids: list[Region] = []
+    for t_index, (code, (name, village_names)) in enumerate(TOWNSHIPS.items(), start=1):
+        t_code = f"{COUNTY[0]}{t_index:03d}"
+        town, _ = Region.objects.get_or_create(
+            code=t_code, defaults={"name": name, "level": Region.Level.TOWNSHIP, "parent": county}
+        )
+        townships[code] = town
+        for v_index, v_name in enumerate(village_names, start=1):
+            village, _ = Region.objects.get_or_create(
+                code=f"{t_code}{v_index:03d}",
+                defaults={"name": v_name, "level": Region.Level.VILLAGE, "parent": town},
+            )
+            villages.append(village)
+            for g_index in (1, 2):
+                grid, _ = Region.objects.get_or_create(
+                    code=f"{village.code}{g_index:02d}",
+                    defaults={
+                        "name": f"{v_name}第{g_index}网格",
+                        "level": Region.Level.GRID,
+                        "parent": village,
+                    },
+                )
+                grids.append(grid)
+
+    units: dict[str, Unit] = {}
+    for code, name in DEPARTMENTS.items():
+        units[code], _ = Unit.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": Unit.Kind.DEPARTMENT}
+        )
+    for code, (name, _villages) in TOWNSHIPS.items():
+        units[code], _ = Unit.objects.get_or_create(
+            code=code,
+            defaults={"name": name, "kind": Unit.Kind.TOWNSHIP, "region": townships[code]},
+        )
+
+    users: dict[str, User] = {}
+    # One hash for all demo users: PBKDF2 is deliberately slow, and they share the password.
+    encoded = make_password(password)
+
+    def ensure(
+        username: str, display: str, role: str, unit: Unit | None = None, **extra: object
+    ) -> None:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(username=username, display_name=display, role=role, unit=unit, **extra)
+            user.password = encoded
+            user.save()
+        users[username] = user
+
+    for username, display, role in STAFF:
+        ensure(
+            username,
+            display,
+            role,
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
+        )
+    for index, (code, unit) in enumerate(units.items()):
+        person = HANDLER_NAMES[index % len(HANDLER_NAMES)]
+        ensure(f"handler-{code}", f"{unit.name} {person}", Role.HANDLER, unit, is_unit_head=True)
+    return Directory(county, townships, villages, grids, units, users)

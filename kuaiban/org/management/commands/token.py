@@ -1,0 +1,21 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kuaiban.org.models import User
+from kuaiban.org.services import token_create
+
+
+class Command(BaseCommand):
+    help = "Print a new API bearer token for USERNAME (stored hashed; shown only now)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--name", default="cli")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            user = User.objects.get(username=options["username"])
+        except User.DoesNotExist:
+            raise CommandError(f"no such user: {options['username']}") from None
+        self.stdout.write(token_create(user=user, name=options["name"]))

@@ -1,0 +1,149 @@
+"""Regions, units, people and their roles, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    class Level(models.TextChoices):
+        COUNTY = "county", _("County")
+        TOWNSHIP = "township", _("Township / street")
+        VILLAGE = "village", _("Village / community")
+        GRID = "grid", _("Grid")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def township(self) -> Region | None:
+        node: Region | None = self
+        while node is not None and node.level not in (self.Level.TOWNSHIP, self.Level.COUNTY):
+            node = node.parent
+        return node if node is not None and node.level == self.Level.TOWNSHIP else None
+
+    def path_names(self) -> str:
+        parts = []
+        node: Region | None = self
+        while node is not None and node.level != self.Level.COUNTY:
+            parts.append(node.name)
+            node = node.parent
+        return " / ".join(reversed(parts))
+
+
+class Unit(models.Model):
+    """A department (住建局 …) or a township/street government that handles appeals."""
+
+    class Kind(models.TextChoices):
+        DEPARTMENT = "department", _("Department")
+        TOWNSHIP = "township", _("Township / street")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    region = models.ForeignKey(
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("For a township: the township it governs."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering: ClassVar = ["kind", "code"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    OPERATOR = "operator", _("Operator")
+    HANDLER = "handler", _("Handler")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    LEADER = "leader", _("Leader")
+    VISITOR = "visitor", _("Return visitor")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.OPERATOR)
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("unit"),
+    )
+    is_unit_head = models.BooleanField(_("unit head"), default=False)
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")  # type: ignore[assignment]
+        verbose_name_plural = _("users")  # type: ignore[assignment]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=~models.Q(role="handler") | models.Q(unit__isnull=False),
+                name="handler_has_unit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal bearer token for the REST API. Only the SHA-256 of the key is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}…"
+
+    @staticmethod
+    def new_key() -> str:
+        return "kb_" + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return _digest(key)

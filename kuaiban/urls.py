@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("kuaiban.portal.urls")),
+    path("appeals/", include("kuaiban.appeals.urls")),
+    path("api/v1/", include("kuaiban.api.urls")),
+    path("supervision/", include("kuaiban.supervision.urls")),
+    path("visits/", include("kuaiban.visits.urls")),
+    path("metrics/", include("kuaiban.metrics.urls")),
+    path("routing/", include("kuaiban.routing.urls")),
+    path("open311/", include("kuaiban.open311.urls")),
+    path("integrations/", include("kuaiban.integrations.urls")),
+    path("enterprise/", include("kuaiban.enterprise.urls")),
+    path("meetings/", include("kuaiban.enterprise.public_urls")),
+    path("projects/", include("kuaiban.projects.urls")),
+    path("admin/", admin.site.urls),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="core/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
