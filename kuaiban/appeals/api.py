@@ -1,0 +1,468 @@
+"""The appeals endpoints: thin; parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Header, Query, Router, Schema, Status
+
+from kuaiban.appeals import policy, selectors, services
+from kuaiban.appeals.models import Appeal, AppealEvent
+from kuaiban.core.validation import mask_id, mask_phone
+from kuaiban.integrations.services import fingerprint, idempotent_register
+from kuaiban.org.models import User
+from kuaiban.routing.api import appeal_suggestions
+from kuaiban.routing.schemas import SuggestionsOut
+
+router = Router(tags=["appeals"])
+
+ChannelT = Literal[
+    "hotline",
+    "mailbox",
+    "direct_line",
+    "grid",
+    "wechat",
+    "breakfast",
+    "petition",
+    "visit",
+    "web",
+    "app",
+    "open311",
+    "inspection",
+]
+KindT = Literal["complaint", "help", "consultation", "suggestion", "report"]
+UrgencyT = Literal["normal", "urgent", "emergency"]
+StatusT = Literal[
+    "received", "dispatched", "in_progress", "replied", "visited", "closed", "merged", "invalid"
+]
+
+
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+class SubmitterIn(Schema):
+    name: str | None = None
+    phone: str | None = None
+    type: Literal["citizen", "enterprise"] = "citizen"
+    credit_code: str | None = None
+    enterprise_name: str | None = None
+    id_number: str | None = None
+
+
+class AppealIn(Schema):
+    channel: ChannelT
+    kind: KindT
+    urgency: UrgencyT | None = None
+    title: str | None = None
+    content: str
+    submitter: SubmitterIn | None = None
+    region: str | None = Field(None, description="Region code")
+    address: str | None = None
+    occurred_at: dt.datetime | None = None
+    group_size: int | None = Field(None, description="People in a group petition visit")
+    category: str | None = Field(None, description="Category code")
+
+
+class SubmitterOut(Schema):
+    type: str
+    name: str
+    phone: str
+    id_number: str
+    enterprise_name: str
+    credit_code: str
+
+
+class RefOut(Schema):
+    code: str
+    name: str
+
+
+class EventOut(Schema):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str
+    payload: dict[str, object]
+
+
+class AppealOut(Schema):
+    number: str
+    status: StatusT
+    channel: str
+    kind: str
+    urgency: str
+    title: str
+    content: str
+    category: RefOut | None
+    submitter: SubmitterOut
+    region: RefOut | None
+    address: str
+    occurred_at: dt.datetime | None
+    group_size: int | None
+    received_at: dt.datetime
+    lead_unit: RefOut | None
+    co_units: list[RefOut]
+    handler: str | None
+    claim_due: dt.datetime | None
+    reply_due: dt.datetime | None
+    visit_due: dt.datetime | None
+    alert: Literal["none", "yellow", "red"]
+    reply_result: str | None
+    reply_text: str
+    merged_into: str | None
+    return_count: int
+    rework_count: int
+
+
+class AppealDetailOut(AppealOut):
+    events: list[EventOut]
+
+
+class AppealCreatedOut(AppealDetailOut):
+    suggestions: SuggestionsOut | None = Field(
+        None, description="Suggested categories and lead units (null: none available)"
+    )
+
+
+class AppealPage(Schema):
+    items: list[AppealOut]
+    next_cursor: str | None
+
+
+def _ref(obj: object | None) -> RefOut | None:
+    if obj is None:
+        return None
+    return RefOut(code=obj.code, name=obj.name)  # type: ignore[attr-defined]
+
+
+def appeal_out(
+    appeal: Appeal, user: User, *, co_units: list[RefOut] | None = None
+) -> dict[str, object]:
+    full = policy.sees_contact(user, appeal)
+    return {
+        "number": appeal.number,
+        "status": appeal.status,
+        "channel": appeal.channel,
+        "kind": appeal.kind,
+        "urgency": appeal.urgency,
+        "title": appeal.title,
+        "content": appeal.content,
+        "category": _ref(appeal.category),
+        "submitter": {
+            "type": appeal.submitter_type,
+            "name": appeal.submitter_name,
+            "phone": appeal.submitter_phone if full else mask_phone(appeal.submitter_phone),
+            "id_number": appeal.submitter_id_number
+            if full
+            else mask_id(appeal.submitter_id_number),
+            "enterprise_name": appeal.enterprise_name,
+            "credit_code": appeal.credit_code,
+        },
+        "region": _ref(appeal.region),
+        "address": appeal.address,
+        "occurred_at": appeal.occurred_at,
+        "group_size": appeal.group_size,
+        "received_at": appeal.received_at,
+        "lead_unit": _ref(appeal.lead_unit),
+        "co_units": co_units if co_units is not None else [_ref(u) for u in appeal.co_units.all()],
+        "handler": str(appeal.handler) if appeal.handler_id else None,
+        "claim_due": appeal.claim_due,
+        "reply_due": appeal.reply_due,
+        "visit_due": appeal.visit_due,
+        "alert": appeal.alert,
+        "reply_result": appeal.reply_result or None,
+        "reply_text": appeal.reply_text,
+        "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,  # type: ignore[union-attr]
+        "return_count": appeal.return_count,
+        "rework_count": appeal.rework_count,
+    }
+
+
+def event_out(event: AppealEvent) -> dict[str, object]:
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor_label,
+        "action": event.action,
+        "from_status": event.from_status or None,
+        "to_status": event.to_status or None,
+        "note": event.note,
+        "payload": event.payload,
+    }
+
+
+def _detail(appeal: Appeal, user: User, *, new: bool = False) -> dict[str, object]:
+    # A just-registered appeal has no co-handling units: don't read them back.
+    out = appeal_out(appeal, user, co_units=[] if new else None)
+    out["events"] = [event_out(e) for e in appeal.events.order_by("seq")]
+    return out
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+@router.post(
+    "",
+    response={200: AppealCreatedOut, 201: AppealCreatedOut, **ERRORS},
+    summary="Register an appeal",
+    description=(
+        "With an `Idempotency-Key` header (e.g. a UUID) a retry is safe: the same key with the "
+        "same body answers 200 with the first appeal; the same key with another body is 409."
+    ),
+)
+def create_appeal(
+    request: HttpRequest,
+    payload: AppealIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[dict[str, object]]:
+    user = _user(request)
+    sub = payload.submitter or SubmitterIn()
+    data = services.AppealInput(
+        channel=payload.channel,
+        kind=payload.kind,
+        urgency=payload.urgency,
+        title=payload.title,
+        content=payload.content,
+        submitter_type=sub.type,
+        submitter_name=sub.name,
+        submitter_phone=sub.phone,
+        submitter_id_number=sub.id_number,
+        enterprise_name=sub.enterprise_name,
+        credit_code=sub.credit_code,
+        region=payload.region,
+        address=payload.address,
+        occurred_at=payload.occurred_at,
+        group_size=payload.group_size,
+        category=payload.category,
+    )
+    if idempotency_key is None:
+        appeal = services.appeal_register(actor=user, data=data)
+        return Status(201, _created(appeal, user, new=True))
+    appeal, created = idempotent_register(
+        scope=f"user:{user.pk}",
+        key=idempotency_key,
+        fingerprint_=fingerprint(payload.model_dump(mode="json")),
+        register=lambda: services.appeal_register(actor=user, data=data),
+    )
+    return Status(201 if created else 200, _created(appeal, user, new=created))
+
+
+def _created(appeal: Appeal, user: User, *, new: bool) -> dict[str, object]:
+    out = _detail(appeal, user, new=new)
+    if new and len(out["events"]) > 1:  # type: ignore[arg-type]
+        # An after-commit hook moved it on already (routing's automatic dispatch): re-read it.
+        out = _detail(selectors.appeal_get(user=user, number=appeal.number or ""), user)
+    out["suggestions"] = appeal_suggestions(appeal.title, appeal.content)
+    return out
+
+
+class ListParams(Schema):
+    status: str | None = Field(None, description="Comma list of statuses, or `open`")
+    unit: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    region: str | None = None
+    alert: str | None = None
+    from_: dt.date | None = Field(None, alias="from")
+    to: dt.date | None = None
+    q: str | None = Field(None, description="Keyword search (simplified or traditional)")
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+@router.get("", response={200: AppealPage, **ERRORS}, summary="The ledger, filtered")
+def list_appeals(request: HttpRequest, params: Query[ListParams]) -> dict[str, object]:
+    user = _user(request)
+    raw = {
+        "status": params.status or "",
+        "unit": params.unit or "",
+        "channel": params.channel or "",
+        "kind": params.kind or "",
+        "region": params.region or "",
+        "alert": params.alert or "",
+        "from": params.from_.isoformat() if params.from_ else "",
+        "to": params.to.isoformat() if params.to else "",
+        "q": params.q or "",
+    }
+    f = selectors.LedgerFilter.from_params(raw)
+    rows, next_cursor = selectors.page(
+        selectors.ledger(user=user, f=f)
+        .prefetch_related("co_units")
+        .select_related("handler", "merged_into"),
+        cursor=params.cursor,
+        size=params.limit,
+    )
+    return {
+        "items": [appeal_out(a, user) for a in rows],
+        "next_cursor": next_cursor,
+    }
+
+
+@router.get(
+    "/{number}", response={200: AppealDetailOut, **ERRORS}, summary="One appeal and its history"
+)
+def get_appeal(request: HttpRequest, number: str) -> dict[str, object]:
+    user = _user(request)
+    return _detail(selectors.appeal_get(user=user, number=number), user)
+
+
+class DispatchIn(Schema):
+    unit: str
+    co_units: list[str] = []
+    note: str | None = None
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class ReplyIn(Schema):
+    result: Literal["resolved", "partly", "unresolved"]
+    text: str
+
+
+class VisitIn(Schema):
+    reached: bool
+    resolved: bool | None = None
+    satisfaction: Literal["satisfied", "basic", "dissatisfied"] | None = None
+    authentic: bool | None = None
+    note: str | None = None
+
+
+class NoteIn(Schema):
+    note: str | None = None
+
+
+class MergeIn(Schema):
+    into: str
+
+
+class AnswerIn(Schema):
+    text: str
+
+
+class EmptyIn(Schema):
+    pass
+
+
+def _done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
+    user = _user(request)
+    appeal = (
+        selectors.appeal_get(user=user, number=appeal.number or "")
+        if policy.can_see(user, appeal)
+        else appeal
+    )
+    return _detail(appeal, user)
+
+
+@router.post("/{number}/dispatch", response={200: AppealDetailOut, **ERRORS})
+def dispatch(request: HttpRequest, number: str, payload: DispatchIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_dispatch(
+            actor=_user(request),
+            number=number,
+            unit=payload.unit,
+            co_units=payload.co_units,
+            note=payload.note or "",
+        ),
+    )
+
+
+@router.post("/{number}/claim", response={200: AppealDetailOut, **ERRORS})
+def claim(request: HttpRequest, number: str, payload: EmptyIn | None = None) -> dict[str, object]:
+    return _done(request, services.appeal_claim(actor=_user(request), number=number))
+
+
+@router.post("/{number}/return", response={200: AppealDetailOut, **ERRORS})
+def return_(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, object]:
+    appeal = services.appeal_return(actor=_user(request), number=number, reason=payload.reason)
+    # After a return the unit no longer holds the appeal; answer with what it may still see.
+    user = _user(request)
+    out = appeal_out(appeal, user, co_units=[])
+    out["events"] = [event_out(e) for e in appeal.events.order_by("seq")]
+    return out
+
+
+@router.post("/{number}/reply", response={200: AppealDetailOut, **ERRORS})
+def reply(request: HttpRequest, number: str, payload: ReplyIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_reply(
+            actor=_user(request), number=number, result=payload.result, text=payload.text
+        ),
+    )
+
+
+@router.post("/{number}/answer", response={200: AppealDetailOut, **ERRORS})
+def answer(request: HttpRequest, number: str, payload: AnswerIn) -> dict[str, object]:
+    return _done(
+        request, services.appeal_answer(actor=_user(request), number=number, text=payload.text)
+    )
+
+
+@router.post("/{number}/visit", response={200: AppealDetailOut, **ERRORS})
+def visit(request: HttpRequest, number: str, payload: VisitIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_visit(
+            actor=_user(request),
+            number=number,
+            data=services.VisitInput(
+                reached=payload.reached,
+                resolved=payload.resolved,
+                satisfaction=payload.satisfaction,
+                authentic=payload.authentic,
+                note=payload.note,
+            ),
+        ),
+    )
+
+
+@router.post("/{number}/rework", response={200: AppealDetailOut, **ERRORS})
+def rework(request: HttpRequest, number: str, payload: NoteIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_rework(actor=_user(request), number=number, note=payload.note or ""),
+    )
+
+
+@router.post("/{number}/close", response={200: AppealDetailOut, **ERRORS})
+def close(request: HttpRequest, number: str, payload: NoteIn | None = None) -> dict[str, object]:
+    note = payload.note if payload else ""
+    return _done(
+        request, services.appeal_close(actor=_user(request), number=number, note=note or "")
+    )
+
+
+@router.post("/{number}/merge", response={200: AppealDetailOut, **ERRORS})
+def merge(request: HttpRequest, number: str, payload: MergeIn) -> dict[str, object]:
+    return _done(
+        request, services.appeal_merge(actor=_user(request), number=number, into=payload.into)
+    )
+
+
+@router.post("/{number}/invalidate", response={200: AppealDetailOut, **ERRORS})
+def invalidate(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_invalidate(actor=_user(request), number=number, reason=payload.reason),
+    )

@@ -1,0 +1,131 @@
+"""Forms collect input for the web; the services validate it (one set of rules for web and API)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.appeals.models import (
+    Category,
+    Channel,
+    Kind,
+    ReplyResult,
+    Satisfaction,
+    SubmitterType,
+    Urgency,
+)
+from kuaiban.core.errors import DomainError
+from kuaiban.org.models import Region, Unit
+
+# Service error fields → form fields.
+FIELD_MAP = {
+    "submitter.type": "submitter_type",
+    "submitter.name": "submitter_name",
+    "submitter.phone": "submitter_phone",
+    "submitter.id_number": "submitter_id_number",
+    "submitter.credit_code": "credit_code",
+    "submitter.enterprise_name": "enterprise_name",
+}
+
+
+def attach_errors(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's field errors beside the fields; others at the top of the form."""
+    if not exc.errors:
+        form.add_error(None, str(exc.message))
+        return
+    for err in exc.errors:
+        name = FIELD_MAP.get(err.field, err.field)
+        form.add_error(name if name in form.fields else None, str(err.message))
+
+
+class RegisterForm(forms.Form):
+    channel = forms.ChoiceField(label=_("channel"), choices=Channel.choices)
+    kind = forms.ChoiceField(label=_("kind"), choices=Kind.choices)
+    urgency = forms.ChoiceField(label=_("urgency"), choices=Urgency.choices, initial="normal")
+    title = forms.CharField(label=_("title"), required=False)
+    # Not required here: the service checks it together with every other field, so the form
+    # shows all problems at once rather than in rounds.
+    content = forms.CharField(
+        label=_("content"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    category = forms.ChoiceField(label=_("category"), required=False)
+    submitter_type = forms.ChoiceField(
+        label=_("submitter type"), choices=SubmitterType.choices, initial="citizen"
+    )
+    submitter_name = forms.CharField(label=_("submitter name"), required=False)
+    submitter_phone = forms.CharField(label=_("phone"), required=False)
+    submitter_id_number = forms.CharField(label=_("ID number"), required=False)
+    enterprise_name = forms.CharField(label=_("enterprise name"), required=False)
+    credit_code = forms.CharField(label=_("unified social credit code"), required=False)
+    region = forms.ChoiceField(label=_("region"), required=False)
+    address = forms.CharField(label=_("address"), required=False)
+    occurred_at = forms.DateTimeField(
+        label=_("occurred at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    group_size = forms.IntegerField(label=_("people in group visit"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["region"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (r.code, r.path_names() or r.name)
+            for r in Region.objects.exclude(level="grid").select_related("parent__parent")
+        ]
+        self.fields["category"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (c.code, ("· " * (c.level - 1)) + c.name) for c in Category.objects.filter(level__lte=2)
+        ]
+
+
+def unit_choices() -> list[tuple[str, str]]:
+    return [(u.code, u.name) for u in Unit.objects.filter(active=True)]
+
+
+class DispatchForm(forms.Form):
+    unit = forms.ChoiceField(label=_("lead unit"))
+    co_units = forms.MultipleChoiceField(
+        label=_("co-handling units"), required=False, widget=forms.SelectMultiple(attrs={"size": 4})
+    )
+    note = forms.CharField(label=_("note"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        choices = unit_choices()
+        self.fields["unit"].choices = [("", "—"), *choices]  # type: ignore[attr-defined]
+        self.fields["co_units"].choices = choices  # type: ignore[attr-defined]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReplyForm(forms.Form):
+    result = forms.ChoiceField(label=_("result"), choices=ReplyResult.choices)
+    text = forms.CharField(label=_("reply"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class AnswerForm(forms.Form):
+    text = forms.CharField(label=_("answer"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+TRI = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
+
+
+class VisitForm(forms.Form):
+    reached = forms.ChoiceField(label=_("reached"), choices=[("yes", _("Yes")), ("no", _("No"))])
+    resolved = forms.ChoiceField(label=_("resolved"), choices=TRI, required=False)
+    satisfaction = forms.ChoiceField(
+        label=_("satisfaction"), choices=[("", "—"), *Satisfaction.choices], required=False
+    )
+    authentic = forms.ChoiceField(
+        label=_("unit really contacted the submitter"), choices=TRI, required=False
+    )
+    note = forms.CharField(label=_("note"), required=False)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("note"), required=False)
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(label=_("merge into (tracking number)"))

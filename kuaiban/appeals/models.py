@@ -1,0 +1,370 @@
+"""The ledger (台账): appeals, their events, return visits and the category tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.org.models import Region, Unit
+
+
+class Channel(models.TextChoices):
+    HOTLINE = "hotline", _("12345 hotline")
+    MAILBOX = "mailbox", _("Leaders' mailbox")
+    DIRECT_LINE = "direct_line", _("Secretary direct line")
+    GRID = "grid", _("Grid report")
+    WECHAT = "wechat", _("Enterprise WeChat group")
+    BREAKFAST = "breakfast", _("Breakfast meeting")
+    PETITION = "petition", _("Petition visit")
+    VISIT = "visit", _("Door-to-door visit")
+    WEB = "web", _("Website")
+    APP = "app", _("Mobile app")
+    OPEN311 = "open311", _("Open311")
+    INSPECTION = "inspection", _("Inspection")
+
+
+class Kind(models.TextChoices):
+    COMPLAINT = "complaint", _("Complaint")
+    HELP = "help", _("Request for help")
+    CONSULTATION = "consultation", _("Consultation")
+    SUGGESTION = "suggestion", _("Suggestion")
+    REPORT = "report", _("Report (confidential)")
+
+
+CONFIDENTIAL_KINDS = frozenset({Kind.REPORT})
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent")
+    EMERGENCY = "emergency", _("Emergency")
+
+
+class SubmitterType(models.TextChoices):
+    CITIZEN = "citizen", _("Citizen")
+    ENTERPRISE = "enterprise", _("Enterprise")
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    DISPATCHED = "dispatched", _("Dispatched")
+    IN_PROGRESS = "in_progress", _("In progress")
+    REPLIED = "replied", _("Replied")
+    VISITED = "visited", _("Visited")
+    CLOSED = "closed", _("Closed")
+    MERGED = "merged", _("Merged")
+    INVALID = "invalid", _("Invalid")
+
+
+TERMINAL_STATUSES = frozenset({Status.CLOSED, Status.MERGED, Status.INVALID})
+OPEN_STATUSES = frozenset(set(Status) - TERMINAL_STATUSES)
+
+
+class Action(models.TextChoices):
+    REGISTER = "register", _("Registered")
+    DISPATCH = "dispatch", _("Dispatched")
+    CLAIM = "claim", _("Claimed")
+    RETURN = "return", _("Returned")
+    REPLY = "reply", _("Replied")
+    ANSWER = "answer", _("Answered at intake")
+    VISIT = "visit", _("Return visit")
+    VISIT_ATTEMPT = "visit_attempt", _("Return visit not reached")
+    REWORK = "rework", _("Sent back for rework")
+    CLOSE = "close", _("Closed")
+    MERGE = "merge", _("Merged")
+    MERGED_IN = "merged_in", _("Another appeal merged in")
+    INVALIDATE = "invalidate", _("Marked invalid")
+    NOTE = "note", _("Note")
+
+
+# The one table of legal moves: action → statuses it may start from. The target status of
+# each action is fixed in the service that performs it.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Action.DISPATCH: frozenset({Status.RECEIVED}),
+    Action.CLAIM: frozenset({Status.DISPATCHED}),
+    Action.RETURN: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    Action.REPLY: frozenset({Status.IN_PROGRESS}),
+    Action.ANSWER: frozenset({Status.RECEIVED}),
+    Action.VISIT: frozenset({Status.REPLIED}),
+    Action.REWORK: frozenset({Status.VISITED}),
+    Action.CLOSE: frozenset({Status.VISITED}),
+    Action.MERGE: frozenset({Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS}),
+    Action.INVALIDATE: frozenset({Status.RECEIVED, Status.DISPATCHED}),
+}
+
+
+class ReplyResult(models.TextChoices):
+    RESOLVED = "resolved", _("Resolved")
+    PARTLY = "partly", _("Partly resolved")
+    UNRESOLVED = "unresolved", _("Cannot be resolved")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    BASIC = "basic", _("Basically satisfied")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+
+# Which deadline runs in which status (the sweep watches exactly these).
+DEADLINE_STATUS: dict[str, str] = {
+    "dispatched": "claim",
+    "in_progress": "reply",
+    "replied": "visit",
+}
+
+
+class Alert(models.TextChoices):
+    NONE = "none", _("On time")
+    YELLOW = "yellow", _("Due soon")
+    RED = "red", _("Overdue")
+
+
+class Category(models.Model):
+    """The configurable subject tree (事项分类), three levels deep by default."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    level = models.PositiveSmallIntegerField(_("level"), default=1)
+    default_unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("default lead unit"),
+        help_text=_("The dispatch catalogue's lead unit for this subject."),
+    )
+
+    class Meta:
+        ordering: ClassVar = ["code"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def top(self) -> Category:
+        node = self
+        while node.parent is not None:
+            node = node.parent
+        return node
+
+
+class Appeal(models.Model):
+    number = models.CharField(_("tracking number"), max_length=32, unique=True, null=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    urgency = models.CharField(
+        _("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    content = models.TextField(_("content"))
+    search_text = models.TextField(editable=False, default="")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("category")
+    )
+
+    submitter_type = models.CharField(
+        _("submitter type"),
+        max_length=16,
+        choices=SubmitterType.choices,
+        default=SubmitterType.CITIZEN,
+    )
+    submitter_name = models.CharField(_("submitter name"), max_length=100, blank=True)
+    submitter_phone = models.CharField(_("phone"), max_length=20, blank=True)
+    submitter_id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    phone_last4 = models.CharField(max_length=4, blank=True, editable=False)
+
+    region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region")
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    group_size = models.PositiveIntegerField(_("people in group visit"), null=True, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
+    )
+    lead_unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_appeals",
+        verbose_name=_("lead unit"),
+    )
+    co_units = models.ManyToManyField(
+        Unit, blank=True, related_name="co_appeals", verbose_name=_("co-handling units")
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handled_appeals",
+        verbose_name=_("handler"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="registered_appeals",
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_appeals"
+    )
+
+    reply_result = models.CharField(
+        _("reply result"), max_length=16, choices=ReplyResult.choices, blank=True
+    )
+    reply_text = models.TextField(_("reply"), blank=True)
+    invalid_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    return_count = models.PositiveSmallIntegerField(default=0)
+    rework_count = models.PositiveSmallIntegerField(default=0)
+
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    visited_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    claim_due = models.DateTimeField(_("claim by"), null=True, blank=True)
+    reply_due = models.DateTimeField(_("reply by"), null=True, blank=True)
+    visit_due = models.DateTimeField(_("visit by"), null=True, blank=True)
+    alert = models.CharField(
+        _("alert"), max_length=8, choices=Alert.choices, default=Alert.NONE, db_index=True
+    )
+    # Deadline clocks (kuaiban.deadlines): when each deadline turns yellow, and which deadline the
+    # current alert is about. ``alert_due`` is the sweep's "already warned" marker: it raises an
+    # alert once per (stage, deadline), and a deadline that moves (an extension) is watched anew.
+    claim_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reply_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    visit_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alert_stage = models.CharField(max_length=8, blank=True, editable=False)
+    alert_due = models.DateTimeField(null=True, blank=True, editable=False)
+    extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0, editable=False)
+
+    # Head of this appeal's event hash chain; `audit verify` checks it against the last event.
+    last_event_hash = models.CharField(max_length=64, blank=True, editable=False)
+    event_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering: ClassVar = ["-received_at", "-id"]
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        indexes: ClassVar = [
+            models.Index(fields=["status", "-received_at", "-id"], name="appeal_status_recv"),
+            models.Index(fields=["lead_unit", "status", "-received_at"], name="appeal_unit_status"),
+            models.Index(fields=["-received_at", "-id"], name="appeal_recv_id"),
+            models.Index(fields=["number", "phone_last4"], name="appeal_track"),
+            # The sweep's range scans: each clock runs in one status, and only appeals not yet
+            # red (for the deadline) or still quiet (for the warning) are worth looking at, so
+            # a sweep with nothing to do reads a few index pages, not every overdue appeal.
+            *(
+                index
+                for stage, status in (
+                    ("claim", "dispatched"),
+                    ("reply", "in_progress"),
+                    ("visit", "replied"),
+                )
+                for index in (
+                    models.Index(
+                        fields=[f"{stage}_due"],
+                        condition=models.Q(status=status) & ~models.Q(alert="red"),
+                        name=f"appeal_{stage}_due_unred",
+                    ),
+                    models.Index(
+                        fields=[f"{stage}_warn_at"],
+                        condition=models.Q(status=status, alert="none"),
+                        name=f"appeal_{stage}_warn_quiet",
+                    ),
+                )
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.kind in CONFIDENTIAL_KINDS
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL_STATUSES
+
+    @property
+    def clock(self) -> str:
+        """The deadline that runs now: claim, reply or visit ('' when none does)."""
+        return DEADLINE_STATUS.get(self.status, "")
+
+    @property
+    def next_due(self) -> dt.datetime | None:
+        stage = self.clock
+        return getattr(self, f"{stage}_due") if stage else None
+
+
+class AppealEvent(models.Model):
+    """One append-only line of an appeal's history, chained by hash to the one before it."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_label = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    note = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering: ClassVar = ["appeal_id", "seq"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["appeal", "seq"], name="event_appeal_seq")
+        ]
+        indexes: ClassVar = [models.Index(fields=["action", "at"], name="event_action_at")]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id}#{self.seq} {self.action}"
+
+
+class Visit(models.Model):
+    """One return-visit attempt (回访)."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="visits")
+    at = models.DateTimeField()
+    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
+    reached = models.BooleanField(_("reached"))
+    resolved = models.BooleanField(_("resolved"), null=True)
+    satisfaction = models.CharField(
+        _("satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True
+    )
+    authentic = models.BooleanField(_("unit really contacted the submitter"), null=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["appeal_id", "at"]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.at:%Y-%m-%d}"

@@ -1,0 +1,77 @@
+"""Who may see and do what with an appeal. One place, read by services and selectors."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Action, Appeal
+from kuaiban.org.models import Role, User
+
+# Roles that may perform each action (handlers are further limited to the lead unit).
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    Action.REGISTER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.DISPATCH: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.CLAIM: frozenset({Role.HANDLER}),
+    Action.RETURN: frozenset({Role.HANDLER}),
+    Action.REPLY: frozenset({Role.HANDLER}),
+    Action.ANSWER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.VISIT: frozenset({Role.SUPERVISOR, Role.VISITOR}),
+    Action.REWORK: frozenset({Role.SUPERVISOR}),
+    Action.CLOSE: frozenset({Role.SUPERVISOR}),
+    Action.MERGE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.INVALIDATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+}
+UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
+
+# Roles that see every appeal, and those that see every appeal except confidential ones.
+SEE_ALL = frozenset({Role.SUPERVISOR})
+SEE_ALL_BUT_CONFIDENTIAL = frozenset({Role.OPERATOR, Role.LEADER, Role.ADMIN, Role.VISITOR})
+# Roles that see a submitter's phone and ID number in full (plus the lead unit's handlers).
+SEE_CONTACT = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.VISITOR})
+
+
+def visible_q(user: User) -> Q | None:
+    """A filter of the appeals ``user`` may read; None means nothing at all."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.role in SEE_ALL:
+        return Q()
+    not_confidential = ~Q(kind__in=CONFIDENTIAL_KINDS)
+    if user.role in SEE_ALL_BUT_CONFIDENTIAL:
+        return not_confidential
+    if user.role == Role.HANDLER and user.unit_id:
+        return Q(lead_unit_id=user.unit_id) | (Q(co_units=user.unit_id) & not_confidential)
+    return None
+
+
+def can_see(user: User, appeal: Appeal) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role in SEE_ALL:
+        return True
+    if user.role in SEE_ALL_BUT_CONFIDENTIAL:
+        return not appeal.is_confidential
+    if user.role == Role.HANDLER and user.unit_id:
+        if appeal.lead_unit_id == user.unit_id:
+            return True
+        if appeal.is_confidential:
+            return False
+        return appeal.co_units.filter(pk=user.unit_id).exists()
+    return False
+
+
+def sees_contact(user: User, appeal: Appeal) -> bool:
+    if user.role in SEE_CONTACT:
+        return True
+    return bool(user.role == Role.HANDLER and user.unit_id and appeal.lead_unit_id == user.unit_id)
+
+
+def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
+    """Role (and unit) check only; the state check lives with the transitions."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role not in ACTION_ROLES.get(action, frozenset()):
+        return False
+    if appeal is not None and action in UNIT_BOUND_ACTIONS:
+        return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
+    return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)

@@ -1,0 +1,300 @@
+"""Role-scoped reads of the ledger."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    TextChoices,
+    Value,
+    When,
+)
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kuaiban.appeals import policy
+from kuaiban.appeals.models import Alert, Appeal, Channel, Kind, Status
+from kuaiban.core.errors import NotFound, ValidationFailed
+from kuaiban.core.text import fold
+from kuaiban.org.models import Region, Role, User
+
+
+def visible_appeals(user: User) -> QuerySet[Appeal]:
+    q = policy.visible_q(user)
+    if q is None:
+        return Appeal.objects.none()
+    qs = Appeal.objects.filter(q)
+    if user.role == Role.HANDLER:
+        # The co-unit join can repeat rows.
+        qs = qs.distinct()
+    return qs
+
+
+def appeal_get(*, user: User, number: str) -> Appeal:
+    appeal = (
+        Appeal.objects.select_related(
+            "lead_unit", "handler", "region", "category", "merged_into", "created_by"
+        )
+        .filter(number=number)
+        .first()
+    )
+    if appeal is None or not policy.can_see(user, appeal):
+        raise NotFound(_("No appeal numbered %(number)s.") % {"number": number})
+    return appeal
+
+
+@dataclass
+class LedgerFilter:
+    status: list[str] = field(default_factory=list)
+    unit: str = ""
+    channel: str = ""
+    kind: str = ""
+    region: str = ""
+    alert: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str = ""
+    sort: str = ""  # "" newest first; "alert": red, then yellow, then by the running deadline
+
+    @classmethod
+    def from_params(cls, params: Any) -> LedgerFilter:
+        """Parse query parameters (a QueryDict or dict), refusing unknown values clearly."""
+        errors: list[tuple[str, str]] = []
+
+        def one(name: str, choices: Any = None) -> str:
+            value = (params.get(name) or "").strip()
+            if value and choices is not None and value not in choices.values:
+                errors.append((name, _("Unknown value %(value)r.") % {"value": value}))
+                return ""
+            return str(value)
+
+        statuses: list[str] = []
+        raw_status = (
+            params.getlist("status") if hasattr(params, "getlist") else params.get("status")
+        )
+        if isinstance(raw_status, str):
+            raw_status = raw_status.split(",")
+        for s in raw_status or []:
+            for part in str(s).split(","):
+                part = part.strip()
+                if not part:
+                    continue
+                if part == "open":
+                    statuses.extend(
+                        s.value
+                        for s in Status
+                        if s not in (Status.CLOSED, Status.MERGED, Status.INVALID)
+                    )
+                elif part in Status.values:
+                    statuses.append(part)
+                else:
+                    errors.append(("status", _("Unknown value %(value)r.") % {"value": part}))
+
+        def day(name: str) -> dt.date | None:
+            value = (params.get(name) or "").strip()
+            if not value:
+                return None
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                errors.append((name, _("Use a date like 2026-11-23.")))
+                return None
+
+        result = cls(
+            status=statuses,
+            unit=one("unit"),
+            channel=one("channel", Channel),
+            kind=one("kind", Kind),
+            region=one("region"),
+            alert=one("alert", Alert),
+            date_from=day("from"),
+            date_to=day("to"),
+            q=(params.get("q") or "").strip()[:100],
+            sort=one("sort", LedgerSort),
+        )
+        if errors:
+            from kuaiban.core.errors import FieldError
+
+            raise ValidationFailed([FieldError(f, m) for f, m in errors])
+        return result
+
+
+def _region_codes(code: str) -> list[int]:
+    """The region and everything below it."""
+    root = Region.objects.filter(code=code).first()
+    if root is None:
+        return []
+    ids = [root.pk]
+    frontier = [root.pk]
+    while frontier:
+        frontier = list(Region.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+class LedgerSort(TextChoices):
+    ALERT = "alert", gettext_lazy("Overdue and due soon first")
+
+
+# The rank of an alert for sorting (red first) and the deadline that runs in each status.
+ALERT_RANK = Case(
+    When(alert=Alert.RED, then=Value(0)),
+    When(alert=Alert.YELLOW, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+NEXT_DUE = Case(
+    When(status=Status.DISPATCHED, then=F("claim_due")),
+    When(status=Status.IN_PROGRESS, then=F("reply_due")),
+    When(status=Status.REPLIED, then=F("visit_due")),
+    default=Value(None),
+    output_field=DateTimeField(),
+)
+
+
+def ledger(*, user: User, f: LedgerFilter) -> QuerySet[Appeal]:
+    qs = visible_appeals(user)
+    if f.status:
+        qs = qs.filter(status__in=f.status)
+    if f.unit:
+        qs = qs.filter(Q(lead_unit__code=f.unit))
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.alert:
+        qs = qs.filter(alert=f.alert)
+    if f.region:
+        qs = qs.filter(region_id__in=_region_codes(f.region))
+    if f.date_from:
+        qs = qs.filter(received_at__date__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(received_at__date__lte=f.date_to)
+    if f.q:
+        needle = fold(f.q)
+        if needle.upper().startswith("KB") and "-" in needle:
+            qs = qs.filter(number__iexact=f.q.strip())
+        else:
+            for word in needle.split():
+                qs = qs.filter(search_text__contains=word)
+    qs = qs.select_related("lead_unit", "region", "category")
+    if f.sort == LedgerSort.ALERT:
+        return qs.annotate(alert_rank=ALERT_RANK, next_due_at=NEXT_DUE).order_by(
+            "alert_rank", F("next_due_at").asc(nulls_last=True), "id"
+        )
+    return qs.order_by("-received_at", "-id")
+
+
+# ----- keyset pagination --------------------------------------------------------------------------
+
+
+def encode_cursor(appeal: Appeal) -> str:
+    raw = json.dumps([appeal.received_at.isoformat(), appeal.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        return dt.datetime.fromisoformat(at), int(pk)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationFailed.one("cursor", _("Not a cursor this server issued.")) from None
+
+
+def page(qs: QuerySet[Appeal], *, cursor: str | None, size: int) -> tuple[list[Appeal], str | None]:
+    """One page of a ledger ordered by (-received_at, -id), or by alert when the ledger was
+    sorted that way, and the cursor of the next."""
+    if "alert_rank" in qs.query.annotations:
+        return _page_by_alert(qs, cursor=cursor, size=size)
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=pk))
+    rows = list(qs[: size + 1])
+    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
+    return rows[:size], next_cursor
+
+
+def _page_by_alert(
+    qs: QuerySet[Appeal], *, cursor: str | None, size: int
+) -> tuple[list[Appeal], str | None]:
+    """Keyset pages over (alert rank, running deadline with nulls last, id)."""
+    if cursor:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            tag, rank, due_raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if tag != "a":
+                raise ValueError(tag)
+            rank, pk = int(rank), int(pk)
+            due = dt.datetime.fromisoformat(due_raw) if due_raw else None
+        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+            raise ValidationFailed.one("cursor", _("Not a cursor this server issued.")) from None
+        same_rank = (
+            Q(next_due_at__gt=due) | Q(next_due_at__isnull=True) | Q(next_due_at=due, id__gt=pk)
+            if due is not None
+            else Q(next_due_at__isnull=True, id__gt=pk)
+        )
+        qs = qs.filter(Q(alert_rank__gt=rank) | (Q(alert_rank=rank) & same_rank))
+    rows = list(qs[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        due_at: dt.datetime | None = getattr(last, "next_due_at", None)
+        raw = json.dumps(
+            ["a", getattr(last, "alert_rank", 2), due_at.isoformat() if due_at else None, last.pk]
+        )
+        next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return rows[:size], next_cursor
+
+
+def inbox(*, user: User) -> dict[str, QuerySet[Appeal]]:
+    """A handler's desk: to claim, in progress, and due soon (or overdue)."""
+    base = visible_appeals(user).filter(lead_unit_id=user.unit_id).select_related("region")
+    return {
+        "to_claim": base.filter(status=Status.DISPATCHED).order_by("claim_due", "id"),
+        "in_progress": base.filter(status=Status.IN_PROGRESS).order_by("reply_due", "id"),
+        "due_soon": base.filter(
+            status__in=[Status.DISPATCHED, Status.IN_PROGRESS], alert__in=[Alert.YELLOW, Alert.RED]
+        ).order_by("reply_due", "id"),
+    }
+
+
+def track(*, number: str, phone_last4: str) -> Appeal:
+    """The public lookup: tracking number plus the last four digits of the phone given."""
+    number = number.strip().upper()
+    digits = phone_last4.strip()
+    if not (len(digits) == 4 and digits.isdigit()):
+        raise ValidationFailed.one("phone_last4", _("Enter the last four digits of your phone."))
+    appeal = (
+        Appeal.objects.select_related("lead_unit", "merged_into")
+        .filter(number=number, phone_last4=digits)
+        .first()
+    )
+    if appeal is None:
+        raise NotFound(_("No appeal matches that number and phone."))
+    return appeal
+
+
+PUBLIC_ACTIONS = {
+    "register",
+    "dispatch",
+    "claim",
+    "return",
+    "reply",
+    "answer",
+    "visit",
+    "rework",
+    "close",
+    "merge",
+    "invalidate",
+}

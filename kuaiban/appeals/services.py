@@ -1,0 +1,736 @@
+"""Every write to the ledger. One function per transition; nothing else changes an appeal's status.
+
+Each transition locks the appeal row, checks the actor's role and unit, the current status and the
+input, writes the new state and exactly one event (hash-chained) in the same transaction, and runs
+the registered after-commit hooks (notifications, webhooks) only once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.appeals import audit, policy
+from kuaiban.appeals.models import (
+    ALLOWED_TRANSITIONS,
+    Action,
+    Appeal,
+    AppealEvent,
+    Category,
+    Channel,
+    Kind,
+    ReplyResult,
+    Satisfaction,
+    Status,
+    SubmitterType,
+    Urgency,
+    Visit,
+)
+from kuaiban.core import clock
+from kuaiban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from kuaiban.core.text import fold
+from kuaiban.core.validation import clean_credit_code, clean_id_number, clean_phone
+from kuaiban.deadlines import services as deadlines
+from kuaiban.org.models import Region, Role, Unit, User
+
+TITLE_MAX = 120
+TEXT_MAX = 2000
+REASON_MAX = 500
+NAME_MAX = 100
+ADDRESS_MAX = 200
+GROUP_MAX = 10000
+MAX_RETURNS = 2
+UNREACHED_ATTEMPTS_TO_END = 3
+
+EventHook = Callable[[int, int], None]
+_event_hooks: list[EventHook] = []
+
+
+def on_event(hook: EventHook) -> EventHook:
+    """Register ``hook(appeal_id, event_id)``, called after each event's transaction commits."""
+    _event_hooks.append(hook)
+    return hook
+
+
+# ----- helpers ----------------------------------------------------------------------------------
+
+
+def record_event(
+    appeal: Appeal,
+    *,
+    actor: User | None,
+    action: str,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AppealEvent:
+    """Append one event to the appeal's chain; the caller saves the appeal afterwards."""
+    at = (at or clock.now()).astimezone(dt.UTC)
+    seq = appeal.event_count + 1
+    prev = appeal.last_event_hash
+    payload = payload or {}
+    event = AppealEvent(
+        appeal=appeal,
+        seq=seq,
+        at=at,
+        actor=actor,
+        actor_label=actor.label if actor else _("system"),
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        payload=payload,
+        prev_hash=prev,
+    )
+    event.hash = audit.digest_of(event)
+    event.save(force_insert=True)
+    appeal.event_count = seq
+    appeal.last_event_hash = event.hash
+    for hook in _event_hooks:
+        transaction.on_commit(lambda h=hook, a=appeal.pk, e=event.pk: h(a, e))  # type: ignore[misc]
+    return event
+
+
+def _text(value: str | None, field: str, *, required: bool, limit: int) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationFailed.one(field, _("This field is required."))
+    if len(text) > limit:
+        raise ValidationFailed.one(
+            field, _("At most %(limit)d characters (got %(n)d).") % {"limit": limit, "n": len(text)}
+        )
+    return text
+
+
+def _locked(number: str) -> Appeal:
+    appeal = (
+        Appeal.objects.select_for_update(of=("self",))
+        .select_related("lead_unit")
+        .filter(number=number)
+        .first()
+    )
+    if appeal is None:
+        raise NotFound(_("No appeal numbered %(number)s.") % {"number": number})
+    return appeal
+
+
+def _guard(appeal: Appeal, actor: User, action: str) -> None:
+    """Refuse: 404 if the actor can't see it, 403 for the wrong role, 409 for the wrong state."""
+    if not policy.can_see(actor, appeal):
+        raise NotFound(_("No appeal numbered %(number)s.") % {"number": appeal.number})
+    if not policy.may(actor, action, appeal):
+        if action in policy.UNIT_BOUND_ACTIONS and actor.role == Role.HANDLER:
+            raise PermissionDenied(_("Only a handler of the lead unit may do this."))
+        raise PermissionDenied(
+            _("Your role (%(role)s) may not do this.") % {"role": actor.get_role_display()}
+        )
+    if appeal.status not in ALLOWED_TRANSITIONS[action]:
+        raise Conflict(
+            _("Cannot %(action)s an appeal that is %(status)s.")
+            % {"action": Action(action).label, "status": appeal.get_status_display()},
+            code="wrong_status",
+        )
+
+
+def _choice(value: str | None, field: str, choices: Any, *, default: str | None = None) -> str:
+    if value in (None, "") and default is not None:
+        return default
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise ValidationFailed.one(
+            field,
+            _("Unknown value %(value)r; one of: %(allowed)s.")
+            % {"value": value, "allowed": allowed},
+        )
+    return str(value)
+
+
+def _optional(clean: Callable[[str, str], str], value: str | None, field: str) -> str:
+    """An optional identifier: empty stays empty, anything else must be valid."""
+    return clean(value, field) if value and value.strip() else ""
+
+
+def _unit(code: str | None, field: str) -> Unit:
+    if not code:
+        raise ValidationFailed.one(field, _("This field is required."))
+    unit = Unit.objects.filter(code=code, active=True).first()
+    if unit is None:
+        raise ValidationFailed.one(field, _("Unknown unit %(code)r.") % {"code": code})
+    return unit
+
+
+# ----- registration -----------------------------------------------------------------------------
+
+
+@dataclass
+class AppealInput:
+    channel: str
+    kind: str
+    content: str
+    urgency: str | None = None
+    title: str | None = None
+    submitter_type: str | None = None
+    submitter_name: str | None = None
+    submitter_phone: str | None = None
+    submitter_id_number: str | None = None
+    enterprise_name: str | None = None
+    credit_code: str | None = None
+    region: str | None = None
+    address: str | None = None
+    occurred_at: dt.datetime | None = None
+    group_size: int | None = None
+    category: str | None = None
+
+
+def validate_input(data: AppealInput) -> dict[str, Any]:
+    """Check every field; collect all problems so the form can show each beside its field."""
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+
+    def run(field: str, fn: Callable[[], Any]) -> None:
+        try:
+            clean[field] = fn()
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+
+    run("channel", lambda: _choice(data.channel, "channel", Channel))
+    run("kind", lambda: _choice(data.kind, "kind", Kind))
+    run("urgency", lambda: _choice(data.urgency, "urgency", Urgency, default=Urgency.NORMAL))
+    run("title", lambda: _text(data.title, "title", required=False, limit=TITLE_MAX))
+    run(
+        "content",
+        lambda: _text(data.content, "content", required=True, limit=settings.KUAIBAN_CONTENT_MAX),
+    )
+    run(
+        "submitter_type",
+        lambda: _choice(
+            data.submitter_type, "submitter.type", SubmitterType, default=SubmitterType.CITIZEN
+        ),
+    )
+    run(
+        "submitter_name",
+        lambda: _text(data.submitter_name, "submitter.name", required=False, limit=NAME_MAX),
+    )
+    run(
+        "submitter_phone",
+        lambda: _optional(clean_phone, data.submitter_phone, "submitter.phone"),
+    )
+    run(
+        "submitter_id_number",
+        lambda: _optional(clean_id_number, data.submitter_id_number, "submitter.id_number"),
+    )
+    run(
+        "enterprise_name",
+        lambda: _text(data.enterprise_name, "submitter.enterprise_name", required=False, limit=200),
+    )
+    run(
+        "credit_code",
+        lambda: _optional(clean_credit_code, data.credit_code, "submitter.credit_code"),
+    )
+    needs_code = clean.get("submitter_type") == SubmitterType.ENTERPRISE
+    if needs_code and not clean.get("credit_code"):  # noqa: SIM102 - two reasons, two lines
+        if not any(e.field == "submitter.credit_code" for e in errors):
+            errors.append(
+                FieldError(
+                    "submitter.credit_code",
+                    _("An enterprise needs its unified social credit code."),
+                )
+            )
+
+    def region() -> Region | None:
+        if not data.region:
+            return None
+        found = Region.objects.filter(code=data.region).first()
+        if found is None:
+            raise ValidationFailed.one(
+                "region", _("Unknown region %(code)r.") % {"code": data.region}
+            )
+        return found
+
+    run("region", region)
+    run("address", lambda: _text(data.address, "address", required=False, limit=ADDRESS_MAX))
+
+    def occurred() -> dt.datetime | None:
+        if data.occurred_at is None:
+            return None
+        value = data.occurred_at
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        if value > clock.now() + dt.timedelta(minutes=5):
+            raise ValidationFailed.one("occurred_at", _("Cannot be in the future."))
+        return value
+
+    run("occurred_at", occurred)
+
+    def group() -> int | None:
+        if data.group_size in (None, ""):
+            return None
+        try:
+            size = int(data.group_size)
+        except (TypeError, ValueError):
+            raise ValidationFailed.one("group_size", _("Must be a whole number.")) from None
+        if not 1 <= size <= GROUP_MAX:
+            raise ValidationFailed.one(
+                "group_size", _("Between 1 and %(max)d people.") % {"max": GROUP_MAX}
+            )
+        if clean.get("channel") != Channel.PETITION:
+            raise ValidationFailed.one("group_size", _("Only petition visits have a group size."))
+        return size
+
+    run("group_size", group)
+
+    def category() -> Category | None:
+        if not data.category:
+            return None
+        found = Category.objects.filter(code=data.category).first()
+        if found is None:
+            raise ValidationFailed.one(
+                "category", _("Unknown category %(code)r.") % {"code": data.category}
+            )
+        return found
+
+    run("category", category)
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def number_for(appeal_id: int, received_at: dt.datetime) -> str:
+    local = timezone.localtime(received_at)
+    return f"{settings.KUAIBAN_NUMBER_PREFIX}{local:%Y%m%d}-{appeal_id:06d}"
+
+
+@transaction.atomic
+def appeal_register(
+    *, actor: User | None, data: AppealInput, extra_payload: dict[str, Any] | None = None
+) -> Appeal:
+    """Put a new appeal in the ledger. ``actor`` None is the system (an integration)."""
+    if actor is not None and not policy.may(actor, Action.REGISTER):
+        raise PermissionDenied(_("Your role may not register appeals."))
+    clean = validate_input(data)
+    now = clock.now()
+    phone = clean["submitter_phone"]
+    appeal = Appeal(
+        **clean,
+        search_text=fold(f"{clean['title']}\n{clean['content']}"),
+        phone_last4=phone[-4:] if phone else "",
+        received_at=now,
+        created_by=actor,
+    )
+    payload = {"channel": appeal.channel, "kind": appeal.kind, **(extra_payload or {})}
+    if connection.vendor == "postgresql":
+        # Draw the id first so the row is written once, with its number and the head of its
+        # event chain: a second write would touch every index again (the number is indexed, so
+        # that UPDATE cannot be HOT). The event goes in first; its foreign key is checked at
+        # commit (Django's PostgreSQL foreign keys are DEFERRABLE INITIALLY DEFERRED).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Appeal._meta.db_table]
+            )
+            appeal.pk = cursor.fetchone()[0]
+        appeal.number = number_for(appeal.pk, now)
+        record_event(
+            appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload
+        )
+        appeal.save(force_insert=True)
+        return appeal
+    appeal.save(force_insert=True)
+    appeal.number = number_for(appeal.pk, now)
+    record_event(
+        appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload
+    )
+    appeal.save(update_fields=["number", "event_count", "last_event_hash"])
+    return appeal
+
+
+# ----- transitions ------------------------------------------------------------------------------
+
+
+def _set_status(appeal: Appeal, to: str, now: dt.datetime) -> str:
+    before = appeal.status
+    appeal.status = to
+    stamp = {
+        Status.DISPATCHED: "dispatched_at",
+        Status.IN_PROGRESS: "claimed_at",
+        Status.REPLIED: "replied_at",
+        Status.VISITED: "visited_at",
+        Status.CLOSED: "closed_at",
+    }.get(Status(to))
+    if stamp and (to != Status.IN_PROGRESS or before == Status.DISPATCHED):
+        setattr(appeal, stamp, now)
+    if to in (Status.CLOSED, Status.MERGED, Status.INVALID):
+        appeal.ended_at = now
+    return before
+
+
+@transaction.atomic
+def appeal_dispatch(
+    *,
+    actor: User,
+    number: str,
+    unit: str,
+    co_units: Iterable[str] = (),
+    note: str = "",
+    extra_payload: dict[str, Any] | None = None,
+) -> Appeal:
+    """Give the appeal to a lead unit; ``extra_payload`` adds keys to the event (auto=True ...)."""
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.DISPATCH)
+    if appeal.return_count >= MAX_RETURNS and actor.role != Role.SUPERVISOR:
+        raise PermissionDenied(
+            _("This appeal was returned twice: a supervisor arbitrates its dispatch.")
+        )
+    lead = _unit(unit, "unit")
+    co_codes = [c for c in dict.fromkeys(co_units) if c]
+    co = [_unit(code, "co_units") for code in co_codes]
+    if any(u.pk == lead.pk for u in co):
+        raise ValidationFailed.one("co_units", _("The lead unit cannot also be a co-handler."))
+    note = _text(note, "note", required=False, limit=REASON_MAX)
+    now = clock.now()
+    before = _set_status(appeal, Status.DISPATCHED, now)
+    appeal.lead_unit = lead
+    appeal.handler = None
+    deadlines.schedule(appeal, "reply", "claim", start=now)
+    appeal.visit_due = None
+    final = appeal.return_count >= MAX_RETURNS
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.DISPATCH,
+        from_status=before,
+        to_status=Status.DISPATCHED,
+        note=note,
+        payload={
+            **(extra_payload or {}),
+            "unit": lead.code,
+            "co_units": [u.code for u in co],
+            "final": final,
+        },
+    )
+    appeal.save()
+    appeal.co_units.set(co)
+    return appeal
+
+
+@transaction.atomic
+def appeal_claim(*, actor: User, number: str) -> Appeal:
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.CLAIM)
+    now = clock.now()
+    before = _set_status(appeal, Status.IN_PROGRESS, now)
+    appeal.handler = actor
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.CLAIM,
+        from_status=before,
+        to_status=Status.IN_PROGRESS,
+        payload={"on_time": bool(appeal.claim_due and now <= appeal.claim_due)},
+    )
+    appeal.save()
+    return appeal
+
+
+@transaction.atomic
+def appeal_return(*, actor: User, number: str, reason: str) -> Appeal:
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.RETURN)
+    reason = _text(reason, "reason", required=True, limit=REASON_MAX)
+    if appeal.return_count >= MAX_RETURNS:
+        raise Conflict(
+            _("A supervisor's arbitrated dispatch is final and cannot be returned."),
+            code="final_dispatch",
+        )
+    now = clock.now()
+    unit_code = appeal.lead_unit.code if appeal.lead_unit else ""
+    before = _set_status(appeal, Status.RECEIVED, now)
+    appeal.lead_unit = None
+    appeal.handler = None
+    appeal.claim_due = None
+    appeal.reply_due = None
+    appeal.return_count += 1
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.RETURN,
+        from_status=before,
+        to_status=Status.RECEIVED,
+        note=reason,
+        payload={"unit": unit_code, "returns": appeal.return_count},
+    )
+    appeal.save()
+    appeal.co_units.clear()
+    return appeal
+
+
+@transaction.atomic
+def appeal_reply(*, actor: User, number: str, result: str, text: str) -> Appeal:
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.REPLY)
+    result = _choice(result, "result", ReplyResult)
+    text = _text(text, "text", required=True, limit=TEXT_MAX)
+    now = clock.now()
+    before = _set_status(appeal, Status.REPLIED, now)
+    appeal.reply_result = result
+    appeal.reply_text = text
+    deadlines.schedule(appeal, "visit", start=now)
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.REPLY,
+        from_status=before,
+        to_status=Status.REPLIED,
+        note=text,
+        payload={
+            "result": result,
+            "on_time": bool(appeal.reply_due is None or now <= appeal.reply_due),
+        },
+    )
+    appeal.save()
+    return appeal
+
+
+@transaction.atomic
+def appeal_answer(*, actor: User, number: str, text: str) -> Appeal:
+    """Answer a consultation at intake: no dispatch needed, straight to replied."""
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.ANSWER)
+    if appeal.kind != Kind.CONSULTATION:
+        raise Conflict(_("Only consultations can be answered at intake."), code="wrong_kind")
+    text = _text(text, "text", required=True, limit=TEXT_MAX)
+    now = clock.now()
+    before = _set_status(appeal, Status.REPLIED, now)
+    appeal.reply_result = ReplyResult.RESOLVED
+    appeal.reply_text = text
+    deadlines.schedule(appeal, "visit", start=now)
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.ANSWER,
+        from_status=before,
+        to_status=Status.REPLIED,
+        note=text,
+        payload={"result": ReplyResult.RESOLVED},
+    )
+    appeal.save()
+    return appeal
+
+
+def _rework(appeal: Appeal, actor: User, now: dt.datetime, note: str, cause: str) -> None:
+    before = _set_status(appeal, Status.IN_PROGRESS, now)
+    appeal.rework_count += 1
+    appeal.reply_result = ""
+    appeal.visit_due = None
+    deadlines.schedule(appeal, "reply", start=now)
+    if appeal.handler_id is None and appeal.lead_unit_id is None:
+        # Answered at intake: the rework goes back to the registration desk.
+        before_rework = before
+        appeal.status = Status.RECEIVED
+        appeal.reply_due = None
+        record_event(
+            appeal,
+            actor=actor,
+            action=Action.REWORK,
+            from_status=before_rework,
+            to_status=Status.RECEIVED,
+            note=note,
+            payload={"cause": cause, "reworks": appeal.rework_count},
+        )
+        return
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.REWORK,
+        from_status=before,
+        to_status=Status.IN_PROGRESS,
+        note=note,
+        payload={"cause": cause, "reworks": appeal.rework_count},
+    )
+
+
+@dataclass
+class VisitInput:
+    reached: bool
+    resolved: bool | None = None
+    satisfaction: str | None = None
+    authentic: bool | None = None
+    note: str | None = None
+
+
+@transaction.atomic
+def appeal_visit(*, actor: User, number: str, data: VisitInput) -> Appeal:
+    """Record a return visit. Unreached: an attempt (three on different days end it unrated).
+    Reached: the rating; dissatisfied or untrue sends the appeal back for rework."""
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.VISIT)
+    note = _text(data.note, "note", required=False, limit=REASON_MAX)
+    now = clock.now()
+    if not data.reached:
+        Visit.objects.create(appeal=appeal, at=now, visitor=actor, reached=False, note=note)
+        days = {
+            timezone.localtime(v.at).date() for v in appeal.visits.filter(reached=False).only("at")
+        }
+        if len(days) >= UNREACHED_ATTEMPTS_TO_END:
+            before = _set_status(appeal, Status.VISITED, now)
+            record_event(
+                appeal,
+                actor=actor,
+                action=Action.VISIT,
+                from_status=before,
+                to_status=Status.VISITED,
+                note=note,
+                payload={"reached": False, "rated": False, "attempts": len(days)},
+            )
+        else:
+            record_event(
+                appeal,
+                actor=actor,
+                action=Action.VISIT_ATTEMPT,
+                note=note,
+                payload={"reached": False, "attempts": len(days)},
+            )
+        appeal.save()
+        return appeal
+
+    errors: list[FieldError] = []
+    if data.resolved is None:
+        errors.append(FieldError("resolved", _("Say whether the problem was resolved.")))
+    if data.satisfaction not in Satisfaction.values:
+        errors.append(FieldError("satisfaction", _("One of: satisfied, basic, dissatisfied.")))
+    if data.authentic is None:
+        errors.append(FieldError("authentic", _("Say whether the unit really made contact.")))
+    if errors:
+        raise ValidationFailed(errors)
+    assert data.satisfaction is not None
+    Visit.objects.create(
+        appeal=appeal,
+        at=now,
+        visitor=actor,
+        reached=True,
+        resolved=data.resolved,
+        satisfaction=data.satisfaction,
+        authentic=data.authentic,
+        note=note,
+    )
+    before = _set_status(appeal, Status.VISITED, now)
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.VISIT,
+        from_status=before,
+        to_status=Status.VISITED,
+        note=note,
+        payload={
+            "reached": True,
+            "rated": True,
+            "resolved": data.resolved,
+            "satisfaction": data.satisfaction,
+            "authentic": data.authentic,
+        },
+    )
+    if data.satisfaction == Satisfaction.DISSATISFIED or data.authentic is False:
+        cause = "dissatisfied" if data.satisfaction == Satisfaction.DISSATISFIED else "untrue"
+        _rework(appeal, actor, now, note, cause)
+    appeal.save()
+    return appeal
+
+
+@transaction.atomic
+def appeal_rework(*, actor: User, number: str, note: str) -> Appeal:
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.REWORK)
+    note = _text(note, "note", required=True, limit=REASON_MAX)
+    _rework(appeal, actor, clock.now(), note, "supervisor")
+    appeal.save()
+    return appeal
+
+
+@transaction.atomic
+def appeal_close(*, actor: User, number: str, note: str = "") -> Appeal:
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.CLOSE)
+    note = _text(note, "note", required=False, limit=REASON_MAX)
+    now = clock.now()
+    before = _set_status(appeal, Status.CLOSED, now)
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.CLOSE,
+        from_status=before,
+        to_status=Status.CLOSED,
+        note=note,
+    )
+    appeal.save()
+    return appeal
+
+
+@transaction.atomic
+def appeal_merge(*, actor: User, number: str, into: str) -> Appeal:
+    """Merge a repeated appeal into a master; the master's result reaches both submitters."""
+    into = (into or "").strip()
+    if not into:
+        raise ValidationFailed.one("into", _("This field is required."))
+    if into == number:
+        raise ValidationFailed.one("into", _("An appeal cannot be merged into itself."))
+    # Lock both rows in a fixed order so two opposite merges cannot deadlock.
+    locked = {
+        a.number: a
+        for a in Appeal.objects.select_for_update(of=("self",))
+        .filter(number__in=sorted([number, into]))
+        .order_by("number")
+    }
+    if number not in locked:
+        raise NotFound(_("No appeal numbered %(number)s.") % {"number": number})
+    appeal = locked[number]
+    _guard(appeal, actor, Action.MERGE)
+    master = locked.get(into)
+    if master is None or not policy.can_see(actor, master):
+        raise ValidationFailed.one("into", _("No appeal numbered %(number)s.") % {"number": into})
+    if not master.is_open:
+        raise ValidationFailed.one(
+            "into", _("Appeal %(number)s is already finished.") % {"number": into}
+        )
+    now = clock.now()
+    before = _set_status(appeal, Status.MERGED, now)
+    appeal.merged_into = master
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.MERGE,
+        from_status=before,
+        to_status=Status.MERGED,
+        payload={"into": master.number},
+    )
+    appeal.save()
+    record_event(master, actor=actor, action=Action.MERGED_IN, payload={"appeal": appeal.number})
+    master.save(update_fields=["event_count", "last_event_hash", "updated_at"])
+    return appeal
+
+
+@transaction.atomic
+def appeal_invalidate(*, actor: User, number: str, reason: str) -> Appeal:
+    appeal = _locked(number)
+    _guard(appeal, actor, Action.INVALIDATE)
+    reason = _text(reason, "reason", required=True, limit=REASON_MAX)
+    now = clock.now()
+    before = _set_status(appeal, Status.INVALID, now)
+    appeal.invalid_reason = reason
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.INVALIDATE,
+        from_status=before,
+        to_status=Status.INVALID,
+        note=reason,
+    )
+    appeal.save()
+    return appeal

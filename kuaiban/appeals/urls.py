@@ -1,0 +1,12 @@
+from django.urls import path
+
+from kuaiban.appeals import views
+
+app_name = "appeals"
+urlpatterns = [
+    path("", views.ledger, name="ledger"),
+    path("new/", views.register, name="register"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("<str:number>/", views.detail, name="detail"),
+    path("<str:number>/<str:action>/", views.act, name="act"),
+]

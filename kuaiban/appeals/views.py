@@ -1,0 +1,256 @@
+"""Web pages of the ledger. Thin: parse the form, call one service or selector, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kuaiban.appeals import forms as f
+from kuaiban.appeals import policy, selectors, services
+from kuaiban.appeals.models import ALLOWED_TRANSITIONS, Action, Appeal, Kind
+from kuaiban.core.errors import DomainError, NotFound
+from kuaiban.core.validation import mask_id, mask_phone
+from kuaiban.org.models import Region, Role, Unit, User
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _yesno(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+@login_required
+def ledger(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if policy.visible_q(user) is None:
+        raise DjangoPermissionDenied
+    error = ""
+    try:
+        flt = selectors.LedgerFilter.from_params(request.GET)
+    except DomainError as exc:
+        flt = selectors.LedgerFilter()
+        error = str(exc.message)
+    rows: list[Appeal] = []
+    next_cursor: str | None = None
+    try:
+        rows, next_cursor = selectors.page(
+            selectors.ledger(user=user, f=flt).select_related("handler"),
+            cursor=request.GET.get("cursor"),
+            size=50,
+        )
+    except DomainError as exc:
+        error = str(exc.message)
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    context = {
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "flt": flt,
+        "error": error,
+        "query": params.urlencode(),
+        "units": Unit.objects.filter(active=True),
+        "regions": Region.objects.filter(level__in=["county", "township"]),
+        "statuses": selectors.Status.choices,
+        "channels": selectors.Channel.choices,
+        "kinds": selectors.Kind.choices,
+        "alerts": selectors.Alert.choices,
+    }
+    template = (
+        "appeals/_ledger_rows.html" if getattr(request, "htmx", False) else "appeals/ledger.html"
+    )
+    return render(request, template, context, status=400 if error else 200)
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user.role != Role.HANDLER:
+        return redirect("appeals:ledger")
+    return render(request, "appeals/inbox.html", {"boxes": selectors.inbox(user=user)})
+
+
+@login_required
+def register(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not policy.may(user, Action.REGISTER):
+        raise DjangoPermissionDenied
+    form = f.RegisterForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                appeal = services.appeal_register(
+                    actor=user,
+                    data=services.AppealInput(
+                        channel=d["channel"],
+                        kind=d["kind"],
+                        urgency=d["urgency"],
+                        title=d["title"],
+                        content=d["content"],
+                        category=d["category"] or None,
+                        submitter_type=d["submitter_type"],
+                        submitter_name=d["submitter_name"],
+                        submitter_phone=d["submitter_phone"],
+                        submitter_id_number=d["submitter_id_number"],
+                        enterprise_name=d["enterprise_name"],
+                        credit_code=d["credit_code"],
+                        region=d["region"] or None,
+                        address=d["address"],
+                        occurred_at=d["occurred_at"],
+                        group_size=d["group_size"],
+                    ),
+                )
+            except DomainError as exc:
+                f.attach_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(
+                    request,
+                    _("Registered as %(number)s.") % {"number": appeal.number},
+                )
+                if policy.can_see(user, appeal):
+                    return redirect("appeals:detail", number=appeal.number)
+                return redirect("appeals:register")
+        else:
+            status = 400
+    return render(request, "appeals/register.html", {"form": form}, status=status)
+
+
+ActionSpec = tuple[type[forms.Form], Callable[[User, str, dict[str, Any]], Appeal]]
+
+ACTIONS: dict[str, ActionSpec] = {
+    Action.DISPATCH: (
+        f.DispatchForm,
+        lambda u, n, d: services.appeal_dispatch(
+            actor=u, number=n, unit=d["unit"], co_units=d["co_units"], note=d["note"]
+        ),
+    ),
+    Action.CLAIM: (f.NoteForm, lambda u, n, d: services.appeal_claim(actor=u, number=n)),
+    Action.RETURN: (
+        f.ReasonForm,
+        lambda u, n, d: services.appeal_return(actor=u, number=n, reason=d["reason"]),
+    ),
+    Action.REPLY: (
+        f.ReplyForm,
+        lambda u, n, d: services.appeal_reply(
+            actor=u, number=n, result=d["result"], text=d["text"]
+        ),
+    ),
+    Action.ANSWER: (
+        f.AnswerForm,
+        lambda u, n, d: services.appeal_answer(actor=u, number=n, text=d["text"]),
+    ),
+    Action.VISIT: (
+        f.VisitForm,
+        lambda u, n, d: services.appeal_visit(
+            actor=u,
+            number=n,
+            data=services.VisitInput(
+                reached=d["reached"] == "yes",
+                resolved=_yesno(d["resolved"]),
+                satisfaction=d["satisfaction"] or None,
+                authentic=_yesno(d["authentic"]),
+                note=d["note"],
+            ),
+        ),
+    ),
+    Action.REWORK: (
+        f.ReasonForm,
+        lambda u, n, d: services.appeal_rework(actor=u, number=n, note=d["reason"]),
+    ),
+    Action.CLOSE: (
+        f.NoteForm,
+        lambda u, n, d: services.appeal_close(actor=u, number=n, note=d["note"]),
+    ),
+    Action.MERGE: (
+        f.MergeForm,
+        lambda u, n, d: services.appeal_merge(actor=u, number=n, into=d["into"]),
+    ),
+    Action.INVALIDATE: (
+        f.ReasonForm,
+        lambda u, n, d: services.appeal_invalidate(actor=u, number=n, reason=d["reason"]),
+    ),
+}
+
+
+def available_actions(user: User, appeal: Appeal) -> list[str]:
+    out = []
+    for action in ACTIONS:
+        if appeal.status not in ALLOWED_TRANSITIONS[action] or not policy.may(user, action, appeal):
+            continue
+        if action == Action.ANSWER and appeal.kind != Kind.CONSULTATION:
+            continue
+        out.append(str(action))
+    return out
+
+
+def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:
+    full = policy.sees_contact(user, appeal)
+    return {
+        "appeal": appeal,
+        "events": appeal.events.select_related("actor").order_by("seq"),
+        "visits": appeal.visits.order_by("at"),
+        "phone": appeal.submitter_phone if full else mask_phone(appeal.submitter_phone),
+        "id_number": appeal.submitter_id_number if full else mask_id(appeal.submitter_id_number),
+        "co_units": list(appeal.co_units.all()),
+        "merged": list(appeal.merged_appeals.all()) if policy.can_see(user, appeal) else [],
+        "forms": {a: ACTIONS[a][0](prefix=a) for a in available_actions(user, appeal)},
+        "action_labels": dict(Action.choices),
+    }
+
+
+@login_required
+def detail(request: HttpRequest, number: str) -> HttpResponse:
+    user = _user(request)
+    try:
+        appeal = selectors.appeal_get(user=user, number=number)
+    except NotFound:
+        raise Http404 from None
+    return render(request, "appeals/detail.html", _detail_context(user, appeal))
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    user = _user(request)
+    if action not in ACTIONS:
+        raise Http404
+    try:
+        appeal = selectors.appeal_get(user=user, number=number)
+    except NotFound:
+        raise Http404 from None
+    form_class, call = ACTIONS[action]
+    form = form_class(request.POST, prefix=action)
+    status = 400
+    if form.is_valid():
+        try:
+            call(user, number, form.cleaned_data)
+        except DomainError as exc:
+            f.attach_errors(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": Action(action).label})
+            try:
+                selectors.appeal_get(user=user, number=number)
+            except NotFound:
+                # e.g. a handler who returned it no longer holds it.
+                return redirect("appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger")
+            return redirect("appeals:detail", number=number)
+    appeal.refresh_from_db()
+    context = _detail_context(user, appeal)
+    context["forms"][action] = form
+    context["failed_action"] = action
+    return render(request, "appeals/detail.html", context, status=status)

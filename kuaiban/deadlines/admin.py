@@ -1,0 +1,112 @@
+"""Administrators edit the limits table, the working hours and the calendar's overrides.
+
+Every page here warns when the installed chinese-calendar does not know a year that deadlines
+may reach: the system keeps working (weekends only, plus the days entered here) and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kuaiban.core import clock
+from kuaiban.deadlines import services
+from kuaiban.deadlines.models import CalendarDay, TimeLimit, WorkSettings
+
+
+def warn_unknown_years(request: HttpRequest) -> None:
+    for year in services.calendar_warnings(timezone.localdate(clock.now())):
+        messages.warning(
+            request,
+            _(
+                "The installed chinese-calendar does not know %(year)d: working days fall back "
+                "to weekends only, plus the %(n)d calendar days entered for that year. Upgrade "
+                "chinese-calendar, or enter the State Council's holiday notice as calendar days."
+            )
+            % {"year": year, "n": services.overrides_in(year)},
+        )
+
+
+class WarningAdmin(admin.ModelAdmin):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        warn_unknown_years(request)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(TimeLimit)
+class TimeLimitAdmin(WarningAdmin):
+    list_display = ("__str__", "claim", "reply", "visit", "basis")
+    list_filter = ("urgency", "channel", "kind")
+    fieldsets = (
+        (gettext_lazy("Applies to (blank: any)"), {"fields": ("channel", "kind", "urgency")}),
+        (
+            gettext_lazy("Limits (blank: inherit from a less specific row)"),
+            {
+                "fields": (
+                    ("claim_amount", "claim_unit"),
+                    ("reply_amount", "reply_unit"),
+                    ("visit_amount", "visit_unit"),
+                )
+            },
+        ),
+        (None, {"fields": ("basis",)}),
+    )
+
+    @staticmethod
+    def _limit(row: TimeLimit, stage: str) -> str:
+        amount = getattr(row, f"{stage}_amount")
+        if amount is None:
+            return "—"
+        label = getattr(row, f"get_{stage}_unit_display")()
+        return f"{amount.normalize():f} {label}"
+
+    @admin.display(description=gettext_lazy("claim"))
+    def claim(self, row: TimeLimit) -> str:
+        return self._limit(row, "claim")
+
+    @admin.display(description=gettext_lazy("reply"))
+    def reply(self, row: TimeLimit) -> str:
+        return self._limit(row, "reply")
+
+    @admin.display(description=gettext_lazy("return visit"))
+    def visit(self, row: TimeLimit) -> str:
+        return self._limit(row, "visit")
+
+
+@admin.register(WorkSettings)
+class WorkSettingsAdmin(WarningAdmin):
+    list_display = (
+        "__str__",
+        "morning_start",
+        "morning_end",
+        "afternoon_start",
+        "afternoon_end",
+        "warn_workdays",
+        "warn_percent",
+        "max_extensions",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not WorkSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(WarningAdmin):
+    list_display = ("date", "weekday", "is_workday", "note")
+    list_filter = ("is_workday",)
+    date_hierarchy = "date"
+    search_fields = ("note",)
+
+    @admin.display(description=gettext_lazy("weekday"))
+    def weekday(self, row: CalendarDay) -> str:
+        return "一二三四五六日"[row.date.weekday()]
