@@ -1,0 +1,154 @@
+"""GET /api/v1/metrics and GET /api/v1/rankings: thin wrappers over the metrics services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from kuaiban.metrics import services
+from kuaiban.org.models import User
+
+router = Router(tags=["metrics"])
+
+
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+class CountsOut(Schema):
+    received: int
+    dispatches: int
+    claimed_on_time: int
+    returns: int
+    closed: int
+    replied: int
+    replied_on_time: int
+    due_passed_unreplied: int
+    extensions: int
+    reworked: int
+    visited: int
+    rated: int
+    satisfied: int
+    resolved: int
+    authentic: int
+
+
+class FiguresOut(Schema):
+    received: int
+    on_time_claim_rate: float | None
+    return_rate: float | None
+    closure_rate: float | None
+    on_time_reply_rate: float | None
+    participation_rate: float | None
+    satisfaction_rate: float | None
+    resolution_rate: float | None
+    authenticity_rate: float | None
+    rework_rate: float | None
+    score: float | None = Field(description="Composite score in points (0–100)")
+    counts: CountsOut
+
+
+class GroupOut(FiguresOut):
+    key: str | None
+    name: str
+
+
+class MetricsOut(Schema):
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    total: FiguresOut
+    groups: list[GroupOut]
+
+
+class MetricsParams(Schema):
+    from_: str | None = Field(None, alias="from", description="YYYY-MM-DD (received on or after)")
+    to: str | None = Field(None, description="YYYY-MM-DD (received on or before)")
+    group_by: Literal["unit", "region", "channel", "category"] | None = None
+    unit: str | None = Field(None, description="Unit code")
+    channel: str | None = None
+    category: str | None = Field(None, description="Category code")
+    region: str | None = Field(None, description="Region code")
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+@router.get(
+    "/metrics",
+    response={200: MetricsOut, **ERRORS},
+    summary="The rates for a period, optionally grouped",
+    by_alias=True,
+)
+def get_metrics(request: HttpRequest, params: Query[MetricsParams]) -> dict[str, object]:
+    services.ensure_reader(_user(request))
+    scope = services.scope_from_params(
+        {
+            "from": params.from_,
+            "to": params.to,
+            "unit": params.unit,
+            "channel": params.channel,
+            "category": params.category,
+            "region": params.region,
+        }
+    )
+    return services.metrics(scope, params.group_by)
+
+
+class RankedOut(FiguresOut):
+    key: str
+    name: str
+    rank: int | None
+    stars: int | None
+    previous_rank: int | None
+    rank_change: int | None = Field(description="Places gained since last month (negative: lost)")
+    previous_score: float | None
+    score_change: float | None
+
+
+class TierOut(Schema):
+    kind: str
+    name: str
+    units: list[RankedOut]
+
+
+class SchemeOut(Schema):
+    response_metric: str
+    response_weight: float
+    resolution_weight: float
+    satisfaction_weight: float
+    stars: dict[str, float]
+
+
+class RankingsOut(Schema):
+    month: str
+    scheme: SchemeOut
+    tiers: list[TierOut]
+
+
+@router.get(
+    "/rankings",
+    response={200: RankingsOut, **ERRORS},
+    summary="Monthly rankings of units by composite score, in tiers",
+)
+def get_rankings(request: HttpRequest, month: str | None = None) -> dict[str, object]:
+    services.ensure_reader(_user(request))
+    data = services.rankings(services.parse_month(month))
+    data["tiers"] = [
+        {**tier, "units": [r.as_dict() for r in tier["units"]]} for tier in data["tiers"]
+    ]
+    return data

@@ -1,0 +1,527 @@
+"""The rates, the composite score and the monthly rankings. Read-only: every figure is a sum
+over :class:`~kuaiban.metrics.models.AppealFact` rows (see ``docs/metrics.md`` for the formulas).
+
+The API, the dashboard, the rankings page and the Excel files all call these functions.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, When
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kuaiban.appeals.models import Category, Channel
+from kuaiban.core import clock
+from kuaiban.core.errors import FieldError, PermissionDenied, ValidationFailed
+from kuaiban.metrics import facts
+from kuaiban.metrics.models import AppealFact, ResponseMetric, ScoreScheme
+from kuaiban.org.models import Region, Role, Unit, User
+
+READERS = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
+GROUPS = ("unit", "region", "channel", "category")
+MAX_DAYS = 3 * 366
+
+RATES = (
+    "on_time_claim_rate",
+    "return_rate",
+    "closure_rate",
+    "on_time_reply_rate",
+    "participation_rate",
+    "satisfaction_rate",
+    "resolution_rate",
+    "authenticity_rate",
+    "rework_rate",
+)
+
+
+def ensure_reader(user: User) -> None:
+    """Leaders, supervisors and administrators read the figures; nobody else."""
+    if not (user.is_authenticated and user.is_active and user.role in READERS):
+        raise PermissionDenied(
+            _("Your role (%(role)s) may not read the metrics.") % {"role": user.get_role_display()}
+        )
+
+
+# ----- scope -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which appeals a figure covers: received between two local dates, and optional filters."""
+
+    date_from: dt.date
+    date_to: dt.date
+    unit: Unit | None = None
+    channel: str = ""
+    category: Category | None = None
+    region: Region | None = None
+
+    def ledger_params(self) -> dict[str, str]:
+        """The same selection as query parameters of the ledger (/appeals/)."""
+        out = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
+        if self.unit:
+            out["unit"] = self.unit.code
+        if self.channel:
+            out["channel"] = self.channel
+        if self.region:
+            out["region"] = self.region.code
+        return out
+
+
+def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
+    first = month.replace(day=1)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def previous_month(month: dt.date) -> dt.date:
+    first = month.replace(day=1)
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def parse_month(value: str | None, field: str = "month") -> dt.date:
+    text = (value or "").strip()
+    if not text:
+        return today().replace(day=1)
+    try:
+        year, month = text.split("-")
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        raise ValidationFailed.one(field, _("Use a month like 2026-05.")) from None
+
+
+def today() -> dt.date:
+    return facts.local_day(clock.now())
+
+
+def scope_from_params(params: Mapping[str, Any]) -> Scope:
+    """Parse ``from``, ``to``, ``unit``, ``channel``, ``category``, ``region`` (codes), collecting
+    every problem. Missing dates default to the current month up to today."""
+    errors: list[FieldError] = []
+
+    def day(name: str) -> dt.date | None:
+        text = str(params.get(name) or "").strip()
+        if not text:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            errors.append(FieldError(name, _("Use a date like 2026-05-31.")))
+            return None
+
+    start, end = day("from"), day("to")
+    now = today()
+    start = start or (end or now).replace(day=1)
+    end = end or max(now, start)
+    if start > end:
+        errors.append(FieldError("from", _("The start is after the end.")))
+    elif (end - start).days > MAX_DAYS:
+        errors.append(FieldError("to", _("At most three years at a time.")))
+
+    def ref(name: str, model: Any) -> Any:
+        code = str(params.get(name) or "").strip()
+        if not code:
+            return None
+        found = model.objects.filter(code=code).first()
+        if found is None:
+            errors.append(FieldError(name, _("Unknown code %(code)r.") % {"code": code}))
+        return found
+
+    unit = ref("unit", Unit)
+    category = ref("category", Category)
+    region = ref("region", Region)
+    channel = str(params.get("channel") or "").strip()
+    if channel and channel not in Channel.values:
+        errors.append(FieldError("channel", _("Unknown value %(value)r.") % {"value": channel}))
+        channel = ""
+    if errors:
+        raise ValidationFailed(errors)
+    return Scope(start, end, unit, channel, category, region)
+
+
+def _descendants(model: Any, root_id: int) -> list[int]:
+    ids, frontier = [root_id], [root_id]
+    while frontier:
+        frontier = list(model.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+def fact_rows(scope: Scope) -> QuerySet[AppealFact]:
+    qs = AppealFact.objects.filter(day__gte=scope.date_from, day__lte=scope.date_to)
+    if scope.unit is not None:
+        qs = qs.filter(unit_id=scope.unit.pk)
+    if scope.channel:
+        qs = qs.filter(channel=scope.channel)
+    if scope.category is not None:
+        if scope.category.parent_id is None:
+            qs = qs.filter(category_top_id=scope.category.pk)
+        else:
+            qs = qs.filter(category_id__in=_descendants(Category, scope.category.pk))
+    if scope.region is not None:
+        level = scope.region.level
+        if level == Region.Level.TOWNSHIP:
+            qs = qs.filter(township_id=scope.region.pk)
+        elif level != Region.Level.COUNTY:
+            qs = qs.filter(region_id__in=_descendants(Region, scope.region.pk))
+    return qs
+
+
+# ----- counting ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    received: int = 0
+    dispatches: int = 0
+    claimed_on_time: int = 0
+    returns: int = 0
+    closed: int = 0
+    replied: int = 0
+    replied_on_time: int = 0
+    due_passed_unreplied: int = 0
+    extensions: int = 0
+    reworked: int = 0
+    visited: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    resolved: int = 0
+    authentic: int = 0
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Counts:
+        return cls(**{f.name: int(row.get(f.name) or 0) for f in fields(cls)})
+
+    @property
+    def reply_due(self) -> int:
+        """Appeals whose reply deadline has passed or that were replied."""
+        return self.replied + self.due_passed_unreplied
+
+
+def _sums(now: dt.datetime) -> dict[str, Any]:
+    names = [f.name for f in fields(Counts) if f.name != "due_passed_unreplied"]
+    sums: dict[str, Any] = {name: Sum(name) for name in names}
+    sums["due_passed_unreplied"] = Sum(
+        Case(When(reply_due_open__lt=now, then=1), default=0, output_field=IntegerField())
+    )
+    return sums
+
+
+def _ratio(num: int, den: int) -> Fraction | None:
+    return Fraction(num, den) if den else None
+
+
+def rates(c: Counts) -> dict[str, Fraction | None]:
+    """Every rate of ``docs/metrics.md`` as an exact fraction (None when the denominator is 0)."""
+    return {
+        "on_time_claim_rate": _ratio(c.claimed_on_time, c.dispatches),
+        "return_rate": _ratio(c.returns, c.dispatches),
+        "closure_rate": _ratio(c.closed, c.received),
+        "on_time_reply_rate": _ratio(c.replied_on_time, c.reply_due),
+        "participation_rate": _ratio(c.rated, c.visited),
+        "satisfaction_rate": _ratio(c.satisfied, c.rated),
+        "resolution_rate": _ratio(c.resolved, c.rated),
+        "authenticity_rate": _ratio(c.authentic, c.rated),
+        "rework_rate": _ratio(c.reworked, c.replied),
+    }
+
+
+def score(r: Mapping[str, Fraction | None], scheme: ScoreScheme) -> Fraction | None:
+    """The composite score in points (0–100): weighted mean of the three rates.
+
+    None when a rate that carries weight has no denominator: such a unit is not ranked.
+    """
+    parts = [
+        (Fraction(scheme.response_weight), r[scheme.response_metric]),
+        (Fraction(scheme.resolution_weight), r["resolution_rate"]),
+        (Fraction(scheme.satisfaction_weight), r["satisfaction_rate"]),
+    ]
+    total = sum((w for w, _r in parts), Fraction(0))
+    if total <= 0 or any(w and value is None for w, value in parts):
+        return None
+    return 100 * sum((w * (value or 0) for w, value in parts), Fraction(0)) / total
+
+
+def stars(points: float | None, scheme: ScoreScheme) -> int | None:
+    if points is None:
+        return None
+    for n, floor in ((5, scheme.star5_min), (4, scheme.star4_min), (3, scheme.star3_min)):
+        if points >= float(floor):
+            return n
+    return 2 if points >= float(scheme.star2_min) else 1
+
+
+def figures(c: Counts, scheme: ScoreScheme) -> dict[str, Any]:
+    """The public shape of one set of counts: received, every rate as a float, score, counts."""
+    r = rates(c)
+    s = score(r, scheme)
+    out: dict[str, Any] = {"received": c.received}
+    out.update({name: (float(value) if value is not None else None) for name, value in r.items()})
+    out["score"] = round(float(s), 2) if s is not None else None
+    out["counts"] = {f.name: getattr(c, f.name) for f in fields(Counts)}
+    return out
+
+
+@dataclass
+class Group:
+    key: str | None
+    name: str
+    counts: Counts
+
+
+def _label_maps(group_by: str, keys: Iterable[Any]) -> dict[Any, tuple[str | None, str]]:
+    ids = [k for k in keys if k is not None]
+    if group_by == "unit":
+        return {u.pk: (u.code, u.name) for u in Unit.objects.filter(pk__in=ids)}
+    if group_by == "region":
+        return {r.pk: (r.code, r.name) for r in Region.objects.filter(pk__in=ids)}
+    if group_by == "category":
+        return {c.pk: (c.code, c.name) for c in Category.objects.filter(pk__in=ids)}
+    if group_by == "channel":
+        return {k: (k, str(Channel(k).label) if k in Channel.values else k) for k in ids}
+    return {k: (k.isoformat(), k.isoformat()) for k in ids}  # day
+
+
+COLUMN = {
+    "unit": "unit_id",
+    "region": "township_id",
+    "category": "category_top_id",
+    "channel": "channel",
+    "day": "day",
+}
+NONE_LABEL = {
+    "unit": gettext_lazy("Not dispatched"),
+    "region": gettext_lazy("No township"),
+    "category": gettext_lazy("Uncategorised"),
+    "channel": "—",
+    "day": "—",
+}
+
+
+def total(scope: Scope) -> Counts:
+    facts.catch_up()
+    return Counts.of(fact_rows(scope).aggregate(**_sums(clock.now())))
+
+
+def _groups(group_by: str, rows: list[dict[str, Any]]) -> list[Group]:
+    column = COLUMN[group_by]
+    labels = _label_maps(group_by, [r[column] for r in rows])
+    none = (None, str(NONE_LABEL[group_by]))
+    out = []
+    for row in rows:
+        k = row[column]
+        key, name = labels.get(k, none) if k is not None else none
+        out.append(Group(key, name, Counts.of(row)))
+    if group_by == "day":
+        out.sort(key=lambda g: g.key or "")
+    else:
+        out.sort(key=lambda g: (-g.counts.received, g.key or "~"))
+    return out
+
+
+def grouped(scope: Scope, group_by: str) -> list[Group]:
+    """Counts per unit / township / channel / top-level category / day, most received first."""
+    facts.catch_up()
+    column = COLUMN[group_by]
+    rows = list(fact_rows(scope).values(column).annotate(**_sums(clock.now())).order_by(column))
+    return _groups(group_by, rows)
+
+
+def grouped_many(scope: Scope, dims: Sequence[str]) -> dict[str, list[Group]]:
+    """Several groupings at once: one scan with GROUPING SETS on PostgreSQL."""
+    return overview_counts(scope, dims)[2]
+
+
+def overview_counts(
+    scope: Scope, dims: Sequence[str]
+) -> tuple[Counts, int, dict[str, list[Group]]]:
+    """The total, the confidential reports among it, and several groupings — on PostgreSQL in
+    one scan (``GROUPING SETS``), elsewhere one query each."""
+    if connection.vendor != "postgresql":
+        return total(scope), confidential_in(scope), {d: grouped(scope, d) for d in dims}
+    facts.catch_up()
+    cols = [COLUMN[d] for d in dims]
+    names = [f.name for f in fields(Counts) if f.name != "due_passed_unreplied"]
+    inner, params = (
+        fact_rows(scope)
+        .values(*cols, *names, "reply_due_open", "kind", "lead")
+        .query.sql_with_params()
+    )
+    sums = ", ".join(f"SUM(f.{n}) AS {n}" for n in names)
+    flags = ", ".join(f"GROUPING(f.{c}) AS g_{c}" for c in cols)
+    sets = ", ".join([*(f"(f.{c})" for c in cols), "()"])
+    sql = (
+        f"SELECT {', '.join('f.' + c for c in cols)}, {flags}, {sums}, "
+        "SUM(CASE WHEN f.reply_due_open < %s THEN 1 ELSE 0 END) AS due_passed_unreplied, "
+        "SUM(CASE WHEN f.lead AND f.kind = %s THEN 1 ELSE 0 END) AS reports "
+        f"FROM ({inner}) f GROUP BY GROUPING SETS ({sets})"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [clock.now(), "report", *params])
+        head = [c[0] for c in cur.description]
+        rows = [dict(zip(head, r, strict=True)) for r in cur.fetchall()]
+    whole = [r for r in rows if all(r[f"g_{c}"] == 1 for c in cols)]
+    counts = Counts.of(whole[0]) if whole else Counts()
+    reports = int(whole[0]["reports"] or 0) if whole else 0
+    groups = {d: _groups(d, [r for r in rows if r[f"g_{COLUMN[d]}"] == 0]) for d in dims}
+    return counts, reports, groups
+
+
+def metrics(scope: Scope, group_by: str | None = None) -> dict[str, Any]:
+    """``{"total": {...}, "groups": [{"key", "name", ...}]}`` — the API's answer."""
+    scheme = ScoreScheme.current()
+    out: dict[str, Any] = {
+        "from": scope.date_from,
+        "to": scope.date_to,
+        "total": figures(total(scope), scheme),
+        "groups": [],
+    }
+    if group_by:
+        out["groups"] = [
+            {"key": g.key, "name": g.name, **figures(g.counts, scheme)}
+            for g in grouped(scope, group_by)
+        ]
+    return out
+
+
+# ----- rankings ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Ranked:
+    unit: Unit
+    figures: dict[str, Any]
+    rank: int | None
+    stars: int | None
+    previous_rank: int | None
+    previous_score: float | None
+
+    @property
+    def rank_change(self) -> int | None:
+        if self.rank is None or self.previous_rank is None:
+            return None
+        return self.previous_rank - self.rank
+
+    @property
+    def score_change(self) -> float | None:
+        current = self.figures["score"]
+        if current is None or self.previous_score is None:
+            return None
+        return round(current - self.previous_score, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.unit.code,
+            "name": self.unit.name,
+            "rank": self.rank,
+            "stars": self.stars,
+            "previous_rank": self.previous_rank,
+            "rank_change": self.rank_change,
+            "previous_score": self.previous_score,
+            "score_change": self.score_change,
+            **self.figures,
+        }
+
+
+def _rank(scores: dict[int, float | None]) -> dict[int, int | None]:
+    """Competition ranking (1, 2, 2, 4) by score, highest first; unscored units are unranked."""
+    ordered = sorted((s, pk) for pk, s in scores.items() if s is not None)
+    ordered.reverse()
+    ranks: dict[int, int | None] = {pk: None for pk in scores}
+    previous: float | None = None
+    rank = 0
+    for position, (s, pk) in enumerate(ordered, start=1):
+        if s != previous:
+            rank = position
+            previous = s
+        ranks[pk] = rank
+    return ranks
+
+
+def _unit_figures(scope: Scope, scheme: ScoreScheme) -> dict[int, dict[str, Any]]:
+    facts.catch_up()
+    rows = (
+        fact_rows(scope).filter(unit__isnull=False).values("unit_id").annotate(**_sums(clock.now()))
+    )
+    return {r["unit_id"]: figures(Counts.of(r), scheme) for r in rows}
+
+
+TIERS = (
+    (Unit.Kind.DEPARTMENT, gettext_lazy("Departments")),
+    (Unit.Kind.TOWNSHIP, gettext_lazy("Townships and streets")),
+)
+
+
+def rankings(month: dt.date) -> dict[str, Any]:
+    """Units ranked by composite score within their tier, with the change since last month."""
+    scheme = ScoreScheme.current()
+    start, end = month_bounds(month)
+    p_start, p_end = month_bounds(previous_month(month))
+    current = _unit_figures(Scope(start, end), scheme)
+    before = _unit_figures(Scope(p_start, p_end), scheme)
+    empty = figures(Counts(), scheme)
+    tiers = []
+    for kind, label in TIERS:
+        units = list(Unit.objects.filter(kind=kind, active=True))
+        now_scores = {u.pk: current.get(u.pk, empty)["score"] for u in units}
+        then_scores = {u.pk: before.get(u.pk, empty)["score"] for u in units}
+        now_ranks, then_ranks = _rank(now_scores), _rank(then_scores)
+        rows = [
+            Ranked(
+                unit=u,
+                figures=current.get(u.pk, empty),
+                rank=now_ranks[u.pk],
+                stars=stars(now_scores[u.pk], scheme),
+                previous_rank=then_ranks[u.pk],
+                previous_score=then_scores[u.pk],
+            )
+            for u in units
+        ]
+        rows.sort(
+            key=lambda r: (
+                r.rank is None,
+                r.rank or 0,
+                -r.figures["received"],
+                r.unit.code,
+            )
+        )
+        tiers.append({"kind": str(kind), "name": str(label), "units": rows})
+    return {
+        "month": f"{start:%Y-%m}",
+        "from": start,
+        "to": end,
+        "scheme": scheme_dict(scheme),
+        "tiers": tiers,
+    }
+
+
+def scheme_dict(scheme: ScoreScheme) -> dict[str, Any]:
+    return {
+        "response_metric": scheme.response_metric,
+        "response_weight": float(scheme.response_weight),
+        "resolution_weight": float(scheme.resolution_weight),
+        "satisfaction_weight": float(scheme.satisfaction_weight),
+        "stars": {
+            "5": float(scheme.star5_min),
+            "4": float(scheme.star4_min),
+            "3": float(scheme.star3_min),
+            "2": float(scheme.star2_min),
+        },
+    }
+
+
+def response_label(scheme: ScoreScheme) -> str:
+    return str(ResponseMetric(scheme.response_metric).label)
+
+
+def confidential_in(scope: Scope) -> int:
+    """Confidential reports counted in the figures (they are hidden from most ledgers)."""
+    facts.catch_up()
+    return fact_rows(scope).filter(Q(kind="report"), lead=True).count()

@@ -1,0 +1,122 @@
+"""The overview, rankings, drill-down and Excel pages: who may open them and what they show."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from kuaiban.conftest import user
+from kuaiban.core import clock
+from kuaiban.metrics.tests.ledger import NOW, Book, build
+from kuaiban.org.demo import Directory
+
+pytestmark = pytest.mark.django_db
+JUNE = {"from": "2026-06-01", "to": "2026-06-30"}
+
+
+@pytest.fixture
+def book(county: Directory) -> Book:
+    return build(county)
+
+
+def client(username: str) -> Client:
+    c = Client()
+    c.force_login(user(username))
+    return c
+
+
+def get(who: str, name: str, params: dict[str, str] | None = None) -> Any:
+    with clock.frozen(NOW):
+        return client(who).get(reverse(name), params or {})
+
+
+@pytest.mark.parametrize("who", ["leader", "supervisor", "admin"])
+def test_the_overview_shows_every_figure_with_links(book: Book, who: str) -> None:
+    r = get(who, "metrics:dashboard", JUNE)
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'data-testid="tile-received"' in html
+    # received 6, linked to the ledger of June without merged and invalid appeals
+    assert (
+        "/appeals/?from=2026-06-01&amp;to=2026-06-30&amp;status=received%2Cdispatched%2C"
+        "in_progress%2Creplied%2Cvisited%2Cclosed" in html
+    )
+    assert "50.0%" in html  # on-time claim 3/6
+    assert "vendor/plotly.min.js" in html
+    assert html.count('data-figure="') == 6  # trend, two tiers, channel, category, township
+
+
+@pytest.mark.parametrize("who", ["operator", "handler-zjj", "visitor"])
+@pytest.mark.parametrize(
+    "name", ["metrics:dashboard", "metrics:rankings", "metrics:rankings_xlsx", "metrics:drill"]
+)
+def test_other_roles_are_refused(county: Directory, who: str, name: str) -> None:
+    assert get(who, name).status_code == 403
+
+
+def test_bad_filters_say_why(book: Book) -> None:
+    r = get("leader", "metrics:dashboard", {"from": "2026-06-31"})
+    assert r.status_code == 400
+    assert "2026-05-31" in r.content.decode()  # the example of a valid date
+
+
+def test_drill_lists_the_denominator_and_marks_the_numerator(book: Book) -> None:
+    r = get("leader", "metrics:drill", {**JUNE, "metric": "on_time_reply_rate"})
+    assert r.status_code == 200
+    html = r.content.decode()
+    for name in ("A1", "A2", "A3", "A4", "A7", "A8"):
+        assert book.numbers[name] in html
+    assert book.numbers["A5"] not in html and book.numbers["A9"] not in html
+    assert html.count("✓</span>") == 4 and html.count("✗</span>") == 2
+
+
+def test_drill_by_category_and_unit(book: Book) -> None:
+    r = get("supervisor", "metrics:drill", {**JUNE, "metric": "received", "unit": "chengguan"})
+    html = r.content.decode()
+    assert book.numbers["A3"] in html and book.numbers["A4"] in html
+    assert book.numbers["A1"] not in html
+
+
+def test_rankings_page_and_its_excel(book: Book) -> None:
+    r = get("leader", "metrics:rankings", {"month": "2026-06"})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "城关镇" in html and "★★★★★" in html
+    x = get("leader", "metrics:rankings_xlsx", {"month": "2026-06"})
+    assert x.status_code == 200
+    assert x["Content-Type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(io.BytesIO(x.content))
+    ws = wb.worksheets[1]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:4] == ("名次", "单位", "综合得分", "星级")
+    assert rows[1][:4] == (1, "城关镇", 100, "★★★★★")
+
+
+def test_ledger_export_follows_the_filter_and_the_role(book: Book) -> None:
+    params = {**JUNE, "unit": "zjj"}
+    x = get("operator", "metrics:ledger_export", params)
+    assert x.status_code == 200
+    rows = list(load_workbook(io.BytesIO(x.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("诉求编号", "受理时间", "渠道")
+    numbers = {r[0] for r in rows[1:]}
+    # the ledger's view: the merged A5 is listed too (its status says so)
+    assert numbers == {book.numbers[n] for n in ("A1", "A2", "A5", "A8")}
+    assert rows[1][9] == "13812345678"  # operators see contacts in full
+    # A handler sees only its unit's appeals, and masked phones of appeals it does not lead.
+    h = get("handler-chengguan", "metrics:ledger_export", JUNE)
+    rows = list(load_workbook(io.BytesIO(h.content)).active.iter_rows(values_only=True))
+    assert {r[0] for r in rows[1:]} == {book.numbers["A3"], book.numbers["A4"]}
+
+
+def test_ledger_export_refuses_a_bad_filter(book: Book) -> None:
+    assert get("leader", "metrics:ledger_export", {"channel": "telegram"}).status_code == 400
+
+
+def test_the_ledger_page_links_to_its_export(book: Book) -> None:
+    r = client("leader").get(reverse("appeals:ledger"), {"unit": "zjj"})
+    assert reverse("metrics:ledger_export") + "?unit=zjj" in r.content.decode()

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from kuaiban.metrics import views
+
+app_name = "metrics"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("rankings/", views.rankings_page, name="rankings"),
+    path("rankings.xlsx", views.rankings_xlsx, name="rankings_xlsx"),
+    path("appeals/", views.drill, name="drill"),
+    path("ledger.xlsx", views.ledger_xlsx, name="ledger_export"),
+    path("import/", views.import_page, name="import"),
+]

@@ -1,0 +1,430 @@
+"""The one-page overview, the rankings, the drill-down list, Excel downloads and the import page.
+
+Thin: parse the query, call the metrics services, render. Every view checks the role first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Q, Subquery, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kuaiban.appeals import policy, selectors
+from kuaiban.appeals.models import Channel, Status
+from kuaiban.core import clock
+from kuaiban.core.errors import DomainError, PermissionDenied
+from kuaiban.metrics import charts, excel, facts, importer, services
+from kuaiban.metrics.models import ImportBatch
+from kuaiban.metrics.overview import overview
+from kuaiban.org.models import Role, Unit, User
+
+# The ledger page (appeals app) links to our export with this label.
+EXPORT_LABEL = gettext_lazy("Export to Excel")
+COUNTED = ",".join(s for s in Status.values if s not in (Status.MERGED, Status.INVALID))
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _reader(request: HttpRequest) -> User:
+    user = _user(request)
+    try:
+        services.ensure_reader(user)
+    except PermissionDenied:
+        raise DjangoPermissionDenied from None
+    return user
+
+
+def ledger_url(scope: services.Scope, **extra: str) -> str:
+    params = {**scope.ledger_params(), **extra}
+    return f"{reverse('appeals:ledger')}?{urlencode(params)}"
+
+
+def drill_url(scope: services.Scope, metric: str, **extra: str) -> str:
+    params = {**scope.ledger_params(), "metric": metric, **extra}
+    if scope.category is not None:
+        params.setdefault("category", scope.category.code)
+    return f"{reverse('metrics:drill')}?{urlencode(params)}"
+
+
+PRESETS = (
+    ("month", gettext_lazy("This month")),
+    ("last_month", gettext_lazy("Last month")),
+    ("7d", gettext_lazy("Last 7 days")),
+    ("30d", gettext_lazy("Last 30 days")),
+    ("year", gettext_lazy("This year")),
+)
+
+
+def _preset(name: str) -> tuple[dt.date, dt.date]:
+    today = services.today()
+    if name == "last_month":
+        return services.month_bounds(services.previous_month(today))
+    if name == "7d":
+        return today - dt.timedelta(days=6), today
+    if name == "30d":
+        return today - dt.timedelta(days=29), today
+    if name == "year":
+        return today.replace(month=1, day=1), today
+    return today.replace(day=1), today
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    params = {k: request.GET.get(k, "") for k in ("from", "to", "unit", "channel", "category")}
+    preset = request.GET.get("period", "")
+    if preset and not (params["from"] or params["to"]):
+        start, end = _preset(preset)
+        params["from"], params["to"] = start.isoformat(), end.isoformat()
+    return params
+
+
+def _scope(request: HttpRequest) -> tuple[services.Scope, str]:
+    try:
+        return services.scope_from_params(_params(request)), ""
+    except DomainError as exc:
+        return services.scope_from_params({}), "; ".join(str(e.message) for e in exc.errors)
+
+
+TILES: tuple[tuple[str, Any], ...] = (
+    ("on_time_claim_rate", gettext_lazy("On-time claim rate")),
+    ("on_time_reply_rate", gettext_lazy("On-time reply rate")),
+    ("satisfaction_rate", gettext_lazy("Satisfaction rate")),
+    ("resolution_rate", gettext_lazy("Resolution rate")),
+    ("participation_rate", gettext_lazy("Participation rate")),
+    ("authenticity_rate", gettext_lazy("Authenticity rate")),
+    ("return_rate", gettext_lazy("Return rate")),
+    ("rework_rate", gettext_lazy("Rework rate")),
+)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    scope, error = _scope(request)
+    ov = overview(user=user, scope=scope)
+    t = ov.total
+    tiles = [
+        {
+            "label": _("Received"),
+            "value": t["received"],
+            "url": ledger_url(scope, status=COUNTED),
+            "id": "received",
+        },
+        {
+            "label": _("Closed"),
+            "value": t["counts"]["closed"],
+            "note": _pct(t["closure_rate"]),
+            "url": ledger_url(scope, status="closed"),
+            "id": "closed",
+        },
+        {
+            "label": _("Overdue now"),
+            "value": ov.overdue_count,
+            "url": _overdue_url(scope),
+            "id": "overdue",
+            "bad": ov.overdue_count > 0,
+        },
+        {
+            "label": _("Composite score"),
+            "value": "—" if t["score"] is None else f"{t['score']:.1f}",
+            "url": reverse("metrics:rankings"),
+            "id": "score",
+        },
+    ]
+    rates = [
+        {"label": label, "value": _pct(t[key]), "url": drill_url(scope, key), "id": key}
+        for key, label in TILES
+    ]
+    days = [row["day"] for row in ov.trend]
+    trend = charts.trend(
+        [f"{d:%m-%d}" for d in days],
+        [row["received"] for row in ov.trend],
+        [row["closed"] for row in ov.trend],
+        [ledger_url(_day(scope, d), status=COUNTED) for d in days],
+        [ledger_url(_day(scope, d), status="closed") for d in days],
+    )
+    tiers = []
+    for kind, label in services.TIERS:
+        rows = sorted(
+            (r for r in ov.by_unit if r.get("kind") == kind and r["score"] is not None),
+            key=lambda r: -r["score"],
+        )
+        tiers.append(
+            {
+                "name": label,
+                "figure": charts.bars(
+                    [r["name"] for r in rows],
+                    [r["score"] for r in rows],
+                    [ledger_url(_with_unit(scope, r["key"]), status=COUNTED) for r in rows],
+                    color=charts.BRAND,
+                ),
+                "empty": not rows,
+            }
+        )
+    by_channel = [
+        {**r, "url": ledger_url(scope, status=COUNTED, channel=r["key"] or "")}
+        for r in ov.by_channel
+    ]
+    by_category = [
+        {**r, "url": drill_url(scope, "received", category=r["key"] or "")} for r in ov.by_category
+    ]
+    by_region = [
+        {**r, "url": ledger_url(scope, status=COUNTED, region=r["key"]) if r["key"] else ""}
+        for r in ov.by_region
+    ]
+    context = {
+        "ov": ov,
+        "scope": scope,
+        "error": error,
+        "tiles": tiles,
+        "rates": rates,
+        "trend": trend,
+        "tiers": tiers,
+        "channel_fig": charts.donut(
+            [r["name"] for r in by_channel],
+            [r["received"] for r in by_channel],
+            [r["url"] for r in by_channel],
+        ),
+        "category_fig": charts.bars(
+            [r["name"] for r in by_category],
+            [r["received"] for r in by_category],
+            [r["url"] for r in by_category],
+        ),
+        "region_fig": charts.bars(
+            [r["name"] for r in by_region],
+            [r["received"] for r in by_region],
+            [r["url"] for r in by_region],
+            horizontal=False,
+            color=charts.GREEN,
+        ),
+        "by_channel": by_channel,
+        "by_category": by_category,
+        "by_region": by_region,
+        "overdue_url": _overdue_url(scope),
+        "units": Unit.objects.filter(active=True),
+        "channels": Channel.choices,
+        "presets": PRESETS,
+        "response_label": services.response_label(ov.scheme),
+    }
+    return render(request, "metrics/dashboard.html", context, status=400 if error else 200)
+
+
+def _overdue_url(scope: services.Scope) -> str:
+    params = {"status": "open", "alert": "red"}
+    if scope.unit:
+        params["unit"] = scope.unit.code
+    if scope.channel:
+        params["channel"] = scope.channel
+    return f"{reverse('appeals:ledger')}?{urlencode(params)}"
+
+
+def _day(scope: services.Scope, day: dt.date) -> services.Scope:
+    return services.Scope(day, day, scope.unit, scope.channel, scope.category, scope.region)
+
+
+def _with_unit(scope: services.Scope, code: str | None) -> services.Scope:
+    unit = Unit.objects.filter(code=code).first() if code else None
+    return services.Scope(
+        scope.date_from, scope.date_to, unit, scope.channel, scope.category, scope.region
+    )
+
+
+# ----- rankings ----------------------------------------------------------------------------------
+
+
+def _month(request: HttpRequest) -> tuple[dt.date, str]:
+    try:
+        return services.parse_month(request.GET.get("month")), ""
+    except DomainError as exc:
+        return services.parse_month(None), str(exc.message)
+
+
+@login_required
+def rankings_page(request: HttpRequest) -> HttpResponse:
+    _reader(request)
+    month, error = _month(request)
+    data = services.rankings(month)
+    nxt = (services.month_bounds(month)[1] + dt.timedelta(days=1)).replace(day=1)
+    for tier in data["tiers"]:
+        for r in tier["units"]:
+            r.url = ledger_url(
+                services.Scope(data["from"], data["to"], unit=r.unit), status=COUNTED
+            )
+    return render(
+        request,
+        "metrics/rankings.html",
+        {
+            "data": data,
+            "month": month,
+            "error": error,
+            "previous": services.previous_month(month),
+            "next": nxt if nxt <= services.today() else None,
+            "response_label": services.response_label(services.ScoreScheme.current()),
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def rankings_xlsx(request: HttpRequest) -> HttpResponse:
+    _reader(request)
+    month, _error = _month(request)
+    data = services.rankings(month)
+    return excel.response(excel.rankings_workbook(data), f"单位排名_{month:%Y-%m}.xlsx")
+
+
+# ----- drill-down --------------------------------------------------------------------------------
+
+# metric → (which fact rows make its denominator, which column makes its numerator)
+DRILL: dict[str, tuple[Q, str | None]] = {
+    "received": (Q(lead=True), None),
+    "on_time_claim_rate": (Q(dispatches__gt=0), "claimed_on_time"),
+    "return_rate": (Q(dispatches__gt=0), "returns"),
+    "closure_rate": (Q(lead=True), "closed"),
+    "on_time_reply_rate": (Q(lead=True), "replied_on_time"),
+    "participation_rate": (Q(lead=True, visited=1), "rated"),
+    "satisfaction_rate": (Q(lead=True, rated=1), "satisfied"),
+    "resolution_rate": (Q(lead=True, rated=1), "resolved"),
+    "authenticity_rate": (Q(lead=True, rated=1), "authentic"),
+    "rework_rate": (Q(lead=True, replied=1), "reworked"),
+}
+DRILL_LABELS = dict(TILES) | {"received": gettext_lazy("Received")}
+
+
+@login_required
+def drill(request: HttpRequest) -> HttpResponse:
+    """The appeals behind a number of the overview: a rate's denominator, numerator marked."""
+    user = _reader(request)
+    scope, error = _scope(request)
+    metric = request.GET.get("metric", "received")
+    if metric not in DRILL:
+        metric, error = "received", _("Unknown metric.")
+    where, numerator = DRILL[metric]
+    facts.catch_up()
+    rows_q = services.fact_rows(scope).filter(where)
+    if metric == "on_time_reply_rate":
+        rows_q = rows_q.filter(Q(replied=1) | Q(reply_due_open__lt=clock.now()))
+    qs = selectors.visible_appeals(user).filter(pk__in=Subquery(rows_q.values("appeal_id")))
+    try:
+        rows, next_cursor = selectors.page(
+            qs.select_related("lead_unit", "region", "category").order_by("-received_at", "-id"),
+            cursor=request.GET.get("cursor"),
+            size=50,
+        )
+    except DomainError as exc:
+        rows, next_cursor, error = [], None, str(exc.message)
+    marks: dict[int, bool] = {}
+    if numerator:
+        for appeal_id, value in (
+            rows_q.filter(appeal_id__in=[a.pk for a in rows])
+            .values("appeal_id")
+            .annotate(v=Sum(numerator))
+            .values_list("appeal_id", "v")
+        ):
+            marks[appeal_id] = bool(value)
+    for a in rows:
+        a.mark = marks.get(a.pk)  # type: ignore[attr-defined]
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return render(
+        request,
+        "metrics/drill.html",
+        {
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "query": params.urlencode(),
+            "scope": scope,
+            "metric": metric,
+            "label": DRILL_LABELS[metric],
+            "numerator": numerator,
+            "total": qs.count(),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+# ----- Excel of the ledger -----------------------------------------------------------------------
+
+
+@login_required
+def ledger_xlsx(request: HttpRequest) -> HttpResponse:
+    """The ledger page's current filter as .xlsx, with what this user may read."""
+    user = _user(request)
+    if policy.visible_q(user) is None:
+        raise DjangoPermissionDenied
+    try:
+        flt = selectors.LedgerFilter.from_params(request.GET)
+    except DomainError as exc:
+        return HttpResponse(str(exc.message), status=400, content_type="text/plain; charset=utf-8")
+    qs = selectors.ledger(user=user, f=flt)
+    stamp = clock.now().astimezone(dt.timezone(dt.timedelta(hours=8)))
+    return excel.response(excel.ledger_workbook(qs, user), f"诉求台账_{stamp:%Y%m%d_%H%M}.xlsx")
+
+
+# ----- import ------------------------------------------------------------------------------------
+
+
+@login_required
+def import_page(request: HttpRequest) -> HttpResponse:
+    """Administrators upload a historical ledger: checked first, imported on confirmation."""
+    user = _user(request)
+    if user.role != Role.ADMIN:
+        raise DjangoPermissionDenied
+    batch: ImportBatch | None = None
+    status = 200
+    if request.method == "POST" and request.POST.get("batch"):
+        batch = ImportBatch.objects.filter(pk=request.POST["batch"], created_by=user).first()
+        if batch is None:
+            return redirect("metrics:import")
+        try:
+            result = importer.import_batch(
+                batch=batch, actor=user, skip_invalid=request.POST.get("skip_invalid") == "on"
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                _("Imported %(n)d appeals (%(d)d already imported, %(i)d invalid rows skipped).")
+                % {"n": result.imported, "d": result.duplicates, "i": result.invalid},
+            )
+            return redirect(f"{reverse('metrics:import')}?batch={batch.pk}")
+    elif request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose an .xlsx or .csv file."))
+            status = 400
+        else:
+            try:
+                batch = importer.check_upload(
+                    name=upload.name or "upload", content=upload.read(), actor=user
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                status = exc.status
+    elif request.GET.get("batch"):
+        batch = ImportBatch.objects.filter(pk=request.GET["batch"]).first()
+    return render(
+        request,
+        "metrics/import.html",
+        {"batch": batch, "columns": importer.COLUMNS, "recent": ImportBatch.objects.all()[:10]},
+        status=status,
+    )

@@ -1,0 +1,72 @@
+"""``kuaiban sweep [--loop]``: deadline warnings, escalation and notifications."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from kuaiban.deadlines import services as deadlines
+from kuaiban.supervision.services.sweep import sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "Mark appeals yellow before a deadline and red once it passes (one event per change), "
+        "mark overdue supervision orders, and notify the people concerned. Idempotent; safe "
+        "to run from cron every minute or as a worker with --loop, several at once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true", help="keep sweeping until stopped")
+        parser.add_argument(
+            "--interval", type=float, default=60.0, help="seconds between sweeps with --loop"
+        )
+        parser.add_argument("--batch", type=int, default=500, help="appeals per transaction")
+        parser.add_argument("--no-mail", action="store_true", help="leave e-mails pending")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch"] < 1 or options["interval"] <= 0:
+            self.stderr.write("--batch and --interval must be positive")
+            raise SystemExit(2)
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        if options["loop"]:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        warned: set[int] = set()
+        while True:
+            result = sweep(batch=options["batch"], mail=not options["no_mail"])
+            for year in result.unknown_years:
+                if year not in warned:
+                    warned.add(year)
+                    self.stderr.write(
+                        self.style.WARNING(
+                            f"chinese-calendar does not know {year}: working days fall back to "
+                            f"weekends only ({deadlines.overrides_in(year)} override days "
+                            "entered). Upgrade chinese-calendar or enter the holiday notice in "
+                            "the admin (Calendar days)."
+                        )
+                    )
+            if options["verbosity"] > 0 and (
+                result.changes or result.mailed or not options["loop"]
+            ):
+                self.stdout.write(result.summary())
+            if not options["loop"]:
+                return
+            deadline = time.monotonic() + options["interval"]
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            if stopping:
+                self.stdout.write("sweep: stopped")
+                return
+            # A long-lived worker: drop connections the database or CONN_MAX_AGE retired.
+            close_old_connections()
