@@ -1,0 +1,497 @@
+"""Category classifier: raw appeal text -> first-level category, top-k with probabilities.
+
+Features (all on the canonical form of ``text.tokenize``: normalised, de-spaced, re-cut with
+jieba, stop words and punctuation dropped, so pre-segmented training rows and raw messages look
+alike):
+
+* word TF-IDF (sublinear tf) of the tokens;
+* character 1–3-gram TF-IDF of the tokens joined without spaces;
+* word TF-IDF of the first ``head_tokens`` (15) tokens and character 1–3-gram TF-IDF (weight 0.7)
+  of the first ``head_chars`` (40) characters: the title, which comes first, is the densest
+  statement of the problem.
+
+Model: a linear SVM (``LinearSVC``, balanced class weights) trained on all rows; its decision
+scores become probabilities by a softmax whose temperature is fitted on 5-fold out-of-fold scores
+(``SoftmaxSVC``), so ``predict_top`` returns calibrated probabilities that sum to 1 without
+changing the SVM's ranking.
+
+``cross_validate`` is the honest estimate for raw input: the validation folds are de-segmented
+(tokens joined without spaces, as a citizen would type them) and optionally perturbed with
+inserted function words and punctuation. See docs/routing.md for the figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import platform
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.optimize import minimize_scalar
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
+
+from kuaiban.routing.text import despace, tokenize
+
+__all__ = [
+    "MODEL_FORMAT",
+    "Preprocessing",
+    "SoftmaxSVC",
+    "TextClassifier",
+    "appeal_text",
+    "cross_validate",
+    "evaluate",
+    "format_report",
+    "load_csv",
+    "train",
+]
+
+MODEL_FORMAT = 1
+
+Tokens = list[str]
+
+
+def appeal_text(title: str | None, content: str | None) -> str:
+    """The text to classify for an appeal: title first (the head features rely on it)."""
+    return "\n".join(part for part in (title, content) if part)
+
+
+def load_csv(path: str | Path) -> tuple[list[str], list[str]]:
+    """``text`` and ``label`` columns of a training CSV (such as appeals_train_7class.csv)."""
+    with Path(path).open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+# ------------------------------------------------------------------------------------------------
+# Features
+# ------------------------------------------------------------------------------------------------
+
+
+def _identity(tokens: Tokens) -> Tokens:
+    return tokens
+
+
+class Featurizer(BaseEstimator, TransformerMixin):
+    """Word, character n-gram and head-word TF-IDF of token lists, side by side."""
+
+    def __init__(
+        self,
+        *,
+        head_tokens: int = 15,
+        head_weight: float = 1.0,
+        head_chars: int = 40,
+        head_char_weight: float = 0.7,
+        char_ngrams: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_df: float = 0.5,
+    ) -> None:
+        self.head_tokens = head_tokens
+        self.head_weight = head_weight
+        self.head_chars = head_chars
+        self.head_char_weight = head_char_weight
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.max_df = max_df
+
+    def _vectorizers(
+        self,
+    ) -> tuple[TfidfVectorizer, TfidfVectorizer, TfidfVectorizer, TfidfVectorizer]:
+        common: dict[str, Any] = {"sublinear_tf": True, "dtype": np.float32}
+        words = TfidfVectorizer(
+            analyzer=_identity, min_df=self.min_df, max_df=self.max_df, **common
+        )
+        chars = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=self.char_ngrams,
+            min_df=self.min_df,
+            max_df=self.max_df,
+            **common,
+        )
+        head = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, **common)
+        head_chars = TfidfVectorizer(
+            analyzer="char", ngram_range=(1, 3), min_df=self.min_df, **common
+        )
+        return words, chars, head, head_chars
+
+    def fit(self, X: Sequence[Tokens], y: Any = None) -> Featurizer:
+        self.words_, self.chars_, self.head_, self.head_chars_ = self._vectorizers()
+        joined = ["".join(t) for t in X]
+        self.words_.fit(X)
+        self.chars_.fit(joined)
+        self.head_.fit([t[: self.head_tokens] for t in X])
+        self.head_chars_.fit([j[: self.head_chars] for j in joined])
+        return self
+
+    def transform(self, X: Sequence[Tokens]) -> sparse.csr_matrix:
+        joined = ["".join(t) for t in X]
+        blocks = [
+            self.words_.transform(X),
+            self.chars_.transform(joined),
+            self.head_weight * self.head_.transform([t[: self.head_tokens] for t in X]),
+            self.head_char_weight
+            * self.head_chars_.transform([j[: self.head_chars] for j in joined]),
+        ]
+        return sparse.hstack(blocks, format="csr")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How texts become tokens; stored with the model so training and prediction agree."""
+
+    max_chars: int | None = 500  # segment only the first characters (speed)
+    hmm: bool = True  # jieba's HMM for unknown words (slower)
+
+    def tokens(self, text: str) -> Tokens:
+        return tokenize(text, hmm=self.hmm, max_chars=self.max_chars)
+
+
+DEFAULT_PREPROCESSING = Preprocessing()
+
+
+class SoftmaxSVC(BaseEstimator, ClassifierMixin):
+    """A linear SVM whose scores become probabilities by a temperature-scaled softmax.
+
+    The temperature is fitted (minimum log loss) on out-of-fold decision scores, so the
+    probabilities are calibrated while the ranking, and so the top-1 accuracy, stays the SVM's
+    own. (One-vs-rest sigmoid calibration re-ranks classes and lost ~0.002 macro-F1 in CV.)
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        class_weight: str | None = "balanced",
+        folds: int = 5,
+        random_state: int = 0,
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.folds = folds
+        self.random_state = random_state
+
+    def _svm(self) -> LinearSVC:
+        return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
+
+    def fit(self, X: sparse.csr_matrix, y: npt.ArrayLike) -> SoftmaxSVC:
+        labels = np.asarray(y)
+        self.svm_ = self._svm().fit(X, labels)
+        self.classes_ = self.svm_.classes_
+        splitter = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
+        scores = cross_val_predict(self._svm(), X, labels, cv=splitter, method="decision_function")
+        truth = np.searchsorted(self.classes_, labels)
+
+        def log_loss(log_t: float) -> float:
+            logits = scores / np.exp(log_t)
+            logits -= logits.max(axis=1, keepdims=True)
+            log_norm = np.log(np.exp(logits).sum(axis=1))
+            return float((log_norm - logits[np.arange(len(truth)), truth]).mean())
+
+        best = minimize_scalar(log_loss, bounds=(-6.0, 3.0), method="bounded")
+        self.temperature_ = float(np.exp(best.x))
+        return self
+
+    def decision_function(self, X: sparse.csr_matrix) -> npt.NDArray[np.float64]:
+        return np.asarray(self.svm_.decision_function(X), dtype=np.float64)
+
+    def predict_proba(self, X: sparse.csr_matrix) -> npt.NDArray[np.float64]:
+        logits = self.decision_function(X) / self.temperature_
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        proba: npt.NDArray[np.float64] = odds / odds.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X: sparse.csr_matrix) -> npt.NDArray[Any]:
+        return np.asarray(self.classes_[self.decision_function(X).argmax(axis=1)])
+
+
+def _estimator(seed: int) -> SoftmaxSVC:
+    return SoftmaxSVC(C=1.0, class_weight="balanced", folds=5, random_state=seed)
+
+
+# ------------------------------------------------------------------------------------------------
+# Model
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TextClassifier:
+    """A trained classifier and its metadata (see ``train``)."""
+
+    featurizer: Featurizer
+    estimator: SoftmaxSVC
+    metadata: dict[str, Any] = field(default_factory=dict)
+    preprocessing: Preprocessing = DEFAULT_PREPROCESSING
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.estimator.classes_]
+
+    def _proba(self, tokens: Sequence[Tokens]) -> npt.NDArray[np.float64]:
+        if not tokens:
+            return np.zeros((0, len(self.classes)))
+        return np.asarray(self.estimator.predict_proba(self.featurizer.transform(tokens)))
+
+    def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Class probabilities, columns in ``classes`` order."""
+        return self._proba([self.preprocessing.tokens(t) for t in texts])
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        classes = self.classes
+        return [classes[i] for i in self.predict_proba(texts).argmax(axis=1).tolist()]
+
+    def predict_top(self, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
+        """For each text, the ``k`` most probable categories as (label, probability), best first."""
+        proba = self.predict_proba(texts)
+        classes = self.classes
+        out: list[list[tuple[str, float]]] = []
+        for row in proba:
+            best = np.argsort(-row, kind="stable")[:k]
+            out.append([(classes[i], round(float(row[i]), 4)) for i in best.tolist()])
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the model with joblib (to a temporary name first, then renamed)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        payload = {
+            "format": MODEL_FORMAT,
+            "featurizer": self.featurizer,
+            "estimator": self.estimator,
+            "metadata": self.metadata,
+            "preprocessing": self.preprocessing,
+        }
+        joblib.dump(payload, tmp, compress=3)
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextClassifier:
+        """Load a model written by ``save`` (joblib unpickles: only load files you wrote)."""
+        payload = joblib.load(Path(path))
+        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{path}: not a Kuaiban routing model (format {MODEL_FORMAT})")
+        return cls(
+            payload["featurizer"],
+            payload["estimator"],
+            payload["metadata"],
+            payload["preprocessing"],
+        )
+
+
+def _versions() -> dict[str, str]:
+    import jieba
+    import scipy
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "jieba": str(getattr(jieba, "__version__", "unknown")),
+        "joblib": joblib.__version__,
+    }
+
+
+def _fit(
+    tokens: Sequence[Tokens], labels: Sequence[str], seed: int, prep: Preprocessing
+) -> TextClassifier:
+    featurizer = Featurizer()
+    features = featurizer.fit_transform(tokens)
+    estimator = _estimator(seed).fit(features, np.asarray(labels))
+    return TextClassifier(featurizer, estimator, preprocessing=prep)
+
+
+def train(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    seed: int = 0,
+    cv: dict[str, Any] | None = None,
+    preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
+) -> TextClassifier:
+    """Train on texts (raw or pre-segmented) and labels.
+
+    ``cv`` (a ``cross_validate`` result) is stored in the metadata when given.
+    """
+    if len(texts) != len(labels):
+        raise ValueError("texts and labels differ in length")
+    started = time.perf_counter()
+    prep = preprocessing
+    model = _fit([prep.tokens(t) for t in texts], labels, seed, prep)
+    counts = dict(sorted(Counter(labels).items()))
+    model.metadata = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "n_samples": len(texts),
+        "classes": model.classes,
+        "class_counts": counts,
+        "seed": seed,
+        "preprocessing": {"max_chars": prep.max_chars, "hmm": prep.hmm},
+        "features": "word + char 1-3 + head-15-word + head-40-char(1-3) tf-idf",
+        "estimator": "LinearSVC(C=1, balanced) + softmax, temperature fitted on 5-fold scores",
+        "cv": _summary(cv) if cv else None,
+        "versions": _versions(),
+    }
+    return model
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation
+# ------------------------------------------------------------------------------------------------
+
+# Function words and punctuation that raw messages have and the training rows lost.
+_FILLER_TEXT = (
+    "的 了 是 在 我 我们 和 也 都 就 还 与 对 给 被 把 让 这 那 这个 一个 没有 可以 因为 但是 "
+    "什么 他们 非常 ， 。 、 ！ ？ （ ） “ ”"
+)
+_FILLERS = tuple(_FILLER_TEXT.split())
+
+
+def _raw_like(text: str, rng: random.Random, perturb: float) -> str:
+    """A pre-segmented row as a citizen would type it: no spaces, some function words back."""
+    if perturb <= 0:
+        return despace(text)
+    out: list[str] = []
+    for token in text.split():
+        out.append(token)
+        if rng.random() < perturb:
+            out.append(rng.choice(_FILLERS))
+    return "".join(out)
+
+
+def _scores(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(classes), zero_division=0
+    )
+    return {
+        "n_samples": len(y_true),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=list(classes), average="macro", zero_division=0)
+        ),
+        "per_class": {
+            c: {
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
+        },
+    }
+
+
+def cross_validate(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    desegment: bool = True,
+    perturb: float = 0.0,
+    preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
+) -> dict[str, Any]:
+    """Stratified k-fold estimate of accuracy and macro-F1 on raw-like input.
+
+    Each model is trained on its training folds as given; its validation fold is de-segmented
+    (``desegment``) and, with ``perturb`` > 0, gets a function word or punctuation mark inserted
+    after that share of its tokens, to look like raw messages.
+    """
+    y = np.asarray(labels)
+    rng = random.Random(seed)
+    prep = preprocessing
+    train_tokens = [prep.tokens(t) for t in texts]
+    if desegment or perturb > 0:
+        valid_tokens = [prep.tokens(_raw_like(t, rng, perturb)) for t in texts]
+    else:
+        valid_tokens = train_tokens
+    predicted = np.empty(len(y), dtype=object)
+    confidence = np.zeros(len(y))
+    truth_proba = np.zeros(len(y))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    fold_f1: list[float] = []
+    for train_idx, valid_idx in splitter.split(np.zeros(len(y)), y):
+        model = _fit([train_tokens[i] for i in train_idx], y[train_idx].tolist(), seed, prep)
+        proba = model._proba([valid_tokens[i] for i in valid_idx])
+        fold_pred = np.asarray(model.classes, dtype=object)[proba.argmax(axis=1)]
+        predicted[valid_idx] = fold_pred
+        confidence[valid_idx] = proba.max(axis=1)
+        truth = np.searchsorted(np.asarray(model.classes), y[valid_idx])
+        truth_proba[valid_idx] = proba[np.arange(len(valid_idx)), truth]
+        fold_f1.append(float(f1_score(y[valid_idx], fold_pred.astype(str), average="macro")))
+    classes = sorted(set(labels))
+    result = _scores(y.tolist(), predicted.astype(str).tolist(), classes)
+    result.update(
+        {
+            "folds": folds,
+            "seed": seed,
+            "desegment": desegment,
+            "perturb": perturb,
+            "fold_macro_f1": [round(f, 4) for f in fold_f1],
+            # Calibration: a calibrated model's mean top-1 probability is close to its accuracy.
+            "mean_top1_probability": float(confidence.mean()),
+            "log_loss": float(-np.log(np.maximum(truth_proba, 1e-12)).mean()),
+        }
+    )
+    return result
+
+
+def evaluate(model: TextClassifier, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Scores of ``model`` on labelled texts (same shape as ``cross_validate``)."""
+    predicted = model.predict(texts)
+    classes = sorted(set(labels) | set(model.classes))
+    return _scores(list(labels), predicted, classes)
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "accuracy",
+        "macro_f1",
+        "folds",
+        "seed",
+        "desegment",
+        "perturb",
+        "fold_macro_f1",
+        "mean_top1_probability",
+        "log_loss",
+    )
+    return {k: result[k] for k in keys if k in result}
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """Accuracy, macro-F1 and a per-class table; the last line is ``macro-F1: 0.xxxx``."""
+    lines = [f"samples: {result['n_samples']}"]
+    if "folds" in result:
+        lines.append(
+            f"{result['folds']}-fold CV (seed {result['seed']}), de-segmented validation: "
+            f"{'yes' if result.get('desegment') else 'no'}, perturbation: {result.get('perturb')}"
+        )
+    lines.append(f"accuracy: {result['accuracy']:.4f}")
+    if "mean_top1_probability" in result:
+        lines.append(
+            f"mean top-1 probability: {result['mean_top1_probability']:.4f}, "
+            f"log loss: {result['log_loss']:.4f}"
+        )
+    width = max([len("class")] + [len(c) for c in result["per_class"]]) + 2
+    lines.append(f"{'class':<{width}}precision  recall      f1  support")
+    for label, row in result["per_class"].items():
+        lines.append(
+            f"{label:<{width}}{row['precision']:>9.4f} {row['recall']:>7.4f} "
+            f"{row['f1']:>7.4f} {row['support']:>8d}"
+        )
+    lines.append(f"macro-F1: {result['macro_f1']:.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Normalisation and tokenisation (kuaiban.routing.text)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kuaiban.routing.text import (
+    STOP_WORDS,
+    canonical,
+    char_shingles,
+    compact,
+    despace,
+    normalize,
+    to_simplified,
+    tokenize,
+)
+
+
+def test_normalize_traditional_to_simplified() -> None:
+    assert normalize("醫療保險") == "医疗保险"
+    assert normalize("請問幸福里小區的垃圾什麼時候清運？") == "请问幸福里小区的垃圾什么时候清运?"
+
+
+def test_phrase_only_traditional_is_converted() -> None:
+    # Neither 覆 nor 瞭 changes on its own; only the phrase dictionary converts them.
+    assert to_simplified("已經回覆") == "已经回复"
+    assert to_simplified("我瞭解了") == "我了解了"
+
+
+def test_simplified_text_is_left_alone() -> None:
+    text = "小区垃圾一个多星期没人清运，请环卫部门尽快处理。"
+    assert to_simplified(text) == text
+
+
+def test_normalize_full_width_and_case() -> None:
+    assert normalize("ＡＢＣ１２３！　ｘｙｚ") == "abc123! xyz"
+    assert normalize("Ｗｉ－Ｆｉ信号差") == "wi-fi信号差"
+
+
+def test_normalize_strips_urls_emails_and_whitespace() -> None:
+    text = "  详见 https://example.org/a?b=1 或发邮件 someone@example.com \n\t 谢谢  "
+    assert normalize(text) == "详见 或发邮件"
+
+
+def test_normalize_strips_greeting_boilerplate() -> None:
+    assert normalize("尊敬的领导：您好！小区停水三天了。") == "小区停水三天了。"
+    assert normalize("尊敬 领导 您好 小区 停水") == "小区 停水"
+
+
+def test_despace_joins_segmented_chinese_only() -> None:
+    assert despace("小区 物业 不 管 垃圾") == "小区物业不管垃圾"
+    assert despace("a9 市 wifi router 坏了") == "a9市wifi router坏了"
+
+
+def test_raw_and_segmented_text_tokenize_alike() -> None:
+    raw = "我们小区的物业长期不清理垃圾，垃圾桶都满了！"
+    segmented = "小区 物业 长期 清理 垃圾 垃圾桶 满"
+    assert tokenize(raw) == tokenize(segmented)
+    assert canonical(raw) == canonical(segmented) == "小区物业长期清理垃圾垃圾桶满"
+
+
+def test_tokenize_drops_stop_words_punctuation_and_single_alnum() -> None:
+    tokens = tokenize("我们的学校在3月乱收费，这是不对的！A市教育局怎么办？")
+    assert tokens
+    assert not set(tokens) & STOP_WORDS
+    assert all(re.search(r"\w", t) for t in tokens)
+    assert "3" not in tokens and "a" not in tokens
+    assert "乱收费" in tokens and "教育局" in tokens
+
+
+def test_compact_and_shingles() -> None:
+    assert compact("幸福里 小區，垃圾！") == "幸福里小区垃圾"
+    assert char_shingles("垃圾清运", 3) == ["垃圾清", "圾清运"]
+    assert char_shingles("，", 3) == []
+
+
+_PIECES = [*"醫療保險小区垃圾请问的了，。！？ＡＢＣａｂｃ１２３ \t\nABCabc\u3000", "http://x.cn/a "]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXT)
+def test_normalize_output_is_canonical(text: str) -> None:
+    out = normalize(text)
+    assert out == out.strip()
+    assert "  " not in out and "\t" not in out and "\n" not in out
+    assert not re.search(r"[\uff01-\uff5e\u3000A-Z]", out)
+    assert "醫" not in out and "險" not in out
+
+
+@settings(max_examples=100, deadline=None)
+@given(_TEXT)
+def test_tokens_have_no_stop_words_or_blanks(text: str) -> None:
+    for token in tokenize(text):
+        assert token.strip() == token and token
+        assert token not in STOP_WORDS

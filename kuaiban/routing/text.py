@@ -1,0 +1,254 @@
+"""Text normalisation and tokenisation for routing (classifier, similar appeals, hot issues).
+
+Real appeals arrive as raw text (punctuation, stop words, sometimes Traditional characters or
+full-width forms), while the classifier's training data is pre-segmented with stop words removed.
+Everything that builds features therefore goes through the same canonical pipeline, so that both
+sides look alike:
+
+    normalize  -> NFKC (full-width to half-width), Traditional to Simplified, lower case,
+                  no URLs / e-mail addresses / greeting boilerplate, single spaces
+    despace    -> whitespace removed wherever a CJK character is on either side
+    tokenize   -> jieba words of the de-spaced text, without stop words, punctuation,
+                  single digits or single latin letters
+    canonical  -> the kept tokens joined without spaces (input for character n-grams)
+
+OpenCC and jieba are loaded once, lazily, and nothing is downloaded: OpenCC's dictionaries and
+jieba's dictionary ship inside their packages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+__all__ = [
+    "STOP_WORDS",
+    "canonical",
+    "char_shingles",
+    "compact",
+    "despace",
+    "join_fields",
+    "normalize",
+    "to_simplified",
+    "tokenize",
+    "tokenize_normalized",
+]
+
+
+class _Converter(Protocol):
+    def convert(self, string: str) -> str: ...
+
+
+# Function words, pronouns, particles, conjunctions, adverbs of degree and filler verbs that carry
+# no topic.  Written for this project; kept short on purpose (topic words such as 问题, 要求, 解决,
+# 希望 stay, because the training data kept them too).
+_STOP_WORDS_TEXT = """
+的 地 得 之 了 着 过 吗 呢 吧 啊 呀 哦 嘛 啦 么 哈 嗯 呐 哎 唉 喂
+是 在 有 和 与 及 及其 以及 或 或者 或是 并 并且 而 而且 而是 且 但 但是 可是 然而 不过
+就 才 也 都 还 又 再 更 更加 很 太 非常 十分 极 极其 比较 较 最 挺 蛮 越 越来越 尤其
+我 我们 你 你们 您 他 他们 她 她们 它 它们 咱 咱们 自己 本人 大家 各位 人家 别人 其 其他 其它
+其中 其余 此 这 那 这个 那个 这些 那些 这样 那样 这么 那么 这里 那里 这边 那边 这种 那种
+该 某 某些 某个 每 各 各种 各个 任何 所有 一切 有些 有的 哪 哪个 哪些 哪里 谁 什么 怎么 怎样
+怎么样 如何 为何 为什么 何时 多少 几 是不是 难道 到底 究竟 居然 竟然 竟 果然 甚至 甚至于
+被 把 让 给 对 对于 关于 向 往 从 自 自从 由 由于 因 因为 因此 所以 于是 于 以 以便 以免 为 为了
+按 按照 根据 依照 依据 通过 经过 经 据 凭 随着 除了 除 另外 另 此外 同时 同 跟 比 像 如 如果
+假如 若 若是 要是 如果说 即使 即便 哪怕 虽然 虽 尽管 不管 无论 只要 只有 除非 既 既然 一旦 否则
+不然 然后 接着 后来 之后 以后 之前 以前 当 当时 时候 的话 来说 而言 等 等等 等到 所 之类
+一个 一些 一样 一般 一下 一直 一起 一边 一再 已 已经 曾 曾经 正在 将 将要 会 能 能够 可以 可
+可能 应该 应当 需要 要 想 去 来 上 下 里 中 内 外 个 位 种 次 些 点 件 们 呗 罢了
+不 没 没有 不是 不会 不能 不要 不了 不得 别 未 无 非 仍 仍然 还是 还有 便 即 则 乃 亦 仅
+仅仅 只 只是 刚 刚刚 马上 立即 立刻 已然 总 总是 常 经常 往往 又是 真 真的 确实 其实 当然
+"""
+
+STOP_WORDS: frozenset[str] = frozenset(_STOP_WORDS_TEXT.split()) | {"怎么办"}
+
+_URL_RE = re.compile(r"(?:https?://|ftp://|www\.)[^\s\u3000-\u9fff\uff00-\uffef]+", re.IGNORECASE)
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_WS_RE = re.compile(r"\s+")
+# Greeting / closing boilerplate; whitespace between characters is allowed so that the pattern
+# also matches pre-segmented text.
+_BOILERPLATE_RE = re.compile(
+    r"尊\s*敬\s*的?\s*(?:各\s*位\s*)?(?:领\s*导|书\s*记|市\s*长|县\s*长|主\s*任|局\s*长)"
+    r"(?:\s*[:：,，]?\s*(?:您\s*好|你\s*好))?(?:\s*[!！,，.。:：])*"
+    r"|此\s*致\s*敬\s*礼"
+    r"|(?:非\s*常\s*)?(?:感\s*谢|谢\s*谢)(?:\s*(?:您|你|领\s*导))?\s*[!！。.]*\s*$"
+)
+_BOILERPLATE_HINT_RE = re.compile(r"[尊此谢]")
+# Whitespace next to anything that is not a latin letter or digit is meaningless in Chinese text.
+_DESPACE_RE = re.compile(r"(?<=[^0-9a-z\s])\s+|\s+(?=[^0-9a-z\s])")
+_SINGLE_ALNUM_RE = re.compile(r"^[0-9a-z]$")
+_WORD_CHAR_RE = re.compile(r"[^\W_]")
+
+_init_lock = threading.Lock()
+
+
+@cache
+def _opencc() -> _Converter:
+    from opencc import OpenCC
+
+    converter: _Converter = OpenCC("t2s")
+    return converter
+
+
+@cache
+def _traditional_chars() -> frozenset[str]:
+    """Characters whose presence means t2s may change the text.
+
+    The pure-Python OpenCC is slow (~2,600 messages/s); almost every appeal is already Simplified,
+    so we only call it when the text holds a character that its dictionaries would convert.
+    """
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+    chars: set[str] = set()
+    for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("\t")
+        if key and value.split(" ")[0] != key:
+            chars.add(key)
+    for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("\t")
+        target = value.split(" ")[0]
+        # A phrase that changes although none of its characters does on its own (回覆 -> 回复):
+        # the characters that change in it must trigger conversion too.
+        if key and target != key and not chars.intersection(key):
+            if len(target) == len(key):
+                chars.update(k for k, v in zip(key, target, strict=True) if k != v)
+            else:
+                chars.update(key)
+    return frozenset(chars)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional to Simplified Chinese (OpenCC ``t2s``), skipped when nothing would change."""
+    if not _traditional_chars().intersection(text):
+        return text
+    return _opencc().convert(text)
+
+
+def normalize(text: str) -> str:
+    """Canonical surface form of an appeal's text (still with its words and punctuation).
+
+    NFKC folds full-width letters, digits and punctuation to half-width; then Traditional to
+    Simplified, lower case, URLs / e-mail addresses / greeting boilerplate dropped and all runs of
+    whitespace collapsed to one space.
+    """
+    if not text:
+        return ""
+    # Full-width ASCII and the ideographic space first (what NFKC would do to them, but cheaper);
+    # then NFKC proper only if something else is left to fold.
+    text = text.translate(_FULLWIDTH)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = _ZERO_WIDTH_RE.sub("", text)
+    text = to_simplified(text).lower()
+    # Cheap guards first: on long runs of CJK (all ``\w``) these patterns would scan a lot.
+    if "://" in text or "www." in text:
+        text = _URL_RE.sub(" ", text)
+    if "@" in text:
+        text = _EMAIL_RE.sub(" ", text)
+    if _BOILERPLATE_HINT_RE.search(text):
+        text = _BOILERPLATE_RE.sub(" ", text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def despace(text: str) -> str:
+    """Remove whitespace around CJK text; keep one space only between latin words or numbers.
+
+    Joins pre-segmented training text (``小区 物业``) back into running text (``小区物业``).
+    """
+    return _DESPACE_RE.sub("", text)
+
+
+def _jieba_ready() -> None:
+    import jieba
+
+    if jieba.dt.initialized:
+        return
+    with _init_lock:
+        if not jieba.dt.initialized:
+            jieba.setLogLevel(logging.WARNING)
+            logging.getLogger("jieba").setLevel(logging.WARNING)
+            jieba.initialize()
+
+
+def _is_noise(token: str) -> bool:
+    """Stop words, single digits / latin letters, and tokens without a letter, digit or CJK."""
+    return (
+        token in STOP_WORDS
+        or _SINGLE_ALNUM_RE.match(token) is not None
+        or _WORD_CHAR_RE.search(token) is None
+    )
+
+
+def tokenize_normalized(text: str, *, hmm: bool = True, max_chars: int | None = None) -> list[str]:
+    """Tokens of text that has already been through ``normalize`` (saves a second pass).
+
+    ``hmm=False`` skips jieba's HMM guesser for words missing from its dictionary (faster);
+    ``max_chars`` cuts the de-spaced text to its first characters before segmenting.
+    """
+    _jieba_ready()
+    import jieba
+
+    packed = despace(text)
+    if max_chars is not None:
+        packed = packed[:max_chars]
+    return [t for t in jieba.lcut(packed, HMM=hmm) if not _is_noise(t)]
+
+
+def tokenize(text: str, *, hmm: bool = True, max_chars: int | None = None) -> list[str]:
+    """jieba tokens of the normalised, de-spaced text, without stop words and punctuation."""
+    return tokenize_normalized(normalize(text), hmm=hmm, max_chars=max_chars)
+
+
+def canonical(text: str) -> str:
+    """Kept tokens joined without spaces: raw and pre-segmented input end up the same."""
+    return "".join(tokenize(text))
+
+
+_COMPACT_DROP_RE = re.compile(r"[\s\W_]+")
+
+
+# Multi-character stop words that are safe to cut out of running text without segmenting it
+# (什么, 时候, 我们 ...); a few that also start content words (所有权, 一般纳税人) are kept.
+_KEEP_IN_TEXT = frozenset({"所有", "一般", "通过", "经过", "一起", "不得"})
+
+
+@cache
+def _stop_phrase_re() -> re.Pattern[str]:
+    words = sorted(
+        (w for w in STOP_WORDS if len(w) >= 2 and w not in _KEEP_IN_TEXT),
+        key=lambda w: (-len(w), w),
+    )
+    return re.compile("|".join(map(re.escape, words)))
+
+
+def compact(text: str, *, drop_stop_phrases: bool = True) -> str:
+    """Normalised text without whitespace, punctuation and multi-character stop words.
+
+    Cheap (no jieba): the input of the character n-gram features of the similar-appeal index and
+    hot-issue grouping, where 什么时候 or 我们 would otherwise make unrelated short appeals look
+    alike.
+    """
+    packed = _COMPACT_DROP_RE.sub("", normalize(text))
+    return _stop_phrase_re().sub("", packed) if drop_stop_phrases else packed
+
+
+def char_shingles(text: str, size: int = 3) -> list[str]:
+    """Character ``size``-grams of ``compact(text)``."""
+    packed = compact(text)
+    if len(packed) <= size:
+        return [packed] if packed else []
+    return [packed[i : i + size] for i in range(len(packed) - size + 1)]
+
+
+def join_fields(parts: Iterable[str | None]) -> str:
+    """Title and content (or any fields) as one text, skipping empty parts."""
+    return "\n".join(p for p in parts if p)
