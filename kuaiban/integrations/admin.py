@@ -1,0 +1,137 @@
+"""Administration of integrating systems: keys (shown once), webhooks and the delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.core import clock
+from kuaiban.integrations import services, webhooks
+from kuaiban.integrations.models import ApiKey, Delivery, DeliveryAttempt, Webhook
+
+URL_FIELDS: dict[Any, dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
+
+
+class WebhookInline(admin.TabularInline):
+    model = Webhook
+    extra = 0
+    formfield_overrides = URL_FIELDS
+    fields = ("url", "events", "scope", "active", "secret")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "channel",
+        "prefix",
+        "rate_per_minute",
+        "public",
+        "mode",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("channel", "public", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "description", "prefix")
+    readonly_fields = ("prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+    fields = (
+        "name",
+        "channel",
+        "description",
+        "rate_per_minute",
+        "public",
+        "mode",
+        "prefix",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
+    inlines = (WebhookInline,)
+    actions = ("revoke",)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        key = None
+        if not change:
+            key = services.apikey_assign_secret(obj)
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        if key:
+            messages.warning(
+                request,
+                _(
+                    "The key for %(name)s is %(key)s — copy it now: it is stored hashed and is not "
+                    "shown again."
+                )
+                % {"name": obj.name, "key": key},
+            )
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
+        self.message_user(request, _("%(n)d key(s) revoked.") % {"n": count})
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "at", "duration_ms", "status_code", "error", "response_body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ("api_key", "url", "scope", "active", "created_at")
+    list_filter = ("active", "scope")
+    search_fields = ("url", "api_key__name")
+    formfield_overrides = URL_FIELDS
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "event_type",
+        "webhook",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event_type")
+    search_fields = ("uid", "webhook__url", "payload__number")
+    readonly_fields = (
+        "uid",
+        "webhook",
+        "event",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_status_code",
+        "created_at",
+        "delivered_at",
+    )
+    inlines = (AttemptInline,)
+    actions = ("retry",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Retry the selected failed deliveries"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = sum(webhooks.delivery_retry(d) for d in queryset)
+        self.message_user(request, _("%(n)d delivery(ies) queued again.") % {"n": count})

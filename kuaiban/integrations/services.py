@@ -1,0 +1,257 @@
+"""Writes for integrations: API keys, rate limiting, idempotent intake and intake records.
+
+Webhooks (registration, enqueueing and delivery) live in :mod:`kuaiban.integrations.webhooks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from kuaiban.appeals.models import Appeal, Channel
+from kuaiban.core import clock
+from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from kuaiban.integrations.models import (
+    NAME_VALIDATOR,
+    ApiKey,
+    IdempotencyKey,
+    Intake,
+    RateWindow,
+)
+from kuaiban.org.models import User
+
+WINDOW_SECONDS = 60
+LAST_USED_EVERY = dt.timedelta(seconds=60)
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class RateLimited(DomainError):
+    """Too many requests in this window; ``retry_after`` is in whole seconds (at least 1)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message=message, code="rate_limited", status=429)
+        self.retry_after = retry_after
+
+
+# ----- API keys ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewKey:
+    api_key: ApiKey
+    key: str
+
+
+@transaction.atomic
+def apikey_create(
+    *,
+    name: str,
+    channel: str = Channel.OPEN311,
+    description: str = "",
+    rate_per_minute: int = 600,
+    public: bool = True,
+    mode: str = ApiKey.Mode.REALTIME,
+    created_by: User | None = None,
+) -> NewKey:
+    """Create a key for an integrating system; the returned key is the only copy there is."""
+    name = (name or "").strip()
+    errors = []
+    try:
+        NAME_VALIDATOR(name)
+    except DjangoValidationError as exc:
+        errors.append(("name", str(exc.messages[0])))
+    if channel not in Channel.values:
+        errors.append(
+            (
+                "channel",
+                _("Unknown channel %(value)r; one of: %(allowed)s.")
+                % {"value": channel, "allowed": ", ".join(Channel.values)},
+            )
+        )
+    if not 1 <= rate_per_minute <= 1_000_000:
+        errors.append(("rate_per_minute", _("Between 1 and 1000000.")))
+    if mode not in ApiKey.Mode.values:
+        errors.append(("mode", _("One of: realtime, batch.")))
+    if errors:
+        from kuaiban.core.errors import FieldError
+
+        raise ValidationFailed([FieldError(f, m) for f, m in errors])
+    if ApiKey.objects.filter(name=name).exists():
+        raise Conflict(_("An API key named %(name)s exists already.") % {"name": name})
+    key = ApiKey.new_key()
+    api_key = ApiKey.objects.create(
+        name=name,
+        channel=channel,
+        description=description[:200],
+        prefix=key[len("kbk_") : len("kbk_") + 8],
+        digest=ApiKey.digest_of(key),
+        rate_per_minute=rate_per_minute,
+        public=public,
+        mode=mode,
+        created_by=created_by,
+    )
+    return NewKey(api_key, key)
+
+
+def apikey_assign_secret(api_key: ApiKey) -> str:
+    """Give an unsaved key (from the admin form) its secret; returns the key to show once."""
+    key = ApiKey.new_key()
+    api_key.prefix = key[len("kbk_") : len("kbk_") + 8]
+    api_key.digest = ApiKey.digest_of(key)
+    return key
+
+
+def apikey_revoke(*, name: str) -> ApiKey:
+    api_key = ApiKey.objects.filter(name=name).first()
+    if api_key is None:
+        raise NotFound(_("No API key named %(name)s.") % {"name": name})
+    if api_key.revoked_at is None:
+        api_key.revoked_at = clock.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def apikey_authenticate(key: str | None) -> ApiKey:
+    """The active key for ``key`` or PermissionDenied; records its last use (once a minute)."""
+    if not key:
+        raise PermissionDenied(_("An api_key is required."))
+    api_key = ApiKey.objects.filter(digest=ApiKey.digest_of(key)).first()
+    if api_key is None:
+        raise PermissionDenied(_("Invalid api_key."))
+    if api_key.revoked_at is not None:
+        raise PermissionDenied(_("This api_key has been revoked."))
+    now = clock.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_EVERY:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+# ----- rate limiting ----------------------------------------------------------------------------
+
+
+def rate_limit_hit(*, bucket: str, limit: int) -> None:
+    """Count one request for ``bucket`` in the current minute; RateLimited beyond ``limit``.
+
+    One atomic upsert per request (PostgreSQL and SQLite both speak ``ON CONFLICT … RETURNING``),
+    run in its own short transaction, so all web processes share the count.
+    """
+    now = clock.now().timestamp()
+    minute = int(now // WINDOW_SECONDS)
+    table = RateWindow._meta.db_table
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        if outermost and connection.vendor == "postgresql":
+            # A count lost in a crash costs nothing: don't make each request wait for a WAL flush.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(
+            f"INSERT INTO {table} (bucket, minute, hits) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (bucket, minute) DO UPDATE SET hits = {table}.hits + 1 "
+            "RETURNING hits",
+            [bucket, minute],
+        )
+        hits = int(cursor.fetchone()[0])
+        if hits == 1:
+            # A new window: forget this bucket's old ones (keeps the table tiny).
+            RateWindow.objects.filter(bucket=bucket, minute__lt=minute - 1).delete()
+    if hits > limit:
+        retry_after = max(1, math.ceil((minute + 1) * WINDOW_SECONDS - now))
+        raise RateLimited(
+            _("Rate limit of %(limit)d requests per minute exceeded; retry in %(s)d s.")
+            % {"limit": limit, "s": retry_after},
+            retry_after,
+        )
+
+
+def rate_windows_prune(*, older_than_minutes: int = 10) -> int:
+    minute = int(clock.now().timestamp() // WINDOW_SECONDS) - older_than_minutes
+    deleted, _kinds = RateWindow.objects.filter(minute__lt=minute).delete()
+    return deleted
+
+
+# ----- idempotency ------------------------------------------------------------------------------
+
+
+def fingerprint(data: Any) -> str:
+    """SHA-256 of a canonical JSON of ``data``: equal for equal bodies, whatever their layout."""
+    canonical = json.dumps(
+        data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def clean_idempotency_key(value: str) -> str:
+    key = value.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
+        raise ValidationFailed.one(
+            "Idempotency-Key",
+            _("1 to %(max)d visible ASCII characters, e.g. a UUID.") % {"max": IDEMPOTENCY_KEY_MAX},
+        )
+    return key
+
+
+def idempotent_register(
+    *, scope: str, key: str, fingerprint_: str, register: Callable[[], Appeal]
+) -> tuple[Appeal, bool]:
+    """Register once per (scope, key): returns (appeal, created).
+
+    The idempotency row is inserted first, in the same transaction as the appeal. A concurrent
+    request with the same key waits on the unique index until the first commits (PostgreSQL's
+    ON CONFLICT) or for the write lock (SQLite), then finds the row and answers with the same
+    appeal. A
+    request whose body differs is refused with 409. If registration fails, the whole transaction
+    rolls back and the key stays free for a corrected retry.
+    """
+    key = clean_idempotency_key(key)
+    table = IdempotencyKey._meta.db_table
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # ON CONFLICT waits for a concurrent inserter of the same key to finish, then
+            # inserts nothing (it committed) or inserts (it rolled back).
+            cursor.execute(
+                f"INSERT INTO {table} (scope, key, fingerprint, created_at) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+                [scope, key, fingerprint_, connection.ops.adapt_datetimefield_value(clock.now())],
+            )
+            inserted = cursor.fetchone()
+        if inserted is None:
+            existing = (
+                IdempotencyKey.objects.select_related("appeal").filter(scope=scope, key=key).first()
+            )
+            if existing is None or existing.appeal is None:  # pragma: no cover - vanished row
+                raise Conflict(
+                    _("A request with this Idempotency-Key is in progress; retry."),
+                    code="idempotency_in_progress",
+                )
+            if existing.fingerprint != fingerprint_:
+                raise Conflict(
+                    _("This Idempotency-Key was used with a different request body."),
+                    code="idempotency_mismatch",
+                )
+            return existing.appeal, False
+        appeal = register()
+        IdempotencyKey.objects.filter(pk=inserted[0]).update(appeal=appeal)
+        return appeal, True
+
+
+def idempotency_prune(*, older_than_days: int = 30) -> int:
+    cutoff = clock.now() - dt.timedelta(days=older_than_days)
+    deleted, _kinds = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+# ----- intake -----------------------------------------------------------------------------------
+
+
+def intake_record(*, appeal: Appeal, api_key: ApiKey, source: str) -> Intake:
+    """Remember which key brought ``appeal`` in (call inside the registering transaction)."""
+    return Intake.objects.create(appeal=appeal, api_key=api_key, source=source)

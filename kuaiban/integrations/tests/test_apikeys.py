@@ -1,0 +1,236 @@
+"""API keys: `kuaiban apikey`, the admin pages, hashing, revocation and rate limiting."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import re
+import threading
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, connections
+from django.test import Client
+
+from kuaiban.appeals.models import Appeal
+from kuaiban.core import clock
+from kuaiban.integrations import services
+from kuaiban.integrations.models import ApiKey, RateWindow
+from kuaiban.open311 import conf
+from kuaiban.org.models import User
+
+pytestmark = pytest.mark.django_db
+
+KEY = re.compile(r"^kbk_[A-Za-z0-9_-]{43}$")
+
+
+def open311_post(key: str, **changes: str) -> Any:
+    data = {
+        "api_key": key,
+        "service_code": "C01.02.01",
+        "address_string": "人民路与建设街交叉口东北角",
+        "description": "路口绿化带垃圾堆积多日无人清运，气味很大。",
+        **changes,
+    }
+    return Client().post("/open311/v2/requests.json", data)
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("apikey", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_command_create_prints_the_key_once_and_stores_its_hash(county: Any) -> None:
+    out, err = run("create", "--name", "hotline-vendor", "--channel", "hotline")
+    key = out.strip()
+    assert KEY.match(key), out
+    assert "not shown again" in err
+    api_key = ApiKey.objects.get(name="hotline-vendor")
+    assert api_key.channel == "hotline" and api_key.prefix == key[4:12]
+    assert api_key.digest == hashlib.sha256(key.encode()).hexdigest()
+    # The key itself is stored nowhere.
+    stored = " ".join(str(v) for v in ApiKey.objects.values().get().values())
+    assert key not in stored and key[4:] not in stored
+    listing, _ = run("list")
+    assert "hotline-vendor" in listing and "hotline" in listing and key not in listing
+    assert open311_post(key).status_code == 201
+    assert Appeal.objects.get().channel == "hotline"
+
+
+def test_command_list_shows_last_use_and_revoke_refuses_the_key(county: Any) -> None:
+    key = run("create", "--name", "wechat-bot", "--channel", "wechat")[0].strip()
+    line = next(x for x in run("list")[0].splitlines() if x.startswith("wechat-bot"))
+    assert "active" in line and line.count(" - ") >= 1  # never used yet
+    at = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
+    with clock.frozen(at):
+        assert open311_post(key).status_code == 201
+    line = next(x for x in run("list")[0].splitlines() if x.startswith("wechat-bot"))
+    assert "2026-11-23 17:30" in line  # last use, in local time
+    out, _ = run("revoke", "wechat-bot")
+    assert "revoked" in out
+    refused = open311_post(key)
+    assert refused.status_code == 403
+    assert refused.json() == [{"code": 403, "description": "该 api_key 已被吊销。"}]
+    assert "revoked" in next(x for x in run("list")[0].splitlines() if x.startswith("wechat-bot"))
+    assert Appeal.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["revoke", "nobody"], "nobody"),
+        (["create", "--name", "Bad Name!"], "name"),
+        (["webhook", "nobody", "--url", "https://example.com/hook"], "nobody"),
+    ],
+)
+def test_command_errors(county: Any, args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=re.escape(message)):
+        run(*args)
+
+
+def test_command_refuses_a_duplicate_name_and_an_unknown_channel(county: Any) -> None:
+    run("create", "--name", "mobile-app", "--channel", "app")
+    with pytest.raises(CommandError, match="名为 mobile-app 的 API 密钥已存在"):
+        run("create", "--name", "mobile-app", "--channel", "app")
+    with pytest.raises(CommandError):
+        run("create", "--name", "fax-gateway", "--channel", "fax")
+    assert ApiKey.objects.count() == 1
+
+
+def test_command_webhook_prints_its_secret(county: Any) -> None:
+    run("create", "--name", "hotline-vendor", "--channel", "hotline")
+    out, _err = run(
+        "webhook",
+        "hotline-vendor",
+        "--url",
+        "https://vendor.example.com/kb",
+        "--events",
+        "dispatch,reply,close",
+    )
+    hook = ApiKey.objects.get().webhooks.get()
+    assert out.strip() == hook.secret and hook.secret.startswith("whsec_")
+    assert hook.events == ["dispatch", "reply", "close"] and hook.scope == "own"
+
+
+# ----- admin ------------------------------------------------------------------------------------
+
+
+def admin_client() -> Client:
+    client = Client()
+    client.force_login(User.objects.get(username="admin"))
+    return client
+
+
+ADD_FORM = {
+    "name": "grid-handsets",
+    "channel": "grid",
+    "description": "网格员手持终端",
+    "rate_per_minute": "120",
+    "public": "on",
+    "mode": "realtime",
+    "webhooks-TOTAL_FORMS": "0",
+    "webhooks-INITIAL_FORMS": "0",
+    "webhooks-MIN_NUM_FORMS": "0",
+    "webhooks-MAX_NUM_FORMS": "1000",
+}
+
+
+def test_admin_creates_a_key_shows_it_once_and_revokes_it(county: Any) -> None:
+    client = admin_client()
+    response = client.post("/admin/integrations/apikey/add/", ADD_FORM, follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    key = next(m for m in (re.search(r"kbk_[A-Za-z0-9_-]{43}", s) for s in shown) if m).group(0)
+    api_key = ApiKey.objects.get(name="grid-handsets")
+    assert api_key.digest == ApiKey.digest_of(key) and api_key.created_by is not None
+    assert open311_post(key).status_code == 201
+    changelist = client.get("/admin/integrations/apikey/")
+    assert changelist.status_code == 200 and "grid-handsets" in changelist.content.decode()
+    assert key not in changelist.content.decode()
+    response = client.post(
+        "/admin/integrations/apikey/",
+        {"action": "revoke", "_selected_action": [api_key.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is not None and api_key.last_used_at is not None
+    assert open311_post(key).status_code == 403
+
+
+@pytest.mark.parametrize("username", ["operator", "supervisor", "handler-zjj"])
+def test_admin_pages_are_for_administrators_only(county: Any, username: str) -> None:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    response = client.post("/admin/integrations/apikey/add/", ADD_FORM)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert not ApiKey.objects.exists()
+
+
+# ----- rate limiting ----------------------------------------------------------------------------
+
+
+def test_rate_limit_answers_429_with_retry_after(county: Any) -> None:
+    made = services.apikey_create(name="mobile-app", channel="app", rate_per_minute=3)
+    start = dt.datetime(2026, 11, 23, 2, 0, 15, tzinfo=dt.UTC)
+    with clock.frozen(start):
+        assert [open311_post(made.key).status_code for _ in range(3)] == [201, 201, 201]
+        limited = open311_post(made.key)
+        assert limited.status_code == 429
+        assert limited["Retry-After"] == "45"
+        assert limited.json()[0]["code"] == 429
+        xml = Client().get("/open311/v2/requests.xml", {"api_key": made.key})
+        assert xml.status_code == 429 and b"<code>429</code>" in xml.content
+    assert Appeal.objects.count() == 3
+    with clock.frozen(start + dt.timedelta(seconds=50)):
+        assert open311_post(made.key).status_code == 201  # a new minute
+    # The counters live in the database, shared by every web process, and old windows go.
+    assert RateWindow.objects.filter(bucket=made.api_key.scope).count() == 2
+
+
+def test_anonymous_reads_are_limited_per_address(county: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(conf, "ANONYMOUS_RATE", 2)
+    with clock.frozen(dt.datetime(2026, 11, 23, 2, 0, 0, tzinfo=dt.UTC)):
+        codes = [
+            Client(REMOTE_ADDR="10.0.0.7").get("/open311/v2/services.json").status_code
+            for _ in range(3)
+        ]
+        other = Client(REMOTE_ADDR="10.0.0.8").get("/open311/v2/services.json")
+    assert codes == [200, 200, 429] and other.status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("reference_data")
+def test_rate_limit_holds_across_connections(county: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    made = services.apikey_create(name="mobile-app", channel="app", rate_per_minute=5)
+    barrier = threading.Barrier(10)
+    outcomes: list[int] = []
+
+    def hit() -> None:
+        try:
+            barrier.wait()
+            services.rate_limit_hit(bucket=made.api_key.scope, limit=5)
+            outcomes.append(200)
+        except services.RateLimited:
+            outcomes.append(429)
+        finally:
+            connections.close_all()
+
+    with clock.frozen(dt.datetime(2026, 11, 23, 2, 0, 0, tzinfo=dt.UTC)):
+        # Each thread gets its own copy of the context, so the frozen clock holds there too.
+        threads = [
+            threading.Thread(target=contextvars.copy_context().run, args=(hit,)) for _ in range(10)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(outcomes) == [200] * 5 + [429] * 5
