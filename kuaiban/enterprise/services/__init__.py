@@ -1,0 +1,67 @@
+"""Every write of the enterprise domain (a package: registry, import, meetings, policies)."""
+
+from kuaiban.enterprise.services.imports import ImportReport, enterprise_import, read_workbook
+from kuaiban.enterprise.services.meetings import (
+    MeetingInput,
+    attendance_record,
+    booking_create,
+    meeting_cancel,
+    meeting_close,
+    meeting_invite,
+    meeting_problem,
+    meeting_publish,
+    meeting_schedule,
+)
+from kuaiban.enterprise.services.policies import (
+    PolicyInput,
+    answer_promote,
+    enterprise_for_contact,
+    notices_read,
+    policy_publish,
+)
+from kuaiban.enterprise.services.registry import (
+    EnterpriseInput,
+    ProblemInput,
+    VisitInput,
+    assignment_create,
+    assignment_end,
+    contact_add,
+    enterprise_create,
+    enterprise_for_code,
+    enterprise_update,
+    link_existing_appeals,
+    link_on_register,
+    visit_record,
+)
+
+__all__ = [
+    "EnterpriseInput",
+    "ImportReport",
+    "MeetingInput",
+    "PolicyInput",
+    "ProblemInput",
+    "VisitInput",
+    "answer_promote",
+    "assignment_create",
+    "assignment_end",
+    "attendance_record",
+    "booking_create",
+    "contact_add",
+    "enterprise_create",
+    "enterprise_for_code",
+    "enterprise_for_contact",
+    "enterprise_import",
+    "enterprise_update",
+    "link_existing_appeals",
+    "link_on_register",
+    "meeting_cancel",
+    "meeting_close",
+    "meeting_invite",
+    "meeting_problem",
+    "meeting_publish",
+    "meeting_schedule",
+    "notices_read",
+    "policy_publish",
+    "read_workbook",
+    "visit_record",
+]
