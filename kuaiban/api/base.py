@@ -7,10 +7,12 @@ from typing import Any
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
@@ -57,7 +59,30 @@ class BearerToken(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+class KuaibanAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document is built once per path prefix and language.
+
+    Building it walks every operation's pydantic models (about a second of CPU for this API);
+    the routes are fixed once the URLconf is loaded, so every later request reuses the result.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[tuple[str, str | None], OpenAPISchema] = {}
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (path_prefix, get_language())
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = self._schemas[key] = super().get_openapi_schema(path_prefix=path_prefix)
+        return schema
+
+
+api = KuaibanAPI(
     title="Kuaiban API",
     version="1",
     description=(
