@@ -8,8 +8,10 @@ the registered after-commit hooks (notifications, webhooks) only once the transa
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -49,14 +51,31 @@ GROUP_MAX = 10000
 MAX_RETURNS = 2
 UNREACHED_ATTEMPTS_TO_END = 3
 
-EventHook = Callable[[int, int], None]
+log = logging.getLogger(__name__)
+
+EventHook = Callable[[Appeal, AppealEvent], None]
 _event_hooks: list[EventHook] = []
 
 
 def on_event(hook: EventHook) -> EventHook:
-    """Register ``hook(appeal_id, event_id)``, called after each event's transaction commits."""
+    """Register ``hook(appeal, event)``, called after each event's transaction commits.
+
+    Hooks get the objects the transaction wrote (the appeal as it was committed), so the many
+    events a hook does not care about cost it no query. A hook that writes must not save the
+    appeal it is given: it may be stale by then; lock and re-read it through a service instead.
+    """
     _event_hooks.append(hook)
     return hook
+
+
+def _run_hooks(appeal: Appeal, event: AppealEvent) -> None:
+    # The change is committed: a failing hook is logged and must neither stop the others nor
+    # turn the committed change into an error for the person who made it.
+    for hook in _event_hooks:
+        try:
+            hook(appeal, event)
+        except Exception:
+            log.exception("after-commit hook %s failed for event %s", hook.__qualname__, event.pk)
 
 
 # ----- helpers ----------------------------------------------------------------------------------
@@ -95,8 +114,8 @@ def record_event(
     event.save(force_insert=True)
     appeal.event_count = seq
     appeal.last_event_hash = event.hash
-    for hook in _event_hooks:
-        transaction.on_commit(lambda h=hook, a=appeal.pk, e=event.pk: h(a, e))  # type: ignore[misc]
+    if _event_hooks:
+        transaction.on_commit(partial(_run_hooks, appeal, event))
     return event
 
 

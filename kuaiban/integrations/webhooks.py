@@ -128,16 +128,36 @@ def _payload(event: AppealEvent) -> dict[str, Any]:
     return data
 
 
-def delivery_enqueue(appeal_id: int, event_id: int) -> None:
+def delivery_enqueue(appeal: Appeal, event: AppealEvent) -> None:
     """The after-commit hook: one pending delivery per webhook that wants this status change.
 
-    Never raises: a failure here must not turn the committed change into an error for the person
-    who made it (it is logged instead).
+    No query for events that change no status (the sweep's alerts, notes); one query for the
+    rest when nobody listens.
     """
-    try:
-        _enqueue(appeal_id, event_id)
-    except Exception:  # the change is committed already; report, don't propagate
-        log.exception("could not enqueue webhooks for event %s of appeal %s", event_id, appeal_id)
+    if event.action not in WEBHOOK_EVENTS or not event.to_status:
+        return
+    ids = _listening(appeal.pk)
+    if not ids:
+        return
+    hooks = [h for h in Webhook.objects.filter(pk__in=ids) if h.wants(event.action)]
+    if not hooks:
+        return
+    event.appeal = appeal
+    payload = _payload(event)
+    now = clock.now()
+    rows = [
+        Delivery(
+            uid=str(uuid.uuid4()),
+            webhook=h,
+            event=event,
+            event_type=f"appeal.{event.action}",
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for h in {h.pk: h for h in hooks}.values()
+    ]
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _listening(appeal_id: int) -> list[int]:
@@ -155,40 +175,6 @@ def _listening(appeal_id: int) -> list[int]:
             [Webhook.Scope.OWN, appeal_id, Webhook.Scope.CHANNEL, appeal_id],
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def _enqueue(appeal_id: int, event_id: int) -> int:
-    # One query in the common case (nobody listening); the event is read only if someone is.
-    ids = _listening(appeal_id)
-    if not ids:
-        return 0
-    candidates = list(Webhook.objects.filter(pk__in=ids))
-    event = (
-        AppealEvent.objects.select_related("appeal", "appeal__lead_unit", "appeal__category")
-        .filter(pk=event_id)
-        .first()
-    )
-    if event is None or event.action not in WEBHOOK_EVENTS or not event.to_status:
-        return 0
-    hooks = [h for h in candidates if h.wants(event.action)]
-    if not hooks:
-        return 0
-    payload = _payload(event)
-    now = clock.now()
-    rows = [
-        Delivery(
-            uid=str(uuid.uuid4()),
-            webhook=h,
-            event=event,
-            event_type=f"appeal.{event.action}",
-            payload=payload,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for h in {h.pk: h for h in hooks}.values()
-    ]
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
 
 
 # ----- delivery ---------------------------------------------------------------------------------

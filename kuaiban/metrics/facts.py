@@ -294,7 +294,7 @@ _last_hook = 0.0
 HOOK_DEBOUNCE_SECONDS = 1.0
 
 
-def after_event(appeal_id: int, event_id: int) -> None:
+def after_event(appeal: Appeal, event: AppealEvent) -> None:
     """After a commit: refresh facts soon, so dashboard reads rarely have work to do.
 
     Debounced: a burst of commits (the demo loader, an import) triggers one refresh a second;

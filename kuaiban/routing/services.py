@@ -583,50 +583,24 @@ def _note_dispatch(appeal_id: int, payload: dict[str, Any], at: dt.datetime) -> 
     )
 
 
-def on_appeal_event(appeal_id: int, event_id: int) -> None:
-    """The ledger's after-commit hook. Never raises: the change is committed already."""
-    try:
-        _on_event(appeal_id, event_id)
-    except Exception:
-        log.exception("routing: hook failed for event %s of appeal %s", event_id, appeal_id)
+def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
+    """The ledger's after-commit hook: index and suggest on registration, note dispatches.
 
-
-def _on_event(appeal_id: int, event_id: int) -> None:
-    # One indexed query in the common case (an event that is neither a registration nor a
-    # dispatch, or one of them with no model active).
-    event = (
-        AppealEvent.objects.filter(pk=event_id, action__in=[Action.REGISTER, Action.DISPATCH])
-        .values(
-            "action",
-            "payload",
-            "at",
-            "appeal__number",
-            "appeal__title",
-            "appeal__content",
-            "appeal__region_id",
-            "appeal__received_at",
-        )
-        .first()
-    )
-    if event is None:
+    Every other event (claims, replies, the sweep's alerts ...) returns at once, without a query.
+    """
+    if event.action == Action.DISPATCH:
+        _note_dispatch(appeal.pk, event.payload or {}, event.at)
         return
-    if event["action"] == Action.DISPATCH:
-        _note_dispatch(appeal_id, event["payload"] or {}, event["at"])
+    if event.action != Action.REGISTER:
         return
     runtime.similar_index.add(
-        appeal_id,
-        event["appeal__title"],
-        event["appeal__content"],
-        event["appeal__region_id"],
-        event["appeal__received_at"],
+        appeal.pk, appeal.title, appeal.content, appeal.region_id, appeal.received_at
     )
     suggestion = suggestion_record(
-        appeal_id=appeal_id,
-        text=appeal_text(event["appeal__title"], event["appeal__content"]),
-        at=event["at"],
+        appeal_id=appeal.pk, text=appeal_text(appeal.title, appeal.content), at=event.at
     )
     if suggestion is not None:
-        auto_dispatch(number=event["appeal__number"] or "", suggestion=suggestion)
+        auto_dispatch(number=appeal.number or "", suggestion=suggestion)
 
 
 def reset_caches() -> None:

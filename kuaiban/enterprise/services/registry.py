@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy as appeal_policy
 from kuaiban.appeals import services as appeal_services
-from kuaiban.appeals.models import Action, Appeal, Kind, SubmitterType
+from kuaiban.appeals.models import Action, Appeal, AppealEvent, Kind, SubmitterType
 from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.core.validation import clean_credit_code, clean_phone
@@ -315,31 +315,25 @@ def link_existing_appeals(enterprises: Iterable[Enterprise]) -> int:
     return len(rows)
 
 
-def link_on_register(appeal_id: int, event_id: int) -> None:
+def link_on_register(appeal: Appeal, event: AppealEvent) -> None:
     """After-commit hook: an appeal carrying a registered enterprise's credit code joins it.
 
-    Runs after every event (cheap: one query for a citizen's appeal) so an appeal also links
-    when its enterprise is registered later and the appeal moves on.
+    Runs after every event (no query for a citizen's appeal) so an appeal also links when its
+    enterprise is registered later and the appeal moves on.
     """
+    code = appeal.credit_code
+    if not code:
+        return
     try:
-        code = (
-            Appeal.objects.filter(pk=appeal_id)
-            .exclude(credit_code="")
-            .values_list("credit_code", flat=True)
-            .first()
-        )
-        if not code or EnterpriseAppeal.objects.filter(appeal_id=appeal_id).exists():
+        if EnterpriseAppeal.objects.filter(appeal_id=appeal.pk).exists():
             return
         enterprise = Enterprise.objects.filter(credit_code=code).first()
-        appeal = Appeal.objects.filter(pk=appeal_id).first()
-        if enterprise is None or appeal is None:
+        if enterprise is None:
             return
         with transaction.atomic():
             link_appeal(appeal, enterprise, source=LinkSource.CREDIT_CODE)
     except IntegrityError:
         return  # linked meanwhile by its visit or meeting
-    except DatabaseError:  # pragma: no cover - never fail the request that committed the appeal
-        log.exception("could not link appeal %s to its enterprise", appeal_id)
 
 
 # ----- problems become appeals -------------------------------------------------------------------

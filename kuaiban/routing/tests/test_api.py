@@ -263,4 +263,4 @@ def test_hook_failure_never_fails_the_registration(
     with django_capture_on_commit_callbacks(execute=True):
         r = api("operator").post("/appeals", SCHOOL_FEES)
     assert r.status == 201 and Appeal.objects.filter(number=r.body["number"]).exists()
-    assert "routing: hook failed" in caplog.text
+    assert "after-commit hook on_appeal_event failed" in caplog.text
