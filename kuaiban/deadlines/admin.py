@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,6 +38,19 @@ class WarningAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         warn_unknown_years(request)
         return super().changelist_view(request, extra_context)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # On the form itself too (where a calendar day is entered); not on a save, whose
+        # redirect lands on a page that warns already.
+        if request.method == "GET":
+            warn_unknown_years(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(TimeLimit)
@@ -109,4 +122,4 @@ class CalendarDayAdmin(WarningAdmin):
 
     @admin.display(description=gettext_lazy("weekday"))
     def weekday(self, row: CalendarDay) -> str:
-        return "一二三四五六日"[row.date.weekday()]
+        return formats.date_format(row.date, "l")

@@ -189,4 +189,5 @@ class CalendarDay(models.Model):
         verbose_name_plural = _("calendar days")
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} {_('working') if self.is_workday else _('rest')}"
+        kind = _("working day") if self.is_workday else _("rest day")
+        return f"{self.date.isoformat()} {kind}"

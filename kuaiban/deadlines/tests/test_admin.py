@@ -22,9 +22,15 @@ def test_admin_pages_warn_about_unknown_years(county: Any, client: Any) -> None:
     assert "chinese-calendar" not in page
     assert "书记直通车" in page  # the shipped rows and their basis
     with clock.frozen(dt.datetime(2098, 11, 20, 9, tzinfo=SHANGHAI)):
-        for url in ("/admin/deadlines/calendarday/", "/admin/deadlines/worksettings/"):
+        for url in (
+            "/admin/deadlines/calendarday/",
+            "/admin/deadlines/worksettings/",
+            # The forms too: the calendar-day form is where the fix is entered.
+            "/admin/deadlines/calendarday/add/",
+            f"/admin/deadlines/timelimit/{TimeLimit.objects.first().pk}/change/",  # type: ignore[union-attr]
+        ):
             page = client.get(url).content.decode()
-            assert "chinese-calendar" in page and "2099" in page
+            assert "chinese-calendar" in page and "2099" in page, url
 
 
 def test_admin_edits_a_limit_and_adds_a_day(county: Any, client: Any) -> None:
@@ -58,7 +64,11 @@ def test_admin_edits_a_limit_and_adds_a_day(county: Any, client: Any) -> None:
         {"date": "2027-01-01", "is_workday": "", "note": "元旦"},
     )
     assert r.status_code == 302
-    assert CalendarDay.objects.get(date=dt.date(2027, 1, 1)).is_workday is False
+    day = CalendarDay.objects.get(date=dt.date(2027, 1, 1))
+    assert day.is_workday is False
+    # The admin names the day in the UI's language (Friday, a rest day).
+    listing = client.get(r.url).content.decode()
+    assert "2027-01-01 休息日" in listing and "星期五" in listing
     # Only administrators get there.
     client.force_login(user("supervisor"))
     assert client.get("/admin/deadlines/timelimit/").status_code == 302
