@@ -257,6 +257,30 @@ def test_post_with_address_string_only(
     assert Appeal.objects.get().address == "人民路与建设街交叉口东北角"
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_post_with_address_id_only_answers_with_that_place(
+    o311: Open311Client, key: str, county: Any, fmt: str
+) -> None:
+    # The specification: address "should be provided from the address_string or address_id".
+    village = county.villages[0]
+    a = o311.post(
+        fmt,
+        {
+            "api_key": key,
+            "service_code": "C01.02.01",
+            "address_id": village.code,
+            "description": "村口路灯坏了一个多月，晚上漆黑一片。",
+        },
+    )
+    assert a.status == 201, a.raw
+    appeal = Appeal.objects.get()
+    assert appeal.region == village and appeal.address == ""
+    [row] = o311.get(f"requests/{appeal.number}", fmt).requests()
+    assert row["address_id"] == village.code
+    assert row["address"] == f"{village.parent.name} / {village.name}"
+    assert row["lat"] in (None, "") and row["long"] in (None, "")
+
+
 POST_ERRORS = [
     ({"service_code": ""}, 400, "service_code"),
     ({"service_code": "C99.99"}, 404, "C99.99"),
