@@ -94,7 +94,7 @@ def test_every_status_change_is_delivered_signed(
             actor=user("handler-zjj"),
             number=appeal.number or "",
             result="resolved",
-            text="热力公司已上门排气，室温恢复到二十度。",
+            text="热力公司已上门排气，室温恢复到二十度。已电话告知王建华（13812345678）。",
         )
     call_command("webhooks", verbosity=0)
     types = [r.json["type"] for r in receiver.delivered]
@@ -104,6 +104,9 @@ def test_every_status_change_is_delivered_signed(
     assert dispatch["lead_unit"] == {"code": "zjj", "name": "住建局"}
     reply = receiver.delivered[3].json["data"]
     assert reply["reply_result"] == "resolved" and reply["reply_text"].startswith("热力公司")
+    # The reply is masked like Open311's status_notes: the submitter's name and phone never go out.
+    assert reply["reply_text"].endswith("已电话告知***（***********）。")
+    assert "13812345678" not in receiver.delivered[3].body.decode()
     assert all(r.signature_ok for r in receiver.received)
 
 
