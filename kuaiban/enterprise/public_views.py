@@ -32,7 +32,12 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
     form = f.BookingForm(request.POST or None)
     context: dict[str, Any] = {"meeting": meeting, "form": form, "starts_at": starts_at(meeting)}
     status = 200
-    if request.method == "POST":
+    refusal = services.booking_refusal(meeting)
+    if request.method != "POST" and refusal is not None:
+        # Closed or full: say so instead of a form that can only be refused.
+        context["form"] = None
+        context["unavailable"] = refusal.message
+    elif request.method == "POST":
         status = 400
         if form.is_valid():
             try:
@@ -40,6 +45,9 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 attach_errors(form, exc)
                 status = exc.status
+                if exc.code in ("closed", "full"):
+                    context["form"] = None
+                    context["unavailable"] = exc.message
             else:
                 context["booking"] = booking
                 context["form"] = None

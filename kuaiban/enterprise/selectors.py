@@ -288,10 +288,15 @@ def meetings(*, user: User, kind: str = "", status: str = "") -> QuerySet[Meetin
         qs = qs.filter(kind=kind)
     if status:
         qs = qs.filter(status=status)
-    return qs.prefetch_related("hosts").annotate(
-        booked=Count("bookings", distinct=True),
-        attended_count=Count("bookings", filter=Q(bookings__attended=True), distinct=True),
-        problems_count=Count("problems", distinct=True),
+    # Explicit order: Meta.ordering does not apply to a query with aggregates (GROUP BY).
+    return (
+        qs.prefetch_related("hosts")
+        .annotate(
+            booked=Count("bookings", distinct=True),
+            attended_count=Count("bookings", filter=Q(bookings__attended=True), distinct=True),
+            problems_count=Count("problems", distinct=True),
+        )
+        .order_by("-date", "-start_time", "-id")
     )
 
 

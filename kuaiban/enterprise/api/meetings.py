@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
 
 from kuaiban.appeals.api import ERRORS, RefOut
@@ -128,7 +129,11 @@ def list_meetings(
     request: HttpRequest, kind: MeetingKindT | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
     if status and status not in MeetingStatus.values:
-        raise ValidationFailed.one("status", f"Unknown value {status!r}.")
+        raise ValidationFailed.one(
+            "status",
+            _("Unknown value %(value)r; one of: %(allowed)s.")
+            % {"value": status, "allowed": ", ".join(MeetingStatus.values)},
+        )
     qs = selectors.meetings(user=user_of(request), kind=kind or "", status=status or "")
     return [meeting_out(m) for m in qs[:500]]
 
@@ -150,7 +155,7 @@ def meeting_figures(
     kind: MeetingKindT | None = None,
 ) -> dict[str, Any]:
     if not rules.has(user_of(request), rules.SEE_FIGURES):
-        raise PermissionDenied("Your role may not see these figures.")
+        raise PermissionDenied(_("Your role may not see these figures."))
     return selectors.meeting_figures(kind=kind or "", date_from=period.from_, date_to=period.to)
 
 
@@ -232,7 +237,7 @@ def list_bookings(request: HttpRequest, meeting_id: int) -> list[dict[str, Any]]
     user = user_of(request)
     meeting = selectors.meeting_get(user=user, meeting_id=meeting_id)
     if not rules.has(user, rules.RUN_MEETINGS):
-        raise PermissionDenied("Only the leader's office sees the booking list.")
+        raise PermissionDenied(_("Only the leader's office sees the booking list."))
     return [
         {
             "meeting": meeting.pk,

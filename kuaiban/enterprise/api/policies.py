@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
 
 from kuaiban.appeals import selectors as appeal_selectors
@@ -79,7 +80,9 @@ def list_policies(
     elif industry:
         target = industries.row(industry)
         if target is None:
-            raise ValidationFailed.one("industry", f"Unknown industry {industry!r}.")
+            raise ValidationFailed.one(
+                "industry", _("Unknown industry %(value)r.") % {"value": industry}
+            )
     return [policy_out(p) for p in selectors.policies_for(target)]
 
 
@@ -240,7 +243,7 @@ def enterprise_figures(
     period: Query[PeriodParams],
 ) -> dict[str, Any]:
     if not rules.has(user_of(request), rules.SEE_FIGURES):
-        raise PermissionDenied("Your role may not see these figures.")
+        raise PermissionDenied(_("Your role may not see these figures."))
     figures = selectors.appeal_figures(date_from=period.from_, date_to=period.to)
     figures["coverage"] = selectors.coverage()
     figures["meetings"] = selectors.meeting_figures(date_from=period.from_, date_to=period.to)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Schema, Status
 from ninja.files import UploadedFile
 
@@ -101,7 +102,7 @@ def import_enterprises(
 ) -> dict[str, Any]:
     user = user_of(request)
     if not rules.has(user, rules.MANAGE_REGISTRY):
-        raise PermissionDenied("Your role may not import enterprises.")
+        raise PermissionDenied(_("Your role may not import enterprises."))
     rows = services.read_workbook(file)
     report = services.enterprise_import(
         actor=user, rows=rows, dry_run=dry_run, skip_invalid=skip_invalid

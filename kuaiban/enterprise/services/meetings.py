@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from kuaiban.appeals.models import Appeal, Channel
 from kuaiban.core import clock
-from kuaiban.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kuaiban.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from kuaiban.core.validation import clean_phone
 from kuaiban.enterprise import rules
 from kuaiban.enterprise.models import (
@@ -185,7 +185,9 @@ def meeting_close(*, actor: User, meeting_id: int) -> Meeting:
     if meeting.status != MeetingStatus.PUBLISHED:
         raise _wrong_state(meeting, _("close booking for"))
     meeting.status = MeetingStatus.CLOSED
-    meeting.save(update_fields=["status"])
+    # Booking closes now, not at the planned deadline: the refusal then names the true time.
+    meeting.booking_closes_at = min(meeting.booking_closes_at, clock.now())
+    meeting.save(update_fields=["status", "booking_closes_at"])
     return meeting
 
 
@@ -211,6 +213,25 @@ def _booking_open(meeting: Meeting, now: dt.datetime) -> None:
         )
 
 
+def _full(meeting: Meeting) -> Conflict:
+    return Conflict(
+        _("This meeting is full (%(n)d places); watch for the next one.") % {"n": meeting.capacity},
+        code="full",
+    )
+
+
+def booking_refusal(meeting: Meeting) -> DomainError | None:
+    """Why the public could not book ``meeting`` now (closed, or full), or None. The public page
+    says so up front instead of offering a form that can only be refused."""
+    try:
+        _booking_open(meeting, clock.now())
+    except DomainError as exc:
+        return exc
+    if meeting.bookings.count() >= meeting.capacity:
+        return _full(meeting)
+    return None
+
+
 def _add_booking(
     meeting: Meeting,
     enterprise: Enterprise,
@@ -227,11 +248,7 @@ def _add_booking(
             code="double_booking",
         )
     if check_capacity and meeting.bookings.count() >= meeting.capacity:
-        raise Conflict(
-            _("This meeting is full (%(n)d places); watch for the next one.")
-            % {"n": meeting.capacity},
-            code="full",
-        )
+        raise _full(meeting)
     now = clock.now()
     try:
         with transaction.atomic():

@@ -140,6 +140,13 @@ def test_over_capacity_is_refused(web: Any, api: Any, ent: Any) -> None:
     assert full.status_code == 409 and "名额已满" in full.content.decode()
     assert invited.status == 409 and invited.body["code"] == "full"
     assert Booking.objects.count() == 2
+    # The public pages say it is full up front rather than offer a form that must fail.
+    with clock.frozen(at(12, 10)):
+        page = web(None).get(f"/meetings/{meeting}/").content.decode()
+        listing = web(None).get("/meetings/").content.decode()
+    assert 'data-testid="unavailable"' in page and "名额已满" in page
+    assert 'data-testid="booking-form"' not in page
+    assert 'data-testid="full"' in listing and f"/meetings/{meeting}/" not in listing
 
 
 def test_booking_after_the_meeting_closed_is_refused(web: Any, api: Any, ent: Any) -> None:
@@ -158,8 +165,35 @@ def test_booking_after_the_meeting_closed_is_refused(web: Any, api: Any, ent: An
         )
         listed = api(None).get("/meetings/open")
     assert closed.status == 409 and closed.body["code"] == "closed"
+    # It names when the office closed it, not the later deadline it had planned.
+    assert "2026-05-12 09:00" in closed.body["detail"], closed.body
     assert listed.body == []
+    with clock.frozen(at(12, 10)):
+        page = web(None).get(f"/meetings/{meeting}/").content.decode()
+    assert 'data-testid="unavailable"' in page and "预约已于 2026-05-12 09:00 截止" in page
+    assert 'data-testid="booking-form"' not in page
     assert not Booking.objects.exists()
+
+
+def test_meetings_are_listed_newest_first_and_refusals_are_in_chinese(api: Any) -> None:
+    with clock.frozen(PLANNING):
+        for day in ("2026-05-20", "2026-05-12", "2026-06-02"):
+            r = api("operator").post(
+                "/meetings", {**BREAKFAST, "date": day, "booking_closes_at": None}
+            )
+            assert r.status == 201, r.body
+    listed = api("leader").get("/meetings")
+    assert [m["date"] for m in listed.body] == ["2026-06-02", "2026-05-20", "2026-05-12"]
+    first = listed.body[0]["id"]
+    with clock.frozen(PLANNING):
+        assert api("operator").post(f"/meetings/{first}/publish").status == 200
+    bookings = api("handler-jfj").get(f"/meetings/{first}/bookings")
+    figures = api("handler-jfj").get("/meetings/figures")
+    status = api("operator").get("/meetings", status="open")
+    assert bookings.status == 403 and "预约名单" in bookings.body["detail"]
+    assert figures.status == 403 and "统计" in figures.body["detail"]
+    assert status.status == 400 and status.body["errors"][0]["field"] == "status"
+    assert "draft" in status.body["detail"] and "无法识别" in status.body["detail"]
 
 
 def test_drafts_are_not_bookable(web: Any, api: Any, ent: Any) -> None:
