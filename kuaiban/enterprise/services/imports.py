@@ -51,6 +51,12 @@ class RowResult:
     action: str  # create / update / unchanged / invalid
     errors: list[FieldError] = field(default_factory=list)
 
+    @property
+    def reasons(self) -> list[tuple[str, str, str]]:
+        """Each error as (field, column header of the workbook, message): the header is what the
+        person who filled in the sheet recognises, rather than the internal field name."""
+        return [(e.field, HEADERS.get(e.field, (e.field,))[0], str(e.message)) for e in self.errors]
+
 
 @dataclass
 class ImportReport:

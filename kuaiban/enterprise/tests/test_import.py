@@ -82,12 +82,14 @@ def test_dry_run_reports_every_invalid_row_and_why_and_writes_nothing(
     assert "试导入，未写入任何数据" in out
     # Rows are numbered as in Excel: header is row 1, the blank row 2, data from row 3.
     lines = {line.split("（")[0]: line for line in out.splitlines() if line.startswith("第 ")}
-    assert "credit_code: 统一社会信用代码无效" in lines["第 7 行"]
-    assert "industry: 无法识别的行业 'Z'" in lines["第 8 行"]
-    assert "size: 无法识别的企业规模 '特大'" in lines["第 9 行"]
+    # Each reason names the column of the workbook, as its author knows it.
+    assert "统一社会信用代码: 统一社会信用代码无效" in lines["第 7 行"]
+    assert "行业门类: 无法识别的行业 'Z'" in lines["第 8 行"]
+    assert "企业规模: 无法识别的企业规模 '特大'" in lines["第 9 行"]
     assert "与第 3 行的信用代码重复" in lines["第 10 行"]
-    assert "contact_phone:" in lines["第 11 行"]
-    assert "name: 此项为必填项" in lines["第 12 行"] and "township:" in lines["第 12 行"]
+    assert "联系电话:" in lines["第 11 行"]
+    assert "企业名称: 此项为必填项" in lines["第 12 行"] and "所属乡镇:" in lines["第 12 行"]
+    assert "credit_code:" not in out
     assert "新增 4，更新 0，无变化 0，有误 6" in out
     assert not Enterprise.objects.exists()
 
@@ -146,6 +148,9 @@ def test_upload_page_dry_run_then_confirm(web: Any) -> None:
     html = page.content.decode()
     assert 'data-testid="invalid-rows"' in html
     assert "坏代码有限公司" in html and "未知行业有限公司" in html
+    # The reasons name the workbook's columns, not internal field names.
+    assert '<span data-field="industry">行业门类：无法识别的行业' in html
+    assert "credit_code:" not in html and "industry:" not in html
     assert not Enterprise.objects.exists()
     # Confirming without skip writes nothing while rows are invalid.
     refused = client.post("/enterprise/import/", {"confirm": "1"})

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(str(exc.message)) from None
         for row in report.invalid:
-            reasons = "; ".join(f"{e.field}: {e.message}" for e in row.errors)
+            reasons = "; ".join(f"{column}: {message}" for _field, column, message in row.reasons)
             self.stdout.write(
                 _("row %(row)d (%(code)s %(name)s): %(reasons)s")
                 % {
