@@ -209,13 +209,18 @@ def _save_enterprise(clean: dict[str, Any], existing: Enterprise | None) -> tupl
 def enterprise_create(*, actor: User, data: EnterpriseInput) -> Enterprise:
     require(actor, rules.MANAGE_REGISTRY)
     clean = validate_enterprise(data)
+    duplicate = Conflict(
+        _("An enterprise with credit code %(code)s is already registered.")
+        % {"code": clean["credit_code"]},
+        code="duplicate",
+    )
     if Enterprise.objects.filter(credit_code=clean["credit_code"]).exists():
-        raise Conflict(
-            _("An enterprise with credit code %(code)s is already registered.")
-            % {"code": clean["credit_code"]},
-            code="duplicate",
-        )
-    enterprise, _changed = _save_enterprise(clean, None)
+        raise duplicate
+    try:
+        with transaction.atomic():  # two desks registering one code at once: a 409, not a 500
+            enterprise, _changed = _save_enterprise(clean, None)
+    except IntegrityError:
+        raise duplicate from None
     link_existing_appeals([enterprise])
     return enterprise
 
