@@ -118,6 +118,11 @@ def test_extension_notice_order_and_bulletin_on_a_phone(
     supervisor.goto(f"{supervisor.base}/supervision/bulletin/")
     summary = supervisor.locator("[data-testid=summary]").inner_text()
     assert "全县共受理诉求" in summary
+    # The buttons keep their labels on one line, on the phone and on a desktop screen.
+    for size in ({"width": 1280, "height": 900}, PHONE_SIZE):
+        supervisor.set_viewport_size(size)
+        box = supervisor.locator("[data-testid=xlsx]").bounding_box()
+        assert box is not None and box["width"] > box["height"], (size, box)
     supervisor.emulate_media(media="print")
     assert not supervisor.locator("header.top").is_visible()
     assert supervisor.locator("[data-testid=summary]").is_visible()
