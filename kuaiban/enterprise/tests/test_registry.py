@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import QuerySet
 
 from kuaiban.appeals.models import Appeal
 from kuaiban.enterprise import industries
@@ -71,6 +72,25 @@ def test_the_credit_code_is_the_key(api: Any) -> None:
     again = api("operator").post("/enterprises", {**NEW, "name": "另一个名字"})
     assert again.status == 409
     assert Enterprise.objects.count() == 1
+
+
+def test_a_registration_racing_another_desk_is_a_409_not_a_500(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert api("operator").post("/enterprises", NEW).status == 201
+    # The other desk's row lands between the duplicate check and the insert: the check sees
+    # nothing, the unique constraint refuses the insert.
+    exists = QuerySet.exists
+
+    def check_misses_the_row(qs: QuerySet[Any]) -> bool:
+        return False if qs.model is Enterprise else exists(qs)
+
+    monkeypatch.setattr(QuerySet, "exists", check_misses_the_row)
+    again = api("operator").post("/enterprises", {**NEW, "name": "另一个名字"})
+    assert again.status == 409 and again.body["code"] == "duplicate", again.body
+    assert NEW["credit_code"] in again.body["detail"]
+    monkeypatch.undo()
+    assert list(Enterprise.objects.values_list("name", flat=True)) == [NEW["name"]]
 
 
 def test_handlers_and_leaders_may_not_edit_the_registry(api: Any) -> None:
