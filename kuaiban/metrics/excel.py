@@ -25,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import Appeal
 from kuaiban.core.validation import mask_id, mask_phone
+from kuaiban.metrics.models import ResponseMetric
 from kuaiban.org.models import User
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -243,7 +244,7 @@ def rankings_sheets(data: dict[str, Any]) -> list[Sheet]:
                 )
                 % {
                     "resp": data["scheme"]["response_weight"],
-                    "metric": data["scheme"]["response_metric"],
+                    "metric": ResponseMetric(data["scheme"]["response_metric"]).label,
                     "res": data["scheme"]["resolution_weight"],
                     "sat": data["scheme"]["satisfaction_weight"],
                 },

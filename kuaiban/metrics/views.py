@@ -167,6 +167,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         tiers.append(
             {
+                "id": f"fig-tier-{kind}",
                 "name": label,
                 "figure": charts.bars(
                     [r["name"] for r in rows],
@@ -284,7 +285,9 @@ def rankings_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def rankings_xlsx(request: HttpRequest) -> HttpResponse:
     _reader(request)
-    month, _error = _month(request)
+    month, error = _month(request)
+    if error:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
     data = services.rankings(month)
     return excel.response(excel.rankings_workbook(data), f"单位排名_{month:%Y-%m}.xlsx")
 
@@ -381,6 +384,14 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
 # ----- import ------------------------------------------------------------------------------------
 
 
+def _batch_pk(value: str | None) -> int | None:
+    """The batch number of the form or the query; None when it is not a number."""
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
 @login_required
 def import_page(request: HttpRequest) -> HttpResponse:
     """Administrators upload a historical ledger: checked first, imported on confirmation."""
@@ -390,7 +401,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
     batch: ImportBatch | None = None
     status = 200
     if request.method == "POST" and request.POST.get("batch"):
-        batch = ImportBatch.objects.filter(pk=request.POST["batch"], created_by=user).first()
+        pk = _batch_pk(request.POST["batch"])
+        batch = ImportBatch.objects.filter(pk=pk, created_by=user).first() if pk else None
         if batch is None:
             return redirect("metrics:import")
         try:
@@ -421,7 +433,11 @@ def import_page(request: HttpRequest) -> HttpResponse:
                 messages.error(request, exc.message)
                 status = exc.status
     elif request.GET.get("batch"):
-        batch = ImportBatch.objects.filter(pk=request.GET["batch"]).first()
+        pk = _batch_pk(request.GET["batch"])
+        batch = ImportBatch.objects.filter(pk=pk).first() if pk else None
+        if batch is None:
+            messages.error(request, _("batch: no such import."))
+            status = 400
     return render(
         request,
         "metrics/import.html",

@@ -262,3 +262,16 @@ def test_only_administrators_import(county: Directory, who: str) -> None:
     upload = SimpleUploadedFile("台账.csv", csv_bytes([CLOSED]), content_type="text/csv")
     assert c.post(reverse("metrics:import"), {"file": upload}).status_code == 403
     assert not ImportBatch.objects.exists()
+
+
+def test_a_bad_batch_reference_is_refused_not_a_crash(county: Directory) -> None:
+    c = Client()
+    c.force_login(user("admin"))
+    r = c.get(reverse("metrics:import"), {"batch": "abc"})
+    assert r.status_code == 400
+    assert "batch" in r.content.decode()
+    assert c.get(reverse("metrics:import"), {"batch": "999"}).status_code == 400
+    # A tampered confirmation imports nothing and goes back to the upload page.
+    r = c.post(reverse("metrics:import"), {"batch": "1 OR 1=1"})
+    assert (r.status_code, r["Location"]) == (302, reverse("metrics:import"))
+    assert Appeal.objects.count() == 0

@@ -49,6 +49,8 @@ def test_the_overview_shows_every_figure_with_links(book: Book, who: str) -> Non
     assert "50.0%" in html  # on-time claim 3/6
     assert "vendor/plotly.min.js" in html
     assert html.count('data-figure="') == 6  # trend, two tiers, channel, category, township
+    for kind in ("department", "township"):  # each figure's data sits next to its element
+        assert f'data-figure="fig-tier-{kind}"></div><script id="fig-tier-{kind}"' in html
 
 
 @pytest.mark.parametrize("who", ["operator", "handler-zjj", "visitor"])
@@ -95,6 +97,15 @@ def test_rankings_page_and_its_excel(book: Book) -> None:
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:4] == ("名次", "单位", "综合得分", "星级")
     assert rows[1][:4] == (1, "城关镇", 100, "★★★★★")
+    # The note under the table names the response rate as people read it.
+    assert "及时签收率" in rows[-1][0] and "on_time_claim_rate" not in rows[-1][0]
+
+
+@pytest.mark.parametrize("month", ["2026-13", "junio", "2026"])
+def test_rankings_excel_refuses_a_bad_month(book: Book, month: str) -> None:
+    x = get("leader", "metrics:rankings_xlsx", {"month": month})
+    assert x.status_code == 400
+    assert "2026-05" in x.content.decode()  # says what a month looks like
 
 
 def test_ledger_export_follows_the_filter_and_the_role(book: Book) -> None:
