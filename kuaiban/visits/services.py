@@ -42,7 +42,12 @@ def desk_queue(*, user: User) -> QuerySet[Appeal]:
         visible_appeals(user)
         .filter(status=Status.REPLIED)
         .select_related("lead_unit", "category")
-        .annotate(attempts=Count("visits", filter=Q(visits__reached=False)))
+        # Unreached calls of this round: since the latest reply (a rework starts a new round).
+        .annotate(
+            attempts=Count(
+                "visits", filter=Q(visits__reached=False, visits__at__gte=F("replied_at"))
+            )
+        )
         .order_by(F("visit_due").asc(nulls_last=True), "id")
     )
 

@@ -127,6 +127,33 @@ def test_three_unreached_days_end_the_visit_unrated(county: Directory) -> None:
     assert last is not None and last.payload == {"reached": False, "rated": False, "attempts": 3}
 
 
+def test_a_rework_starts_a_new_round_of_calls(county: Directory) -> None:
+    n = replied(county, "2026-06-08")
+    c = client("visitor")
+    with clock.frozen(at("2026-06-09", "10:00")):
+        c.post(reverse("visits:call", args=[n]), {"reached": "no", "note": "无人接听"})
+    assert services.desk_queue(user=user("visitor")).get(number=n).attempts == 1
+    with clock.frozen(at("2026-06-10", "10:00")):
+        c.post(
+            reverse("visits:call", args=[n]),
+            {
+                "reached": "yes",
+                "resolved": "no",
+                "satisfaction": "dissatisfied",
+                "authentic": "yes",
+            },
+        )
+    appeal = Appeal.objects.get(number=n)
+    # Back to the unit with a new reply deadline, after the rework.
+    assert appeal.status == Status.IN_PROGRESS
+    assert appeal.reply_due is not None and appeal.reply_due > at("2026-06-10", "10:00")
+    reply(n, at("2026-06-12", "15:00"), "zjj")
+    # The new round has had no call yet; the earlier calls are listed on the call page.
+    assert services.desk_queue(user=user("visitor")).get(number=n).attempts == 0
+    page = c.get(reverse("visits:call", args=[n])).content.decode()
+    assert "已接通 · 不满意" in page and "未接通 · 无人接听" in page
+
+
 # ----- self-rating -------------------------------------------------------------------------------
 
 
