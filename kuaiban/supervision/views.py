@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,6 +56,19 @@ def _render(
 
 
 # ----- supervision orders -----------------------------------------------------------------------
+
+
+def _form_messages(form: Form) -> list[str]:
+    """A form's errors as flash messages, each naming its field (the form is not re-shown)."""
+    out: list[str] = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        for error in errors:
+            if field is not None and field.label:
+                out.append(_("%(field)s: %(error)s") % {"field": field.label, "error": error})
+            else:
+                out.append(str(error))
+    return out
 
 
 @login_required
@@ -279,7 +293,7 @@ def extension_request(request: HttpRequest, number: str) -> HttpResponse:
         else:
             messages.success(request, _("Extension requested: a supervisor will decide."))
             return redirect("appeals:detail", number=number)
-    for err in [*form.non_field_errors(), *[e for f in form.errors.values() for e in f]]:
+    for err in _form_messages(form):
         messages.error(request, _("Extension not requested: %(error)s") % {"error": err})
     return redirect("appeals:detail", number=number)
 
@@ -289,7 +303,7 @@ def extension_request(request: HttpRequest, number: str) -> HttpResponse:
 def extension_decide(request: HttpRequest, extension_id: int) -> HttpResponse:
     user = _user(request)
     try:
-        selectors.extension_get(user=user, extension_id=extension_id)
+        extension = selectors.extension_get(user=user, extension_id=extension_id)
     except NotFound:
         raise Http404 from None
     if user.role != Role.SUPERVISOR:
@@ -306,11 +320,13 @@ def extension_decide(request: HttpRequest, extension_id: int) -> HttpResponse:
                 due=d["due"] or None,
             )
         except DomainError as exc:
-            messages.error(request, str(exc.message))
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Decision recorded."))
             return redirect("supervision:extensions")
-        messages.success(request, _("Decision recorded."))
-    else:
-        messages.error(request, _("Choose approve or refuse."))
+    number = extension.appeal.number
+    for err in _form_messages(form):
+        messages.error(request, f"{number}: {err}")
     return redirect("supervision:extensions")
 
 

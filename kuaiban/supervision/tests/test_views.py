@@ -31,6 +31,11 @@ def test_handler_asks_for_more_time_from_the_appeal_page(
     with clock.frozen(at(11, 24, 10)):
         r = client.post(url, {"ext-proposed_due": "2026-11-30", "ext-reason": REASON}, follow=True)
     assert "Propose a deadline later" in r.content.decode() or "晚于" in r.content.decode()
+    # Each message names its field (the form is not shown again, so it must).
+    assert "新的答复期限：" in r.content.decode()
+    with clock.frozen(at(11, 24, 10)):
+        r = client.post(url, {"ext-proposed_due": "2026-12-18", "ext-reason": " "}, follow=True)
+    assert "延期申请未提交：原因：此项为必填项。" in r.content.decode()
     assert not Extension.objects.exists()
     with clock.frozen(at(11, 24, 10)):
         r = client.post(url, {"ext-proposed_due": "2026-12-18", "ext-reason": REASON})
@@ -49,6 +54,15 @@ def test_handler_asks_for_more_time_from_the_appeal_page(
     client.force_login(user("supervisor"))
     listing = client.get("/supervision/extensions/").content.decode()
     assert appeal.number in listing and f"d{extension.pk}-decision" in listing
+    # Refusing needs a note; the message says which appeal and which field.
+    r = client.post(
+        f"/supervision/extensions/{extension.pk}/decide/",
+        {f"d{extension.pk}-decision": "refuse", f"d{extension.pk}-note": ""},
+        follow=True,
+    )
+    assert f"{appeal.number}: 意见（不予批准时必填）：此项为必填项。" in r.content.decode()
+    extension.refresh_from_db()
+    assert extension.status == "pending"
     with clock.frozen(at(11, 24, 15)):
         r = client.post(
             f"/supervision/extensions/{extension.pk}/decide/",
