@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -12,13 +13,48 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.core import clock
 from kuaiban.integrations import services, webhooks
-from kuaiban.integrations.models import ApiKey, Delivery, DeliveryAttempt, Webhook
+from kuaiban.integrations.models import (
+    WEBHOOK_EVENTS,
+    ApiKey,
+    Delivery,
+    DeliveryAttempt,
+    Webhook,
+)
 
 URL_FIELDS: dict[Any, dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 
+class WebhookForm(forms.ModelForm):
+    """Events as checkboxes of the known actions (a raw JSON box let typos and non-lists through,
+    which silently sent nothing); the secret as long as the command line requires."""
+
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=[(e, e) for e in WEBHOOK_EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("None ticked: every status change."),
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ("api_key", "url", "secret", "events", "scope", "active")
+
+    def clean_events(self) -> list[str]:
+        chosen = set(self.cleaned_data.get("events") or [])
+        return [e for e in WEBHOOK_EVENTS if e in chosen]
+
+    def clean_secret(self) -> str:
+        secret = str(self.cleaned_data.get("secret") or "")
+        if len(secret) < 16:
+            raise forms.ValidationError(_("At least 16 characters."))
+        return secret
+
+
 class WebhookInline(admin.TabularInline):
     model = Webhook
+    form = WebhookForm
     extra = 0
     formfield_overrides = URL_FIELDS
     fields = ("url", "events", "scope", "active", "secret")
@@ -91,6 +127,7 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookForm
     list_display = ("api_key", "url", "scope", "active", "created_at")
     list_filter = ("active", "scope")
     search_fields = ("url", "api_key__name")

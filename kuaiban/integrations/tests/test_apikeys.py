@@ -19,7 +19,7 @@ from django.test import Client
 from kuaiban.appeals.models import Appeal
 from kuaiban.core import clock
 from kuaiban.integrations import services
-from kuaiban.integrations.models import ApiKey, RateWindow
+from kuaiban.integrations.models import ApiKey, RateWindow, Webhook
 from kuaiban.open311 import conf
 from kuaiban.org.models import User
 
@@ -170,6 +170,40 @@ def test_admin_pages_are_for_administrators_only(county: Any, username: str) -> 
     response = client.post("/admin/integrations/apikey/add/", ADD_FORM)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert not ApiKey.objects.exists()
+
+
+def test_admin_registers_a_webhook_with_known_events_only(county: Any) -> None:
+    api_key = services.apikey_create(name="hotline-vendor", channel="hotline").api_key
+    client = admin_client()
+    form = {
+        "api_key": api_key.pk,
+        "url": "https://hotline.example.cn/kuaiban/webhook",
+        "secret": "whsec_0123456789abcdef",
+        "events": ["reply", "dispatch"],
+        "scope": "own",
+        "active": "on",
+    }
+    page = client.get("/admin/integrations/webhook/add/").content.decode()
+    assert 'type="checkbox" name="events" value="close"' in page
+    response = client.post("/admin/integrations/webhook/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    hook = Webhook.objects.get()
+    assert hook.events == ["dispatch", "reply"] and hook.wants("reply") and not hook.wants("close")
+    # An unknown event and a short secret are refused with the field named, nothing saved.
+    bad = client.post(
+        "/admin/integrations/webhook/add/",
+        {**form, "events": ["dispach"], "secret": "short"},
+        headers={"Accept-Language": "zh-hans"},
+    )
+    assert bad.status_code == 200
+    errors = bad.context["adminform"].form.errors
+    assert "dispach" in str(errors["events"]) and "16" in str(errors["secret"])
+    assert Webhook.objects.count() == 1
+    # None ticked: every status change.
+    response = client.post(f"/admin/integrations/webhook/{hook.pk}/change/", {**form, "events": []})
+    assert response.status_code == 302
+    hook.refresh_from_db()
+    assert hook.events == [] and hook.wants("close")
 
 
 # ----- rate limiting ----------------------------------------------------------------------------
