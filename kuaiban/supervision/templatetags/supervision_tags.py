@@ -13,7 +13,7 @@ from kuaiban.appeals.models import Appeal, Status
 from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import Role, User
 from kuaiban.supervision.forms import ExtensionRequestForm, OrderIssueForm
-from kuaiban.supervision.models import Extension
+from kuaiban.supervision.models import Extension, OrderLevel
 from kuaiban.supervision.services.notifications import stage_label
 from kuaiban.supervision.services.orders import visible_orders
 
@@ -57,6 +57,15 @@ def appeal_supervision(context: dict[str, Any], appeal: Appeal) -> dict[str, Any
 def stage_label_filter(stage: str) -> str:
     """claim / reply / visit in the reader's language."""
     return stage_label(stage)
+
+
+@register.filter
+def level_label(level: str) -> str:
+    """yellow / red as the reader's "yellow card" / "red card"."""
+    try:
+        return str(OrderLevel(level).label)
+    except ValueError:
+        return str(level)
 
 
 @register.filter

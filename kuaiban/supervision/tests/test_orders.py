@@ -45,7 +45,7 @@ def test_order_on_an_appeal_goes_to_its_lead_unit(walk: Walk, people: dict[str, 
     assert set(told.values_list("recipient__username", flat=True)) == {"handler-zjj", "zjj-clerk"}
 
 
-def test_answer_close_and_send_back(walk: Walk, people: dict[str, User]) -> None:
+def test_answer_close_and_send_back(walk: Walk, people: dict[str, User], client: Any) -> None:
     order = issue(appeal=walk("in_progress").number)
     with clock.frozen(at(11, 25, 10)):
         orders.order_answer(
@@ -72,6 +72,10 @@ def test_answer_close_and_send_back(walk: Walk, people: dict[str, User]) -> None
     assert timeline(order) == ["issue", "answer", "reopen", "answer", "close"]
     reopen = order.events.get(action="reopen")
     assert reopen.payload["level"] == {"from": "yellow", "to": "red"}
+    # The order's timeline says it in words: the cards and the new deadline.
+    client.force_login(user("supervisor"))
+    page = client.get(f"/supervision/orders/{order.number}/").content.decode()
+    assert "黄牌督办 → 红牌督办 · 答复期限 2026-11-30 17:30" in page
 
 
 def test_order_on_a_unit_without_an_appeal(people: dict[str, User]) -> None:
