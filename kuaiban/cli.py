@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 
 
@@ -27,6 +29,16 @@ def _serve(argv: list[str]) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="one line per request on standard output (default: on)",
+    )
+    parser.add_argument(
+        "--background",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "also run the background workers as child processes: the deadline sweep, webhook "
+            "deliveries and model training jobs (default: on; turn off where they run as "
+            "services of their own)"
+        ),
     )
     args = parser.parse_args(argv)
     workers = args.workers or os.cpu_count() or 1
@@ -54,7 +66,51 @@ def _serve(argv: list[str]) -> None:
         "--timeout",
         "60",
     ]
-    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+    children = _start_background() if args.background else []
+    try:
+        WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+    finally:
+        _stop_background(children)
+
+
+# The periodic work the web processes leave to workers (each safe to run several times over).
+BACKGROUND = (
+    ("sweep", "--loop"),  # deadline warnings, escalation, notifications
+    ("webhooks", "--loop"),  # outbound webhook deliveries with retries
+    ("routing_worker", "--loop"),  # training jobs queued from the admin pages
+)
+
+
+def _die_with_parent() -> None:
+    """In the child: on Linux, get SIGTERM when the server dies, even if it is killed outright."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the server's own shutdown still stops them
+        pass
+
+
+def _start_background() -> list[subprocess.Popen[bytes]]:
+    # Own sessions: Ctrl-C reaches gunicorn only, which then stops the workers in order.
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "kuaiban.cli", *command],
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        for command in BACKGROUND
+    ]
+
+
+def _stop_background(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        child.terminate()  # each loop finishes its current step on SIGTERM, then exits
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def main() -> None:
