@@ -18,6 +18,10 @@ ASSIGN = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
 VISIT_ANY = frozenset({Role.LEADER, Role.SUPERVISOR})
 # The leader's office (leaders and the county desk) runs the meetings.
 RUN_MEETINGS = frozenset({Role.LEADER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+# Who reads enterprise contacts' phones in full: the registry desk, and (see
+# selectors.full_contact_enterprises) the enterprise's own officials. Others, leaders included,
+# see them masked, as in the ledger.
+SEE_CONTACT_PHONES = MANAGE_REGISTRY
 PUBLISH_POLICIES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 PROMOTE_ANSWERS = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 SEE_FIGURES = frozenset({Role.LEADER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})

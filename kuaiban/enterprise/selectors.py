@@ -14,6 +14,7 @@ from kuaiban.appeals import policy as appeal_policy
 from kuaiban.appeals.models import CONFIDENTIAL_KINDS, OPEN_STATUSES, Appeal, Status
 from kuaiban.core import clock
 from kuaiban.core.errors import NotFound
+from kuaiban.core.validation import mask_phone
 from kuaiban.enterprise import rules, topics
 from kuaiban.enterprise.models import (
     Answer,
@@ -67,6 +68,24 @@ class EnterpriseFilter:
     size: str = ""
     township: str = ""
     assigned: str = ""  # "yes" / "no"
+
+
+def full_contact_enterprises(user: User) -> set[int] | None:
+    """Ids of the enterprises whose contacts' phones ``user`` reads in full; None means all (the
+    registry desk). Officials read those of the enterprises assigned to them."""
+    if rules.has(user, rules.SEE_CONTACT_PHONES):
+        return None
+    if not rules.active(user):
+        return set()
+    return set(
+        Assignment.objects.filter(
+            official=user, ended_at__isnull=True, enterprise__isnull=False
+        ).values_list("enterprise_id", flat=True)
+    )
+
+
+def contact_phone(phone: str, enterprise_id: int, full: set[int] | None) -> str:
+    return phone if full is None or enterprise_id in full else mask_phone(phone)
 
 
 def enterprise_list(*, user: User, f: EnterpriseFilter) -> QuerySet[Enterprise]:

@@ -96,9 +96,13 @@ def enterprise_create(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(user: User, enterprise: Enterprise) -> dict[str, Any]:
     appeals = list(selectors.enterprise_appeals(user=user, enterprise=enterprise))
+    full = selectors.full_contact_enterprises(user)
+    contacts = list(enterprise.contacts.all())
+    for c in contacts:
+        c.shown_phone = selectors.contact_phone(c.phone, enterprise.pk, full)  # type: ignore[attr-defined]
     return {
         "enterprise": enterprise,
-        "contacts": list(enterprise.contacts.all()),
+        "contacts": contacts,
         "assignments": list(selectors.assignments_of(enterprise)),
         "appeals": appeals,
         "readable": selectors.readable_numbers(user, appeals),

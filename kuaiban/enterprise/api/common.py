@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema
 
 from kuaiban.appeals.api import RefOut
 from kuaiban.appeals.models import Appeal
+from kuaiban.enterprise import selectors
 from kuaiban.enterprise.models import (
     Enterprise,
 )
@@ -108,7 +109,8 @@ def ref(obj: Any) -> RefOut | None:
     return RefOut(code=obj.code, name=obj.name) if obj is not None else None
 
 
-def enterprise_out(e: Enterprise) -> dict[str, Any]:
+def enterprise_out(e: Enterprise, full_phones: set[int] | None = None) -> dict[str, Any]:
+    """``full_phones``: as selectors.full_contact_enterprises (None: every phone in full)."""
     return {
         "credit_code": e.credit_code,
         "name": e.name,
@@ -117,7 +119,12 @@ def enterprise_out(e: Enterprise) -> dict[str, Any]:
         "township": ref(e.township),
         "address": e.address,
         "contacts": [
-            {"name": c.name, "position": c.position, "phone": c.phone} for c in e.contacts.all()
+            {
+                "name": c.name,
+                "position": c.position,
+                "phone": selectors.contact_phone(c.phone, e.pk, full_phones),
+            }
+            for c in e.contacts.all()
         ],
         "officials": [
             {

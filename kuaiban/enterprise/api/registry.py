@@ -65,9 +65,11 @@ def list_enterprises(request: HttpRequest, params: Query[EnterpriseParams]) -> d
         township=params.township or "",
         assigned=params.assigned or "",
     )
-    qs = selectors.enterprise_list(user=user_of(request), f=f)
+    user = user_of(request)
+    qs = selectors.enterprise_list(user=user, f=f)
     rows = with_related(qs)[params.offset : params.offset + params.limit]
-    return {"items": [enterprise_out(e) for e in rows], "total": qs.count()}
+    full = selectors.full_contact_enterprises(user)
+    return {"items": [enterprise_out(e, full) for e in rows], "total": qs.count()}
 
 
 @router.post("/enterprises", response={201: EnterpriseOut, **ERRORS}, summary="Register one")
@@ -114,7 +116,10 @@ def import_enterprises(
 def get_enterprise(request: HttpRequest, credit_code: str) -> dict[str, Any]:
     user = user_of(request)
     enterprise = selectors.enterprise_get(user=user, credit_code=credit_code)
-    out = enterprise_out(with_related(Enterprise.objects).get(pk=enterprise.pk))
+    out = enterprise_out(
+        with_related(Enterprise.objects).get(pk=enterprise.pk),
+        selectors.full_contact_enterprises(user),
+    )
     out["appeals"] = [
         appeal_line(a) for a in selectors.enterprise_appeals(user=user, enterprise=enterprise)
     ]

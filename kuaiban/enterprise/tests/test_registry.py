@@ -129,6 +129,27 @@ def test_leaders_see_every_enterprise(api: Any, ent: Any, web: Any) -> None:
     assert "兴业机械" in page and "瑞丰食品" in page
 
 
+def test_contact_phones_are_in_full_only_for_the_desk_and_the_enterprises_officials(
+    api: Any, ent: Any, assign: Any, web: Any
+) -> None:
+    e = ent("清河县兴业机械制造有限公司", contact=("王建军", "13905310001"))
+    assign("handler-jfj", e)
+    path = f"/enterprises/{e.credit_code}"
+    for username in ("operator", "supervisor", "admin", "handler-jfj"):
+        assert api(username).get(path).body["contacts"][0]["phone"] == "13905310001", username
+    # A leader reads every enterprise but, as in the ledger, phones masked ...
+    assert api("leader").get(path).body["contacts"][0]["phone"] == "139****0001"
+    listed = api("leader").get("/enterprises").body["items"]
+    assert listed[0]["contacts"][0]["phone"] == "139****0001"
+    page = web("leader").get(f"/enterprise/{e.credit_code}/").content.decode()
+    assert "139****0001" in page and "13905310001" not in page
+    # ... unless the enterprise is assigned to them (包保 county leader).
+    assign("leader", e, duty="包保县领导")
+    assert api("leader").get(path).body["contacts"][0]["phone"] == "13905310001"
+    page = web("handler-jfj").get(f"/enterprise/{e.credit_code}/").content.decode()
+    assert "13905310001" in page
+
+
 def test_ending_an_assignment_ends_the_officials_view(api: Any, ent: Any, assign: Any) -> None:
     mine = ent()
     assignment = assign("handler-jfj", mine)
