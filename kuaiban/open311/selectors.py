@@ -342,6 +342,9 @@ def notice_for(code: str) -> str:
     return found.notice if found else default_notice()
 
 
+WHEN_FIRST_YEAR, WHEN_LAST_YEAR = 1900, 2999
+
+
 def _parse_when(value: str, name: str) -> dt.datetime:
     from django.utils import timezone
 
@@ -352,6 +355,13 @@ def _parse_when(value: str, name: str) -> dt.datetime:
         raise ValidationFailed.one(
             name, _("Use a W3C date-time such as 2026-11-23T00:00:00+08:00.")
         ) from None
+    if not WHEN_FIRST_YEAR <= parsed.year <= WHEN_LAST_YEAR:
+        # Year 1 or 9999 ± 90 days (or ± a time zone) is outside what datetime can hold.
+        raise ValidationFailed.one(
+            name,
+            _("Between the years %(first)d and %(last)d.")
+            % {"first": WHEN_FIRST_YEAR, "last": WHEN_LAST_YEAR},
+        )
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 

@@ -230,6 +230,13 @@ def parse(form: Any) -> ParsedRequest:
         errors.append(FieldError("description", _("Describe the problem (description).")))
 
     inputs = _attribute_inputs(form)
+    for malformed in sorted(
+        k for k in form if k.startswith("attribute[") and not ATTRIBUTE_KEY.match(k)
+    ):
+        # attribute[], attribute[a][b] …: say so rather than drop what the client meant to send.
+        errors.append(
+            FieldError(malformed, _("Not an attribute of service %(code)s.") % {"code": code})
+        )
     by_code = {a.code: a for a in service.attributes}
     for unknown in sorted(set(inputs) - set(by_code)):
         errors.append(

@@ -298,6 +298,8 @@ POST_ERRORS = [
     ({"attribute[vulnerable]": "maybe"}, 400, "attribute[vulnerable]"),
     ({"attribute[indoor_temp]": "很冷"}, 400, "attribute[indoor_temp]"),
     ({"attribute[colour]": "red"}, 400, "attribute[colour]"),
+    ({"attribute[]": "red"}, 400, "attribute[]"),
+    ({"attribute[building][floor]": "3"}, 400, "attribute[building][floor]"),
     ({"attribute[kind]": "report"}, 400, "attribute[kind]"),
     ({"jurisdiction_id": "sfgov.org"}, 404, "jurisdiction_id"),
 ]
@@ -534,6 +536,10 @@ def test_get_requests_filters(
         ({"end_date": "2026-13-45"}, "end_date"),
         ({"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"}, "90"),
         ({"start_date": "2026-06-01T00:00:00Z", "end_date": "2026-05-01T00:00:00Z"}, "start_date"),
+        # The calendar's ends: 90 days before year 1 or after 9999 cannot be computed (was a 500).
+        ({"end_date": "0001-01-01T00:00:00Z"}, "end_date"),
+        ({"start_date": "9999-12-31T23:59:59Z"}, "start_date"),
+        ({"start_date": "0001-01-01T00:00:00+08:00", "end_date": "0001-01-02T00:00:00Z"}, "1900"),
     ],
 )
 def test_get_requests_errors(
