@@ -354,14 +354,19 @@ def sweep_overdue(*, now: dt.datetime, batch: int = 200) -> int:
                     payload={"due": deadlines.iso(order.due_at), "level": order.level},
                 )
                 order.save(update_fields=["overdue_at", "event_count"])
-                notify.notify(
-                    [*notify.unit_heads(order.unit_id), order.issued_by],
-                    kind=Notification.Kind.ORDER_OVERDUE,
-                    key=f"order:{order.pk}:overdue:{deadlines.iso(order.due_at)}",
-                    params=_params(order),
-                    url=_url(order),
-                    order=order,
-                    now=now,
+                # Not mailed from here: the sweep sends all pending e-mails at its end (and
+                # counts them), or leaves them pending with --no-mail.
+                notify.save(
+                    notify.build(
+                        [*notify.unit_heads(order.unit_id), order.issued_by],
+                        kind=Notification.Kind.ORDER_OVERDUE,
+                        key=f"order:{order.pk}:overdue:{deadlines.iso(order.due_at)}",
+                        params=_params(order),
+                        url=_url(order),
+                        order=order,
+                        now=now,
+                    ),
+                    mail=False,
                 )
             marked += len(rows)
         if len(rows) < batch:

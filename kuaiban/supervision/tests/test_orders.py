@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import mail
 
 from kuaiban.appeals import services
 from kuaiban.conftest import user
@@ -133,13 +134,27 @@ def test_orders_on_finished_appeals_are_refused(walk: Walk, people: dict[str, Us
         issue(appeal=appeal.number)
 
 
-def test_the_sweep_marks_overdue_orders_once(walk: Walk, people: dict[str, User]) -> None:
+def test_the_sweep_marks_overdue_orders_once(
+    walk: Walk, people: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
     order = issue(appeal=walk("in_progress").number)
     sweep(now=at(11, 27, 17, 0))
     order.refresh_from_db()
     assert order.overdue_at is None
-    result = sweep(now=at(11, 27, 17, 31))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # as outside a test's transaction
+        result = sweep(now=at(11, 27, 17, 31), mail=False)  # kuaiban sweep --no-mail
     assert result.orders_overdue == 1
+    assert mail.outbox == []  # left pending: the next sweep sends them …
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep(now=at(11, 27, 17, 32))
+    assert result.orders_overdue == 0
+    # … and counts what it sent.
+    assert result.mailed == len(mail.outbox) == 2
+    assert {m.to[0] for m in mail.outbox} == {
+        "zhang.wei@zjj.example.cn",
+        "chen.jianguo@dc.example.cn",
+    }
     order.refresh_from_db()
     assert order.overdue_at == at(11, 27, 17, 31)
     assert timeline(order) == ["issue", "overdue"]
