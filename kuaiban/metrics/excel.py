@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
@@ -39,12 +39,23 @@ class Sheet:
     rows: Iterable[Sequence[Any]]
     widths: Sequence[int] = ()
     note: str = ""
+    # Excel number formats by column index, e.g. {7: "0.0%"}: the cell keeps its number.
+    formats: Mapping[int, str] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
     return value
+
+
+def _cell(ws: Worksheet, index: int, value: Any, formats: Mapping[int, str]) -> Any:
+    fmt = formats.get(index)
+    if fmt is None or not isinstance(value, (int, float)):
+        return _plain(value)
+    cell = WriteOnlyCell(ws, value=value)
+    cell.number_format = fmt
+    return cell
 
 
 def workbook(sheets: Sequence[Sheet]) -> bytes:
@@ -65,7 +76,10 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
             header.append(cell)
         ws.append(header)
         for row in sheet.rows:
-            ws.append([_plain(v) for v in row])
+            if sheet.formats:
+                ws.append([_cell(ws, i, v, sheet.formats) for i, v in enumerate(row)])
+            else:
+                ws.append([_plain(v) for v in row])
         if sheet.note:
             ws.append([])
             ws.append([sheet.note])
@@ -209,8 +223,9 @@ RATE_COLUMNS = (
 )
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+def _rate(value: float | None) -> float | str:
+    """A rate as a number (shown as a percentage), or a dash when it has no denominator."""
+    return "—" if value is None else value
 
 
 def rankings_sheets(data: dict[str, Any]) -> list[Sheet]:
@@ -229,7 +244,7 @@ def rankings_sheets(data: dict[str, Any]) -> list[Sheet]:
                     r.rank_change if r.rank_change is not None else "—",
                     r.score_change if r.score_change is not None else "—",
                     f["received"],
-                    *(_pct(f[k]) for k in RATE_COLUMNS),
+                    *(_rate(f[k]) for k in RATE_COLUMNS),
                 ]
             )
         sheets.append(
@@ -238,6 +253,7 @@ def rankings_sheets(data: dict[str, Any]) -> list[Sheet]:
                 RANKING_HEADERS,
                 rows,
                 widths=(6, 18, 10, 8, 14, 14, 8) + (11,) * 9,
+                formats={7 + i: "0.0%" for i in range(len(RATE_COLUMNS))},
                 note=_(
                     "Score = %(resp)s%% × %(metric)s + %(res)s%% × resolution rate + "
                     "%(sat)s%% × satisfaction rate (points)."

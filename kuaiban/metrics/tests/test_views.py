@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -12,6 +13,7 @@ from openpyxl import load_workbook
 
 from kuaiban.conftest import user
 from kuaiban.core import clock
+from kuaiban.metrics import services
 from kuaiban.metrics.tests.ledger import NOW, Book, build
 from kuaiban.org.demo import Directory
 
@@ -97,6 +99,16 @@ def test_rankings_page_and_its_excel(book: Book) -> None:
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:4] == ("名次", "单位", "综合得分", "星级")
     assert rows[1][:4] == (1, "城关镇", 100, "★★★★★")
+    # Rates are numbers shown as percentages, so the sheet sorts and sums.
+    header = rows[0]
+    claim = ws.cell(row=2, column=header.index("及时签收率") + 1)
+    assert isinstance(claim.value, (int, float)) and 0 <= claim.value <= 1
+    assert claim.number_format == "0.0%"
+    with clock.frozen(NOW):
+        data = services.rankings(dt.date(2026, 6, 1))
+    first = data["tiers"][1]["units"][0]
+    assert first.unit.name == "城关镇"
+    assert claim.value == first.figures["on_time_claim_rate"]
     # The note under the table names the response rate as people read it.
     assert "及时签收率" in rows[-1][0] and "on_time_claim_rate" not in rows[-1][0]
 
