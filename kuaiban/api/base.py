@@ -110,11 +110,49 @@ def _loc_to_field(loc: Any) -> str:
     return ".".join(parts) or "body"
 
 
+def _message(err: dict[str, Any]) -> str:
+    """pydantic's English message for one error, said in the user's language where we know it."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in ("literal_error", "enum"):
+        return _("Must be one of: %(choices)s.") % {"choices": ctx.get("expected", "")}
+    if kind == "string_type":
+        return _("Must be text.")
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return _("Must be a whole number.")
+    if kind in ("float_type", "float_parsing"):
+        return _("Must be a number.")
+    if kind in ("bool_type", "bool_parsing"):
+        return _("Must be true or false.")
+    if kind.startswith("datetime"):
+        return _("Must be a date and time in ISO 8601, e.g. 2026-11-23T09:30:00+08:00.")
+    if kind.startswith("date"):
+        return _("Must be a date, YYYY-MM-DD.")
+    if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
+        return _("Has the wrong shape (see the API documentation).")
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = {
+            "greater_than_equal": ("ge", _("Must be at least %(n)s.")),
+            "greater_than": ("gt", _("Must be more than %(n)s.")),
+            "less_than_equal": ("le", _("Must be at most %(n)s.")),
+            "less_than": ("lt", _("Must be less than %(n)s.")),
+        }[kind]
+        return bound[1] % {"n": ctx.get(bound[0], "")}
+    if kind in ("string_too_long", "too_long"):
+        return _("Too long: at most %(n)s.") % {"n": ctx.get("max_length", "")}
+    if kind in ("string_too_short", "too_short"):
+        return _("Too short: at least %(n)s.") % {"n": ctx.get("min_length", "")}
+    if kind == "json_invalid":
+        return _("The body is not valid JSON.")
+    return str(err.get("msg", "invalid"))
+
+
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
-        {"field": _loc_to_field(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
-        for err in exc.errors
+        {"field": _loc_to_field(err.get("loc", ())), "message": _message(err)} for err in exc.errors
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid input."
     return api.create_response(request, error_body(detail, errors), status=400)

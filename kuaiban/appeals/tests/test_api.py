@@ -80,6 +80,24 @@ def test_register_bad_input_is_400_with_field(
     assert Appeal.objects.count() == before
 
 
+@pytest.mark.parametrize(
+    ("language", "missing", "choice"),
+    [
+        ("zh-hans", "此项为必填项。", "取值无效，只能是："),
+        ("en", "This field is required.", "Must be one of: "),
+    ],
+)
+def test_schema_errors_speak_the_users_language(
+    api: Any, language: str, missing: str, choice: str
+) -> None:
+    body = {k: v for k, v in BODY.items() if k != "content"} | {"channel": "信鸽"}
+    r = api("operator").post("/appeals", body, headers={"Accept-Language": language})
+    assert r.status == 400, r.body
+    messages = {e["field"]: e["message"] for e in r.body["errors"]}
+    assert messages["content"] == missing
+    assert messages["channel"].startswith(choice) and "'hotline'" in messages["channel"]
+
+
 def test_malformed_json_is_400(api: Any) -> None:
     client = api("operator")
     response = client.client.post(
