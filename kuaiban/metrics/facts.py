@@ -53,6 +53,7 @@ APPEAL_FIELDS = (
     "region_id",
     "lead_unit_id",
     "received_at",
+    "claim_due",
     "reply_due",
     "visit_due",
     "alert",
@@ -108,6 +109,17 @@ def local_day(at: dt.datetime) -> dt.date:
     return at.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
 
 
+def running_due(appeal: dict[str, Any]) -> dt.datetime | None:
+    """The deadline of the step an open appeal is at: claim, reply (also after a rework) or
+    visit — the one whose passing turned it red, by which the overdue list is ordered."""
+    status = appeal["status"]
+    if status == Status.DISPATCHED:
+        return appeal["claim_due"] or appeal["reply_due"]
+    if status == Status.REPLIED:
+        return appeal["visit_due"]
+    return appeal["reply_due"]
+
+
 def facts_for(
     appeal: dict[str, Any], events: Sequence[tuple[str, dict[str, Any]]], lk: Lookups
 ) -> list[AppealFact]:
@@ -148,7 +160,7 @@ def facts_for(
     overdue = appeal["status"] in OPEN_STATUSES and appeal["alert"] == Alert.RED
     lead.counts = {
         "overdue": int(overdue),
-        "due": (appeal["reply_due"] if not replied else appeal["visit_due"]) if overdue else None,
+        "due": running_due(appeal) if overdue else None,
         "received": 1,
         "closed": int(appeal["status"] == Status.CLOSED),
         "replied": replied,

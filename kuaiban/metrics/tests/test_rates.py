@@ -213,3 +213,7 @@ def test_overdue_follows_the_red_flag_of_the_deadline_sweep(book: Book) -> None:
         ov = overview(user=user("leader"), scope=JUNE)
     assert ov.overdue_count == 1
     assert [a.number for a in ov.overdue] == [a8.number]
+    # Ordered by the deadline it missed: A8 was never claimed, so its claim deadline.
+    fact = AppealFact.objects.get(appeal=a8, lead=True)
+    assert a8.claim_due is not None and a8.claim_due < (a8.reply_due or a8.claim_due)
+    assert fact.due == a8.claim_due
