@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import platform
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from kuaiban.routing.text import despace, tokenize
@@ -128,6 +130,7 @@ class Featurizer(BaseEstimator, TransformerMixin):
         return words, chars, head, head_chars
 
     def fit(self, X: Sequence[Tokens], y: Any = None) -> Featurizer:
+        self.__dict__.pop("_tables_", None)
         self.words_, self.chars_, self.head_, self.head_chars_ = self._vectorizers()
         joined = ["".join(t) for t in X]
         self.words_.fit(X)
@@ -137,15 +140,143 @@ class Featurizer(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: Sequence[Tokens]) -> sparse.csr_matrix:
+        """The fitted vectorizers' TF-IDF, computed in bulk (see ``_WordTable``, ``_CharTable``).
+
+        Same matrix as calling the four vectorizers' ``transform`` (a test checks it), but the
+        character n-grams are counted with numpy instead of one dictionary lookup per n-gram in
+        Python, which was a third of the time of a prediction.
+        """
+        tables = self._tables()
         joined = ["".join(t) for t in X]
         blocks = [
-            self.words_.transform(X),
-            self.chars_.transform(joined),
-            self.head_weight * self.head_.transform([t[: self.head_tokens] for t in X]),
-            self.head_char_weight
-            * self.head_chars_.transform([j[: self.head_chars] for j in joined]),
+            tables[0].transform(X),
+            tables[1].transform(joined),
+            self.head_weight * tables[2].transform([t[: self.head_tokens] for t in X]),
+            self.head_char_weight * tables[3].transform([j[: self.head_chars] for j in joined]),
         ]
         return sparse.hstack(blocks, format="csr")
+
+    def _tables(self) -> tuple[_WordTable, _CharTable, _WordTable, _CharTable]:
+        tables: tuple[_WordTable, _CharTable, _WordTable, _CharTable] | None = self.__dict__.get(
+            "_tables_"
+        )
+        if tables is None:
+            tables = (
+                _WordTable(self.words_),
+                _CharTable(self.chars_),
+                _WordTable(self.head_),
+                _CharTable(self.head_chars_),
+            )
+            self.__dict__["_tables_"] = tables
+        return tables
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lookup tables are derived from the vectorizers: not saved, rebuilt on first use.
+        state = dict(super().__getstate__())
+        state.pop("_tables_", None)
+        return state
+
+
+_WHITE_SPACES_RE = re.compile(r"\s\s+")  # what scikit-learn's char analyzer collapses
+_CODE_BITS = 21  # every Unicode code point fits in 21 bits, so a 3-gram fits in 63
+
+
+def _tfidf(
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    n_rows: int,
+    vectorizer: TfidfVectorizer,
+) -> sparse.csr_matrix:
+    """Counts -> sublinear tf x idf -> l2-normalised rows (scikit-learn's TfidfTransformer)."""
+    n_cols = len(vectorizer.vocabulary_)
+    counts = sparse.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), (rows, cols)),
+        shape=(n_rows, n_cols),
+        dtype=np.float32,
+    )
+    counts.sum_duplicates()
+    if vectorizer.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1.0
+    counts.data *= vectorizer.idf_[counts.indices]
+    if n_rows == 0:
+        return counts
+    result: sparse.csr_matrix = normalize(counts, norm=vectorizer.norm, copy=False)
+    return result
+
+
+class _WordTable:
+    """A fitted token-list vectorizer's transform with one list comprehension for the lookups."""
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        self.vectorizer = vectorizer
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+
+    def transform(self, docs: Sequence[Tokens]) -> sparse.csr_matrix:
+        get = self.vocabulary.get
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        cols = np.fromiter(
+            (get(t, -1) for d in docs for t in d), dtype=np.int64, count=int(lengths.sum())
+        )
+        rows = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        keep = cols >= 0
+        return _tfidf(rows[keep], cols[keep], len(docs), self.vectorizer)
+
+
+class _CharTable:
+    """A fitted character 1–3-gram vectorizer's transform, vectorised with numpy.
+
+    Each n-gram becomes one integer (its code points, 21 bits each; a longer n-gram is always a
+    larger number than a shorter one, as no code point is 0), looked up in the sorted integers of
+    the vocabulary with ``searchsorted``.
+    """
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        if vectorizer.analyzer != "char" or vectorizer.ngram_range[0] != 1:
+            raise ValueError("only character n-grams from 1 up are supported")
+        self.vectorizer = vectorizer
+        self.max_n = int(vectorizer.ngram_range[1])
+        if self.max_n > 3:
+            raise ValueError("character n-grams longer than 3 do not fit in 63 bits")
+        terms = list(vectorizer.vocabulary_.items())
+        codes = np.fromiter((self._code(t) for t, _ in terms), dtype=np.uint64, count=len(terms))
+        columns = np.fromiter((c for _, c in terms), dtype=np.int64, count=len(terms))
+        order = np.argsort(codes)
+        self.codes = codes[order]
+        self.columns = columns[order]
+
+    @staticmethod
+    def _code(term: str) -> int:
+        code = 0
+        for ch in term:
+            code = (code << _CODE_BITS) | ord(ch)
+        return code
+
+    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
+        lower = self.vectorizer.lowercase
+        prepared = [_WHITE_SPACES_RE.sub(" ", d.lower() if lower else d) for d in docs]
+        lengths = np.fromiter((len(d) for d in prepared), dtype=np.int64, count=len(prepared))
+        chars = np.frombuffer("".join(prepared).encode("utf-32-le"), dtype=np.uint32).astype(
+            np.uint64
+        )
+        doc_of = np.repeat(np.arange(len(prepared), dtype=np.int64), lengths)
+        # Position of each character in its document, and how many characters follow it there.
+        starts = np.cumsum(lengths) - lengths
+        left = np.repeat(starts + lengths, lengths) - np.arange(len(chars)) - 1
+        all_rows = [doc_of]
+        all_codes = [chars]
+        gram = chars
+        for n in range(2, self.max_n + 1):
+            gram = (gram[:-1] << np.uint64(_CODE_BITS)) | chars[n - 1 :]
+            valid = left[: len(gram)] >= n - 1
+            all_rows.append(doc_of[: len(gram)][valid])
+            all_codes.append(gram[valid])
+        codes = np.concatenate(all_codes)
+        rows = np.concatenate(all_rows)
+        where = np.searchsorted(self.codes, codes)
+        where[where == len(self.codes)] = 0
+        found = self.codes[where] == codes if len(self.codes) else np.zeros(len(codes), bool)
+        return _tfidf(rows[found], self.columns[where[found]], len(prepared), self.vectorizer)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from kuaiban.routing.classifier import (
     TextClassifier,
@@ -68,6 +69,38 @@ def test_save_load_round_trip(model: TextClassifier, tmp_path: Path) -> None:
     assert loaded.predict_top(RAW, k=3) == model.predict_top(RAW, k=3)
     assert np.allclose(loaded.predict_proba(RAW), model.predict_proba(RAW))
     assert loaded.metadata == model.metadata
+
+
+def test_bulk_features_equal_the_vectorizers(
+    model: TextClassifier, sample: tuple[list[str], list[str]]
+) -> None:
+    """The numpy path of ``Featurizer.transform`` gives scikit-learn's own TF-IDF matrix."""
+    featurizer = model.featurizer
+    texts = [
+        *sample[0][:120],
+        *RAW,
+        "",
+        "ＡＢＣ123 test 数据\n\n  重复重复重复",
+        "𠀀𠀁 emoji 😀 ok",
+    ]
+    tokens = [model.preprocessing.tokens(t) for t in texts] + [[], ["a  b", "x"]]
+    joined = ["".join(t) for t in tokens]
+    expected = sparse.hstack(
+        [
+            featurizer.words_.transform(tokens),
+            featurizer.chars_.transform(joined),
+            featurizer.head_weight
+            * featurizer.head_.transform([t[: featurizer.head_tokens] for t in tokens]),
+            featurizer.head_char_weight
+            * featurizer.head_chars_.transform([j[: featurizer.head_chars] for j in joined]),
+        ],
+        format="csr",
+    )
+    got = featurizer.transform(tokens)
+    assert got.shape == expected.shape
+    assert got.nnz == expected.nnz > 1000
+    assert abs(got - expected).max() < 1e-6
+    assert featurizer.transform([]).shape == (0, expected.shape[1])
 
 
 def test_metadata(model: TextClassifier, sample: tuple[list[str], list[str]]) -> None:

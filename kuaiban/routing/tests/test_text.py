@@ -97,3 +97,34 @@ def test_tokens_have_no_stop_words_or_blanks(text: str) -> None:
     for token in tokenize(text):
         assert token.strip() == token and token
         assert token not in STOP_WORDS
+
+
+def test_segmenter_cuts_exactly_like_jieba() -> None:
+    """The one-pass best-path search gives jieba's own tokens, with and without its HMM."""
+    import csv
+    from pathlib import Path
+
+    import jieba
+
+    from kuaiban.routing.text import _segmenter
+
+    fixtures = Path(__file__).parent / "fixtures"
+    texts: list[str] = []
+    with (fixtures / "hot_issues_labelled.csv").open(encoding="utf-8") as fh:
+        texts += [" ".join(row.values()) for row in csv.DictReader(fh)]
+    with (fixtures / "appeals_sample.csv").open(encoding="utf-8") as fh:
+        texts += [row["text"] for row in csv.DictReader(fh)]
+    texts += [
+        "",
+        "a",
+        "请问ＷＩＦＩ密码123abc是多少？",
+        "𠀀𠀁生僻字和emoji😀",
+        "城关二小乱收费，家长意见很大",
+    ]
+    docs = [despace(normalize(t)) for t in texts]
+    assert len(docs) > 300
+    segmenter = _segmenter()
+    for hmm in (True, False):
+        ours = [segmenter.lcut(d, HMM=hmm) for d in docs]
+        assert ours == [jieba.lcut(d, HMM=hmm) for d in docs]
+    assert "垃圾清运" in segmenter.lcut("幸福里小区垃圾清运不及时")
