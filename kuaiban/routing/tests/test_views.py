@@ -149,6 +149,13 @@ def test_appeal_panel_and_one_click_merge(
     merge = new.events.get(action="merge")
     assert merge.payload == {"into": master.number} and merge.actor.username == "operator"
     assert master.events.get(action="merged_in").payload == {"appeal": new.number}
+    # The submitter, tracking the merged appeal, is shown the master and its progress.
+    track = Client(headers={"accept-language": "en"}).get(
+        "/track/", {"number": new.number, "phone_last4": "5678"}
+    )
+    page = track.content.decode()
+    assert track.status_code == 200, page
+    assert f"Your appeal was merged into {master.number}" in page
     # Merged: no merge buttons any more; the master no longer lists it (merged are left out).
     html = operator.get(reverse("routing:appeal", args=[new.number])).content.decode()
     assert 'data-testid="merge"' not in html
