@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kuaiban.appeals.models import Channel, Kind, Urgency
 
@@ -186,7 +187,8 @@ class CalendarDay(models.Model):
     class Meta:
         ordering: ClassVar = ["date"]
         verbose_name = _("calendar day")
-        verbose_name_plural = _("calendar days")
+        # Not the limit unit "calendar days" (自然日): the same English, another meaning.
+        verbose_name_plural = pgettext_lazy("calendar overrides", "calendar days")
 
     def __str__(self) -> str:
         kind = _("working day") if self.is_workday else _("rest day")

@@ -69,6 +69,8 @@ def test_admin_edits_a_limit_and_adds_a_day(county: Any, client: Any) -> None:
     # The admin names the day in the UI's language (Friday, a rest day).
     listing = client.get(r.url).content.decode()
     assert "2027-01-01 休息日" in listing and "星期五" in listing
+    # The list is called what it is (日历调整), not the limit unit "calendar days" (自然日).
+    assert "选择 日历调整 来修改" in listing
     # Only administrators get there.
     client.force_login(user("supervisor"))
     assert client.get("/admin/deadlines/timelimit/").status_code == 302
