@@ -595,9 +595,9 @@ def appeal_visit(*, actor: User, number: str, data: VisitInput) -> Appeal:
     now = clock.now()
     if not data.reached:
         Visit.objects.create(appeal=appeal, at=now, visitor=actor, reached=False, note=note)
-        days = {
-            timezone.localtime(v.at).date() for v in appeal.visits.filter(reached=False).only("at")
-        }
+        # This round's calls only: those since the latest reply (a rework starts a new round).
+        calls = appeal.visits.filter(reached=False, at__gte=appeal.replied_at).only("at")
+        days = {timezone.localtime(v.at).date() for v in calls}
         if len(days) >= UNREACHED_ATTEMPTS_TO_END:
             before = _set_status(appeal, Status.VISITED, now)
             record_event(

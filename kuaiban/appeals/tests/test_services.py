@@ -285,6 +285,36 @@ def test_three_unreached_attempts_on_different_days_end_unrated(make_appeal: Any
     assert last.payload == {"reached": False, "rated": False, "attempts": 3}
 
 
+def test_unreached_calls_count_again_after_a_rework(make_appeal: Any) -> None:
+    appeal = to_status(make_appeal, "replied")
+    n, visitor, handler = appeal.number, user("visitor"), user("handler-zjj")
+    start = clock.now()
+
+    def call(day: int, **answers: Any) -> str:
+        with clock.frozen(start + dt.timedelta(days=day, hours=1)):
+            services.appeal_visit(
+                actor=visitor, number=n, data=services.VisitInput(reached=False, **answers)
+            )
+        appeal.refresh_from_db()
+        return appeal.status
+
+    assert [call(0), call(1)] == ["replied", "replied"]
+    with clock.frozen(start + dt.timedelta(days=2, hours=1)):
+        services.appeal_visit(
+            actor=visitor,
+            number=n,
+            data=services.VisitInput(
+                reached=True, resolved=False, satisfaction="dissatisfied", authentic=True
+            ),
+        )
+        services.appeal_reply(actor=handler, number=n, result="resolved", text="已更换阀门。")
+    # A new round: the two unreached days before the rework do not count towards its three.
+    assert [call(3), call(4)] == ["replied", "replied"]
+    assert call(5) == "visited"
+    last = AppealEvent.objects.filter(appeal=appeal).order_by("-seq").first()
+    assert last is not None and last.payload == {"reached": False, "rated": False, "attempts": 3}
+
+
 def test_answer_at_intake_only_for_consultations(make_appeal: Any) -> None:
     complaint = make_appeal()
     with pytest.raises(Conflict):
