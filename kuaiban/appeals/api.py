@@ -284,6 +284,9 @@ class ListParams(Schema):
     from_: dt.date | None = Field(None, alias="from")
     to: dt.date | None = None
     q: str | None = Field(None, description="Keyword search (simplified or traditional)")
+    sort: Literal["alert"] | None = Field(
+        None, description="`alert`: red, then yellow, then by the running deadline; default newest"
+    )
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -301,6 +304,7 @@ def list_appeals(request: HttpRequest, params: Query[ListParams]) -> dict[str, o
         "from": params.from_.isoformat() if params.from_ else "",
         "to": params.to.isoformat() if params.to else "",
         "q": params.q or "",
+        "sort": params.sort or "",
     }
     f = selectors.LedgerFilter.from_params(raw)
     rows, next_cursor = selectors.page(

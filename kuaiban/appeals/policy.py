@@ -40,7 +40,12 @@ def visible_q(user: User) -> Q | None:
     if user.role in SEE_ALL_BUT_CONFIDENTIAL:
         return not_confidential
     if user.role == Role.HANDLER and user.unit_id:
-        return Q(lead_unit_id=user.unit_id) | (Q(co_units=user.unit_id) & not_confidential)
+        # A subquery, not a join through co_units: a join repeats rows (and then needs a
+        # DISTINCT over every column, which makes PostgreSQL sort the whole match).
+        co_handled = Appeal.co_units.through.objects.filter(unit_id=user.unit_id)
+        return Q(lead_unit_id=user.unit_id) | (
+            Q(id__in=co_handled.values("appeal_id")) & not_confidential
+        )
     return None
 
 

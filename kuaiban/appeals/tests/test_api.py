@@ -260,6 +260,24 @@ def test_list_filters_search_and_cursor(api: Any, county: Any) -> None:
     )
 
 
+def test_list_sorted_by_alert_pages_red_then_yellow_then_quiet(api: Any) -> None:
+    red, quiet, yellow = (create(api).body["number"] for _ in range(3))
+    # The sweep sets alerts (tested with the deadlines); here only the order of the list counts.
+    Appeal.objects.filter(number=yellow).update(alert="yellow")
+    Appeal.objects.filter(number=red).update(alert="red")
+    client = api("supervisor")
+    r = client.get("/appeals", sort="alert", limit=1)
+    seen = [a["number"] for a in r.body["items"]]
+    while r.body["next_cursor"]:
+        r = client.get("/appeals", sort="alert", limit=1, cursor=r.body["next_cursor"])
+        seen += [a["number"] for a in r.body["items"]]
+    assert seen == [red, yellow, quiet]
+    newest_first = [a["number"] for a in client.get("/appeals").body["items"]]
+    assert newest_first == [yellow, quiet, red]
+    bad = client.get("/appeals", sort="loudest")
+    assert bad.status == 400 and bad.body["errors"][0]["field"] == "sort"
+
+
 def test_list_bad_filters_are_400(api: Any) -> None:
     client = api("supervisor")
     r = client.get("/appeals", status="flying")
