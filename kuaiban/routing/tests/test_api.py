@@ -186,6 +186,23 @@ def test_hot_issues_denials_and_bad_input(api: Any, county: Directory) -> None:
     assert bad.status == 400 and bad.body["errors"][0]["field"] == "from"
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/hot-issues", {"to": "9999-12-31"}, "to"),
+        ("/hot-issues", {"from": "0001-01-01"}, "from"),
+        ("/hot-issues", {"to": "0001-01-01"}, "to"),
+        ("/routing/overrides", {"to": "9999-12-31"}, "to"),
+    ],
+)
+def test_periods_at_the_calendars_ends_are_400(
+    api: Any, county: Directory, path: str, params: dict[str, str], field: str
+) -> None:
+    r = api("leader").get(path, **params)
+    assert r.status == 400, r.body
+    assert r.body["errors"][0]["field"] == field and "1900" in r.body["errors"][0]["message"]
+
+
 def test_overrides(
     api: Any, active_models: Any, county: Directory, django_capture_on_commit_callbacks: Any
 ) -> None:
