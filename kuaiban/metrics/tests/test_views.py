@@ -53,6 +53,8 @@ def test_the_overview_shows_every_figure_with_links(book: Book, who: str) -> Non
     assert html.count('data-figure="') == 6  # trend, two tiers, channel, category, township
     for kind in ("department", "township"):  # each figure's data sits next to its element
         assert f'data-figure="fig-tier-{kind}"></div><script id="fig-tier-{kind}"' in html
+    # and down to the period's hot issues
+    assert '<a href="/routing/hot/?from=2026-06-01&amp;to=2026-06-30">本期热点问题' in html
 
 
 @pytest.mark.parametrize("who", ["operator", "handler-zjj", "visitor"])
