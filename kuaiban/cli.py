@@ -36,8 +36,8 @@ def _serve(argv: list[str]) -> None:
         default=True,
         help=(
             "also run the background workers as child processes: the deadline sweep, webhook "
-            "deliveries and model training jobs (default: on; turn off where they run as "
-            "services of their own)"
+            "deliveries, model training jobs and the metrics facts (default: on; turn off "
+            "where they run as services of their own)"
         ),
     )
     args = parser.parse_args(argv)
@@ -78,6 +78,7 @@ BACKGROUND = (
     ("sweep", "--loop"),  # deadline warnings, escalation, notifications
     ("webhooks", "--loop"),  # outbound webhook deliveries with retries
     ("routing_worker", "--loop"),  # training jobs queued from the admin pages
+    ("rollup", "--loop"),  # the metrics facts of changed appeals, in batches
 )
 
 

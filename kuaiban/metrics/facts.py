@@ -3,8 +3,9 @@
 * Every new :class:`~kuaiban.appeals.models.AppealEvent` marks its appeal dirty (a ``FactDirty``
   row written by a ``post_save`` receiver inside the event's own transaction, so no change can be
   missed, whatever order transactions commit in).
-* :func:`catch_up` rebuilds the facts of dirty appeals. It runs after each commit (an
-  ``on_event`` hook, debounced), before every metrics read, and from ``kuaiban rollup``.
+* :func:`catch_up` rebuilds the facts of dirty appeals. It runs before every metrics read and in
+  the background worker ``kuaiban rollup --loop`` (which ``kuaiban serve`` starts), never in the
+  request that changed an appeal: batched there, it costs that request nothing.
 * :func:`rebuild` recomputes every fact from scratch (``kuaiban rollup --rebuild``).
 
 Facts are a pure function of an appeal row and its events (:func:`facts_for`), so rebuilding is
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,30 +302,5 @@ def mark_dirty(sender: Any, instance: AppealEvent, created: bool, raw: bool, **k
         FactDirty.objects.create(appeal_id=instance.appeal_id)
 
 
-_last_hook = 0.0
-HOOK_DEBOUNCE_SECONDS = 1.0
-
-
-def after_event(appeal: Appeal, event: AppealEvent) -> None:
-    """After a commit: refresh facts soon, so dashboard reads rarely have work to do.
-
-    Debounced: a burst of commits (the demo loader, an import) triggers one refresh a second;
-    anything left is still marked dirty and is picked up by the next read.
-    """
-    global _last_hook
-    now = time.monotonic()
-    if now - _last_hook < HOOK_DEBOUNCE_SECONDS:
-        return
-    _last_hook = now
-    try:
-        catch_up(limit=5 * BATCH)
-    except Exception:  # the appeal is committed; metrics must never break the request
-        log.exception("metrics facts refresh failed; it will be retried on the next read")
-
-
 def connect() -> None:
-    from kuaiban.appeals.services import _event_hooks, on_event
-
     post_save.connect(mark_dirty, sender=AppealEvent, dispatch_uid="metrics.mark_dirty")
-    if after_event not in _event_hooks:
-        on_event(after_event)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import time
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, close_old_connections
 
 from kuaiban.metrics import facts
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -30,10 +36,31 @@ class Command(BaseCommand):
                 f"Rebuilt the facts of {n} appeals in {time.monotonic() - started:.1f}s."
             )
             return
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        if options["loop"]:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
         while True:
-            n = facts.catch_up()
+            try:
+                n = facts.catch_up()
+            except DatabaseError:
+                if not options["loop"]:
+                    raise
+                # The database restarted or failed over: report, wait, reconnect, go on.
+                log.exception("rollup worker: database error; retrying")
+                n = 0
             if n or not options["loop"]:
                 self.stdout.write(f"Refreshed the facts of {n} appeals.")
             if not options["loop"]:
                 return
-            time.sleep(options["interval"])
+            deadline = time.monotonic() + options["interval"]
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+            if stopping:
+                return
+            close_old_connections()  # a long-lived worker outlives database connections
