@@ -32,6 +32,15 @@ class Book:
     def appeal(self, name: str) -> Appeal:
         return Appeal.objects.get(number=self.numbers[name])
 
+    def flag_red(self, name: str, when: dt.datetime) -> Appeal:
+        """What the deadlines domain's sweep does when a deadline passes: red, with an event."""
+        with clock.frozen(when), transaction.atomic():
+            locked = Appeal.objects.select_for_update().get(number=self.numbers[name])
+            services.record_event(locked, actor=None, action="alert_red", payload={"alert": "red"})
+            locked.alert = "red"
+            locked.save()
+        return locked
+
 
 def register(d: Directory, when: dt.datetime, **fields: Any) -> str:
     data: dict[str, Any] = {

@@ -193,22 +193,10 @@ def test_all_groupings_in_one_scan_match_one_by_one(book: Book) -> None:
 
 
 def test_overdue_follows_the_red_flag_of_the_deadline_sweep(book: Book) -> None:
-    from django.db import transaction
-
-    from kuaiban.appeals import services as appeal_services
-    from kuaiban.appeals.models import Appeal
     from kuaiban.conftest import user
     from kuaiban.metrics.overview import overview
 
-    a8 = book.appeal("A8")
-    # What the deadlines domain's sweep does when a deadline passes: flag red, with an event.
-    with clock.frozen(NOW), transaction.atomic():
-        locked = Appeal.objects.select_for_update().get(pk=a8.pk)
-        appeal_services.record_event(
-            locked, actor=None, action="alert_red", payload={"alert": "red"}
-        )
-        locked.alert = "red"
-        locked.save()
+    a8 = book.flag_red("A8", NOW)
     with clock.frozen(NOW):
         ov = overview(user=user("leader"), scope=JUNE)
     assert ov.overdue_count == 1
