@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import signal
 import time
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
+from kuaiban.core.workers import Stopper
 from kuaiban.metrics import facts
 
 log = logging.getLogger(__name__)
@@ -36,15 +35,9 @@ class Command(BaseCommand):
                 f"Rebuilt the facts of {n} appeals in {time.monotonic() - started:.1f}s."
             )
             return
-        stopping = False
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
+        stopper = Stopper()
         if options["loop"]:
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
+            stopper.install()
         while True:
             try:
                 n = facts.catch_up()
@@ -58,9 +51,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"Refreshed the facts of {n} appeals.")
             if not options["loop"]:
                 return
-            deadline = time.monotonic() + options["interval"]
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-            if stopping:
+            if stopper.sleep(options["interval"]):
                 return
             close_old_connections()  # a long-lived worker outlives database connections

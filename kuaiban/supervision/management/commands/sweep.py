@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import time
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from kuaiban.core.workers import Stopper
 from kuaiban.deadlines import services as deadlines
 from kuaiban.supervision.services.sweep import sweep
 
@@ -33,15 +31,9 @@ class Command(BaseCommand):
         if options["batch"] < 1 or options["interval"] <= 0:
             self.stderr.write("--batch and --interval must be positive")
             raise SystemExit(2)
-        stopping = False
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
+        stopper = Stopper()
         if options["loop"]:
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
+            stopper.install()
         warned: set[int] = set()
         while True:
             result = sweep(batch=options["batch"], mail=not options["no_mail"])
@@ -62,10 +54,7 @@ class Command(BaseCommand):
                 self.stdout.write(result.summary())
             if not options["loop"]:
                 return
-            deadline = time.monotonic() + options["interval"]
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-            if stopping:
+            if stopper.sleep(options["interval"]):
                 self.stdout.write("sweep: stopped")
                 return
             # A long-lived worker: drop connections the database or CONN_MAX_AGE retired.
