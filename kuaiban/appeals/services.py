@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -52,6 +52,7 @@ MAX_RETURNS = 2
 UNREACHED_ATTEMPTS_TO_END = 3
 
 log = logging.getLogger(__name__)
+_Coded = TypeVar("_Coded", Region, Category)
 
 EventHook = Callable[[Appeal, AppealEvent], None]
 _event_hooks: list[EventHook] = []
@@ -187,6 +188,16 @@ def _unit(code: str | None, field: str) -> Unit:
     return unit
 
 
+def _known(model: type[_Coded], code: str | None, field: str, unknown: str) -> _Coded | None:
+    """The row of ``model`` with this code; None for no code, a field error for an unknown one."""
+    if not code:
+        return None
+    found = model._default_manager.filter(code=code).first()
+    if found is None:
+        raise ValidationFailed.one(field, unknown % {"code": code})
+    return found
+
+
 # ----- registration -----------------------------------------------------------------------------
 
 
@@ -265,17 +276,7 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
                 )
             )
 
-    def region() -> Region | None:
-        if not data.region:
-            return None
-        found = Region.objects.filter(code=data.region).first()
-        if found is None:
-            raise ValidationFailed.one(
-                "region", _("Unknown region %(code)r.") % {"code": data.region}
-            )
-        return found
-
-    run("region", region)
+    run("region", lambda: _known(Region, data.region, "region", _("Unknown region %(code)r.")))
     run("address", lambda: _text(data.address, "address", required=False, limit=ADDRESS_MAX))
 
     def occurred() -> dt.datetime | None:
@@ -307,17 +308,10 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
 
     run("group_size", group)
 
-    def category() -> Category | None:
-        if not data.category:
-            return None
-        found = Category.objects.filter(code=data.category).first()
-        if found is None:
-            raise ValidationFailed.one(
-                "category", _("Unknown category %(code)r.") % {"code": data.category}
-            )
-        return found
-
-    run("category", category)
+    run(
+        "category",
+        lambda: _known(Category, data.category, "category", _("Unknown category %(code)r.")),
+    )
     if errors:
         raise ValidationFailed(errors)
     return clean
