@@ -128,3 +128,58 @@ def test_segmenter_cuts_exactly_like_jieba() -> None:
         ours = [segmenter.lcut(d, HMM=hmm) for d in docs]
         assert ours == [jieba.lcut(d, HMM=hmm) for d in docs]
     assert "垃圾清运" in segmenter.lcut("幸福里小区垃圾清运不及时")
+
+
+def _fixture_texts() -> list[str]:
+    import csv
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    with (fixtures / "hot_issues_labelled.csv").open(encoding="utf-8") as fh:
+        return [" ".join(row.values()) for row in csv.DictReader(fh)]
+
+
+def test_to_simplified_converts_like_opencc() -> None:
+    """Converting only the pieces with Traditional characters gives OpenCC's whole-text result."""
+    from opencc import OpenCC
+
+    to_traditional, t2s = OpenCC("s2t"), OpenCC("t2s")
+    simplified = _fixture_texts()
+    traditional = [to_traditional.convert(t) for t in simplified]
+    # Half-converted texts too: Traditional and Simplified pieces side by side.
+    mixed = [
+        a[: len(a) // 2] + b[len(b) // 2 :] for a, b in zip(traditional, simplified, strict=True)
+    ]
+    texts = traditional + mixed
+    texts += ["已經回覆，我瞭解了。請問幸福里小區的垃圾什麼時候清運？", "𠀀醫療，保險 \t乾淨"]
+    assert sum(t != t2s.convert(t) for t in texts) > 100
+    assert [to_simplified(t) for t in texts] == [t2s.convert(t) for t in texts]
+
+
+_SPACED = st.lists(
+    st.sampled_from([*"小区a9Z_ ，\t\n\u3000", " ", "  ", "wifi", "10"]), max_size=30
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SPACED)
+def test_despace_is_the_lookaround_rule(text: str) -> None:
+    # The rule as one regular expression (slower than despace's callback on whitespace runs).
+    rule = re.compile(r"(?<=[^0-9a-z\s])\s+|\s+(?=[^0-9a-z\s])")
+    assert despace(text) == rule.sub("", text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0x3000, max_codepoint=0x3001)
+        | st.characters(min_codepoint=0xFF00, max_codepoint=0xFF65)
+        | st.sampled_from("ab 小区"),
+        max_size=30,
+    )
+)
+def test_normalize_folds_full_width_as_nfkc(text: str) -> None:
+    import unicodedata
+
+    expected = normalize(unicodedata.normalize("NFKC", text))
+    assert normalize(text) == expected
