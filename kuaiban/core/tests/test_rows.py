@@ -1,0 +1,95 @@
+"""``core.rows``: plain-SQL reads must give the same objects the ORM gives, and bearer-token
+authentication (which is built on them) must refuse what it always refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import models
+from django.test import Client
+
+from kuaiban.appeals.models import Category
+from kuaiban.core import clock, rows
+from kuaiban.integrations.models import ApiKey
+from kuaiban.integrations.services import apikey_create
+from kuaiban.org.models import ApiToken, Region, User
+from kuaiban.org.services import token_authenticate, token_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _same(a: models.Model, b: models.Model | None) -> None:
+    assert b is not None
+    for field in type(a)._meta.concrete_fields:
+        ours, theirs = getattr(b, field.attname), getattr(a, field.attname)
+        assert ours == theirs, field.name
+        assert type(ours) is type(theirs), field.name  # e.g. SQLite's datetimes as text
+
+
+def test_by_gives_the_orms_instances(county: Any) -> None:
+    grid = Region.objects.filter(level=Region.Level.GRID).first()
+    assert grid is not None
+    _same(grid, rows.by(Region, "code", grid.code))
+    leaf = Category.objects.filter(level=3).first()
+    assert leaf is not None
+    _same(leaf, rows.by(Category, "code", leaf.code))
+    assert rows.by(Region, "code", "no-such-region") is None
+
+
+def test_datetimes_and_nulls_round_trip(county: Any) -> None:
+    key = token_create(user=User.objects.get(username="operator"))
+    token = ApiToken.objects.get(digest=ApiToken.digest_of(key))
+    token.last_used_at = dt.datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=dt.UTC)
+    token.save()
+    _same(token, rows.by(ApiToken, "digest", token.digest))
+    made = apikey_create(
+        name="hotline-vendor-2", channel="hotline", description="12345 热线话务系统"
+    )
+    api_key = ApiKey.objects.get(pk=made.api_key.pk)
+    _same(api_key, rows.by(ApiKey, "digest", api_key.digest))  # revoked_at None, bools, ints
+
+
+def _status(key: str) -> int:
+    client = Client()
+    return client.get("/api/v1/appeals", headers={"Authorization": f"Bearer {key}"}).status_code
+
+
+def test_token_authentication_grants_and_refusals(county: Any) -> None:
+    handler = User.objects.get(username="handler-zjj")
+    key = token_create(user=handler)
+    user = token_authenticate(key)
+    assert user is not None and user.pk == handler.pk
+    assert user.unit is not None and user.unit.pk == handler.unit_id  # the unit came along
+    assert _status(key) == 200
+
+    assert token_authenticate(key + "x") is None
+    assert _status(key + "x") == 401
+
+    handler.is_active = False
+    handler.save()
+    assert token_authenticate(key) is None
+    assert _status(key) == 401
+    handler.is_active = True
+    handler.save()
+
+    ApiToken.objects.filter(digest=ApiToken.digest_of(key)).update(revoked_at=clock.now())
+    assert token_authenticate(key) is None
+    assert _status(key) == 401
+
+
+def test_a_user_without_unit_authenticates(county: Any) -> None:
+    leader = User.objects.get(username="leader")
+    assert leader.unit_id is None
+    user = token_authenticate(token_create(user=leader))
+    assert user is not None and user.unit is None
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(county: Any) -> None:
+    key = token_create(user=User.objects.get(username="operator"))
+    assert token_authenticate(key) is not None
+    first = ApiToken.objects.get(digest=ApiToken.digest_of(key)).last_used_at
+    assert first is not None
+    assert token_authenticate(key) is not None
+    assert ApiToken.objects.get(digest=ApiToken.digest_of(key)).last_used_at == first
