@@ -35,7 +35,7 @@ from kuaiban.appeals.models import (
     Urgency,
     Visit,
 )
-from kuaiban.core import clock
+from kuaiban.core import clock, rows
 from kuaiban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
 from kuaiban.core.validation import clean_credit_code, clean_id_number, clean_phone
@@ -115,6 +115,7 @@ def record_event(
     event.save(force_insert=True)
     appeal.event_count = seq
     appeal.last_event_hash = event.hash
+    appeal.__dict__.setdefault("recorded_events", []).append(event)
     if _event_hooks:
         transaction.on_commit(partial(_run_hooks, appeal, event))
     return event
@@ -192,7 +193,7 @@ def _known(model: type[_Coded], code: str | None, field: str, unknown: str) -> _
     """The row of ``model`` with this code; None for no code, a field error for an unknown one."""
     if not code:
         return None
-    found = model._default_manager.filter(code=code).first()
+    found = rows.by(model, "code", code)
     if found is None:
         raise ValidationFailed.one(field, unknown % {"code": code})
     return found

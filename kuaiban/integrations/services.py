@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals.models import Appeal, Channel
-from kuaiban.core import clock
+from kuaiban.core import clock, rows
 from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.integrations.models import (
     NAME_VALIDATOR,
@@ -124,7 +124,7 @@ def apikey_authenticate(key: str | None) -> ApiKey:
     """The active key for ``key`` or PermissionDenied; records its last use (once a minute)."""
     if not key:
         raise PermissionDenied(_("An api_key is required."))
-    api_key = ApiKey.objects.filter(digest=ApiKey.digest_of(key)).first()
+    api_key = rows.by(ApiKey, "digest", ApiKey.digest_of(key))  # every request: see core/rows.py
     if api_key is None:
         raise PermissionDenied(_("Invalid api_key."))
     if api_key.revoked_at is not None:
@@ -239,7 +239,10 @@ def idempotent_register(
                 )
             return existing.appeal, False
         appeal = register()
-        IdempotencyKey.objects.filter(pk=inserted[0]).update(appeal=appeal)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET appeal_id = %s WHERE id = %s", [appeal.pk, inserted[0]]
+            )
         return appeal, True
 
 
