@@ -10,6 +10,7 @@ from ninja import Field, Header, Query, Router, Schema, Status
 
 from kuaiban.appeals import policy, selectors, services
 from kuaiban.appeals.models import Appeal, AppealEvent
+from kuaiban.core import rows
 from kuaiban.core.validation import mask_id, mask_phone
 from kuaiban.integrations.services import fingerprint, idempotent_register
 from kuaiban.org.models import User
@@ -203,9 +204,8 @@ def event_out(event: AppealEvent) -> dict[str, object]:
     }
 
 
-def _detail(appeal: Appeal, user: User, *, new: bool = False) -> dict[str, object]:
-    # A just-registered appeal has no co-handling units: don't read them back.
-    out = appeal_out(appeal, user, co_units=[] if new else None)
+def _detail(appeal: Appeal, user: User) -> dict[str, object]:
+    out = appeal_out(appeal, user)
     out["events"] = [event_out(e) for e in appeal.events.order_by("seq")]
     return out
 
@@ -266,12 +266,23 @@ def create_appeal(
 
 
 def _created(appeal: Appeal, user: User, *, new: bool) -> dict[str, object]:
-    out = _detail(appeal, user, new=new)
-    if new and len(out["events"]) > 1:  # type: ignore[arg-type]
+    recorded = appeal.__dict__.get("recorded_events", [])
+    if new and len(recorded) == appeal.event_count == _event_count(appeal):
+        # Nothing happened to it since it was written (the usual case): answer from memory.
+        out = appeal_out(appeal, user, co_units=[])
+        out["events"] = [event_out(e) for e in recorded]
+    elif new:
         # An after-commit hook moved it on already (routing's automatic dispatch): re-read it.
         out = _detail(selectors.appeal_get(user=user, number=appeal.number or ""), user)
+    else:  # an Idempotency-Key replay
+        out = _detail(appeal, user)
     out["suggestions"] = appeal_suggestions(appeal.title, appeal.content)
     return out
+
+
+def _event_count(appeal: Appeal) -> int | None:
+    row = rows.fetch(f"SELECT event_count FROM {rows.table(Appeal)} WHERE id = %s", [appeal.pk])
+    return None if row is None else int(row[0])
 
 
 class ListParams(Schema):

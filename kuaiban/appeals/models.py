@@ -263,6 +263,9 @@ class Appeal(models.Model):
     # Head of this appeal's event hash chain; `audit verify` checks it against the last event.
     last_event_hash = models.CharField(max_length=64, blank=True, editable=False)
     event_count = models.PositiveIntegerField(default=0, editable=False)
+    # Not a field: the events ``services.record_event`` appended through this instance, oldest
+    # first, so the registration answer can show the history without reading it back.
+    recorded_events: list[AppealEvent]
 
     class Meta:
         ordering: ClassVar = ["-received_at", "-id"]
