@@ -144,8 +144,17 @@ class Featurizer(BaseEstimator, TransformerMixin):
 
         Same matrix as calling the four vectorizers' ``transform`` (a test checks it), but the
         character n-grams are counted with numpy instead of one dictionary lookup per n-gram in
-        Python, which was a third of the time of a prediction.
+        Python, which was a third of the time of a prediction.  Large inputs are done
+        ``_CHUNK`` rows at a time: the same rows, stacked, but the temporary arrays (several per
+        character) stay small enough to be reused from the heap instead of being fresh memory
+        to fault in each time, which halves the time for the bench's 10,000 messages.
         """
+        if len(X) > _CHUNK:
+            chunks = [self._transform(X[i : i + _CHUNK]) for i in range(0, len(X), _CHUNK)]
+            return sparse.vstack(chunks, format="csr")
+        return self._transform(X)
+
+    def _transform(self, X: Sequence[Tokens]) -> sparse.csr_matrix:
         tables = self._tables()
         joined = ["".join(t) for t in X]
         blocks = [
@@ -177,6 +186,7 @@ class Featurizer(BaseEstimator, TransformerMixin):
         return state
 
 
+_CHUNK = 1000  # rows featurised at a time (see ``Featurizer.transform``)
 _WHITE_SPACES_RE = re.compile(r"\s\s+")  # what scikit-learn's char analyzer collapses
 _CODE_BITS = 21  # every Unicode code point fits in 21 bits, so a 3-gram fits in 63
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from kuaiban.routing import classifier
 from kuaiban.routing.classifier import (
     TextClassifier,
     appeal_text,
@@ -101,6 +102,33 @@ def test_bulk_features_equal_the_vectorizers(
     assert got.nnz == expected.nnz > 1000
     assert abs(got - expected).max() < 1e-6
     assert featurizer.transform([]).shape == (0, expected.shape[1])
+
+
+def test_features_in_chunks_are_the_same_rows(
+    model: TextClassifier, sample: tuple[list[str], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = [model.preprocessing.tokens(t) for t in sample[0][:100]]
+    whole = model.featurizer.transform(tokens)
+    monkeypatch.setattr(classifier, "_CHUNK", 7)
+    chunked = model.featurizer.transform(tokens)
+    assert chunked.shape == whole.shape
+    assert np.array_equal(chunked.indptr, whole.indptr)
+    assert np.array_equal(chunked.indices, whole.indices)
+    assert np.array_equal(chunked.data, whole.data)
+
+
+def test_code_table_finds_exactly_its_keys() -> None:
+    rng = np.random.default_rng(0)
+    # Keys crowded into few hash slots too (multiples of a large power of two).
+    keys = np.unique(
+        np.concatenate([rng.integers(0, 2**63, 5000), np.arange(1, 300) << 40, [0, 2**63 - 1]])
+    ).astype(np.uint64)
+    values = rng.permutation(len(keys)).astype(np.int64)
+    table = classifier._CodeTable(keys, values)
+    probes = np.concatenate([keys, rng.integers(0, 2**63, 5000).astype(np.uint64)])
+    expected = dict(zip(keys.tolist(), values.tolist(), strict=True))
+    assert table.lookup(probes).tolist() == [expected.get(k, -1) for k in probes.tolist()]
+    assert classifier._CodeTable(keys[:0], values[:0]).lookup(probes[:3]).tolist() == [-1] * 3
 
 
 def test_metadata(model: TextClassifier, sample: tuple[list[str], list[str]]) -> None:
