@@ -112,7 +112,7 @@ def record_event(
         prev_hash=prev,
     )
     event.hash = audit.digest_of(event)
-    event.save(force_insert=True)
+    rows.insert(event)  # = event.save(force_insert=True), for a fraction of the CPU
     appeal.event_count = seq
     appeal.last_event_hash = event.hash
     appeal.__dict__.setdefault("recorded_events", []).append(event)
@@ -355,9 +355,9 @@ def appeal_register(
         record_event(
             appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload
         )
-        appeal.save(force_insert=True)
+        rows.insert(appeal)
         return appeal
-    appeal.save(force_insert=True)
+    rows.insert(appeal)
     appeal.number = number_for(appeal.pk, now)
     record_event(
         appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload

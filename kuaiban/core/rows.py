@@ -6,6 +6,11 @@ authenticates its token and every registration looks up its region and category,
 fixed statements are written once per model from its ``_meta`` and the rows become ordinary model
 instances through ``Model.from_db``: the same objects a queryset would give, with the same
 column conversions (the database backend's converters are applied).
+
+``insert`` is ``Model.save(force_insert=True)`` for the rows every state change of an appeal
+writes (its event, and the appeal itself on registration): the same values (each field's
+``pre_save`` and ``get_db_prep_save``), the same ``pre_save``/``post_save`` signals, one
+INSERT statement whose text is built once per model.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models import signals
 
 M = TypeVar("M", bound=models.Model)
 
@@ -89,3 +95,48 @@ def by(model: type[M], field: str, value: Any) -> M | None:
     """The row of ``model`` whose unique ``field`` equals ``value``, or None."""
     row = fetch(_by_sql(model, field), [value])
     return None if row is None else build(model, row)[0]
+
+
+@functools.cache
+def _insert_sql(model: type[models.Model], with_pk: bool) -> tuple[str, tuple[Any, ...], bool]:
+    meta = model._meta
+    fields = tuple(f for f in meta.concrete_fields if with_pk or not f.primary_key)
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {table(model)} ({', '.join(qn(_column(f)) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    returning = not with_pk and connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {qn(_column(meta.pk))}"
+    return sql, fields, returning
+
+
+def insert(obj: models.Model) -> None:
+    """Write ``obj`` as a new row, as ``obj.save(force_insert=True)`` would (see above)."""
+    model = type(obj)
+    meta = model._meta
+    assert not meta.parents, "multi-table inheritance needs Model.save()"
+    with_pk = obj.pk is not None
+    sql, fields, returning = _insert_sql(model, with_pk)
+    if signals.pre_save.has_listeners(model):
+        signals.pre_save.send(
+            sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None
+        )
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if not with_pk:
+            pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+            setattr(obj, meta.pk.attname, pk)
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    if signals.post_save.has_listeners(model):
+        signals.post_save.send(
+            sender=model,
+            instance=obj,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=connection.alias,
+        )
