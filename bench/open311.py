@@ -80,12 +80,15 @@ def _attribute_value(attr: dict[str, Any], rng: random.Random) -> list[str]:
 def build_forms(base: str, key: str, *, count: int, seed: int) -> list[bytes]:
     """``count`` distinct form bodies (deterministic for ``seed``)."""
     rng = random.Random(seed)
-    services = _get(f"{base}/open311/v2/services.json")
+    # With the key, the ~40 definitions fetched here count against its rate, not the anonymous
+    # per-address one (which a few runs in a row would exhaust).
+    auth = "?" + urlencode({"api_key": key})
+    services = _get(f"{base}/open311/v2/services.json{auth}")
     leaves = [s["service_code"] for s in services if s["service_code"].count(".") == 2]
     codes = rng.sample(leaves, min(40, len(leaves)))
     required: dict[str, list[dict[str, Any]]] = {}
     for code in codes:
-        definition = _get(f"{base}/open311/v2/services/{code}.json")
+        definition = _get(f"{base}/open311/v2/services/{code}.json{auth}")
         required[code] = [a for a in definition["attributes"] if a["required"] and a["variable"]]
     regions = [
         {"code": str(i), "name": name, "level": "village", "parent": None}
