@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         action="append",
         default=[],
-        help="pid of the server (e.g. gunicorn's master): report its CPU per appeal (Linux)",
+        help="pid of `kuaiban serve` (its web processes count): report CPU per appeal (Linux)",
     )
     parser.add_argument(
         "--pg-database",

@@ -221,7 +221,7 @@ def _kuaiban(*args: str) -> str:
 
 
 class Server:
-    def __init__(self, workers: int | None, threads: int) -> None:
+    def __init__(self, workers: int | None, threads: int | None, background: bool) -> None:
         url = os.environ.get("DATABASE_URL", "")
         if not url.startswith(("postgres://", "postgresql://")):
             raise SystemExit("--serve needs DATABASE_URL=postgres://… (the target is PostgreSQL)")
@@ -230,9 +230,13 @@ class Server:
         self.key_name = f"bench-{uuid.uuid4().hex[:8]}"
         self.key = _kuaiban("apikey", "create", "--name", self.key_name, "--rate", "1000000")
         self.port = _free_port()
-        command = [KUAIBAN, "serve", "--port", str(self.port), "--threads", str(threads)]
+        command = [KUAIBAN, "serve", "--port", str(self.port), "--no-access-log"]
+        if threads:
+            command += ["--threads", str(threads)]
         if workers:
             command += ["--workers", str(workers)]
+        if not background:
+            command.append("--no-background")
         log_path = Path(os.environ.get("TMPDIR", "/tmp")) / "kuaiban-bench-open311.log"
         self.log = log_path.open("w")  # closed in stop()
         self.process = subprocess.Popen(
@@ -252,7 +256,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()  # gunicorn's master stops its workers on SIGTERM
+            self.process.terminate()  # the server stops its web processes and workers on SIGTERM
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -266,8 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running server")
     parser.add_argument("--key", default=os.environ.get("KUAIBAN_OPEN311_KEY", ""))
     parser.add_argument("--serve", action="store_true", help="start a server on DATABASE_URL")
-    parser.add_argument("--workers", type=int, default=None, help="with --serve: gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="with --serve: threads per worker")
+    parser.add_argument("--workers", type=int, default=None, help="with --serve: web processes")
+    parser.add_argument("--threads", type=int, default=None, help="with --serve: threads in each")
+    parser.add_argument(
+        "--background",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --serve: run the background workers beside the server (default: on)",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="virtual users (connections)")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not measured")
@@ -283,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
-    server = Server(args.workers, args.threads) if args.serve else None
+    server = Server(args.workers, args.threads, args.background) if args.serve else None
     try:
         url = server.url if server else args.url.rstrip("/")
         key = server.key if server else args.key

@@ -1,7 +1,8 @@
 """The ``kuaiban`` console script: Django's manage.py plus ``serve``.
 
-``kuaiban serve`` runs gunicorn (a production-grade WSGI server); everything else passes through
-to Django's management commands (``kuaiban migrate``, ``kuaiban demo``, ``kuaiban sweep`` ...).
+``kuaiban serve`` runs Granian (a production-grade HTTP server for Python apps, written in Rust,
+here serving Django's WSGI application); everything else passes through to Django's management
+commands (``kuaiban migrate``, ``kuaiban demo``, ``kuaiban sweep`` ...).
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import sys
 
 
 def _serve(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="kuaiban serve", description="Serve Kuaiban (gunicorn).")
+    parser = argparse.ArgumentParser(prog="kuaiban serve", description="Serve Kuaiban (Granian).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    # One process per core, each with a pool of threads that overlap the database round trips.
-    # Measured on 2 cores (docs/performance.md): 2 workers x 8 threads took about half the CPU per
-    # request of gunicorn's sync-worker rule of thumb (2 x cores + 1 = 5 workers x 4 threads).
+    # Two processes per core, each with a few threads that overlap the database round trips.
+    # Measured on 2 cores (docs/performance.md, "Intake"): 4 x 2 took the least CPU per request;
+    # more threads per process spend it on the GIL, more processes on switching.
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "0")) or None
     )
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "8")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
     parser.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
@@ -41,34 +42,38 @@ def _serve(argv: list[str]) -> None:
         ),
     )
     args = parser.parse_args(argv)
-    workers = args.workers or os.cpu_count() or 1
+    workers = args.workers or 2 * (os.cpu_count() or 1)
 
     import django
     from django.core.management import call_command
+    from django.db import connections
 
     django.setup()
     # Static files are served by WhiteNoise from STATIC_ROOT; collect them so the server is
     # self-contained (quietly, and only what changed).
     call_command("collectstatic", interactive=False, verbosity=0)
+    connections.close_all()  # the web processes are forked from this one: no shared sockets
 
-    from gunicorn.app.wsgiapp import WSGIApplication
+    from granian import Granian
+    from granian.constants import Interfaces
 
-    sys.argv = [
-        "gunicorn",
+    server = Granian(
         "kuaiban.wsgi:application",
-        "--bind",
-        f"{args.host}:{args.port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(args.threads),
-        *(["--access-logfile", "-"] if args.access_log else []),
-        "--timeout",
-        "60",
-    ]
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=args.threads,
+        websockets=False,
+        log_access=args.access_log,
+        respawn_failed_workers=True,  # a web process that dies is replaced
+    )
+    # Granian forks its web processes from this one; like the background workers, they must not
+    # outlive it, even if it is killed outright (they would keep the port).
+    os.register_at_fork(after_in_child=_die_with_parent)
     children = _start_background() if args.background else []
     try:
-        WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+        server.serve()
     finally:
         _stop_background(children)
 
@@ -93,7 +98,7 @@ def _die_with_parent() -> None:
 
 
 def _start_background() -> list[subprocess.Popen[bytes]]:
-    # Own sessions: Ctrl-C reaches gunicorn only, which then stops the workers in order.
+    # Own sessions: Ctrl-C reaches the server only, which then stops the workers in order.
     return [
         subprocess.Popen(
             [sys.executable, "-m", "kuaiban.cli", *command],

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn (``kuaiban serve``) or any other WSGI server."""
+"""WSGI entry point for `kuaiban serve` (Granian) or any other WSGI server."""
 
 import os
 

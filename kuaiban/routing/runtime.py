@@ -7,7 +7,7 @@ Both are loaded lazily, once per process, and kept fresh cheaply:
   and reloaded only when the active versions changed;
 * the similar-appeal index is loaded from ``DATA_DIR/routing/similar.pickle`` (written by
   ``kuaiban similar --rebuild``; built from the ledger if missing), reloaded when that file is
-  replaced, and topped up from the ledger by id watermark, so several gunicorn workers each hold
+  replaced, and topped up from the ledger by id watermark, so several web processes each hold
   an index that follows appeals registered by the others.
 """
 

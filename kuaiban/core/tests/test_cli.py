@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _children(pid: int) -> dict[int, str]:
-    """Direct children of ``pid`` that run a kuaiban command other than gunicorn's own workers
+    """Direct children of ``pid`` that run a kuaiban command other than the web processes
     (forked from the server, so with its command line): pid → the command's name."""
     found = {}
     for entry in Path("/proc").iterdir():
@@ -114,5 +114,37 @@ def test_serve_runs_the_background_workers_and_stops_them(tmp_path: Path) -> Non
 
 def test_serve_without_background_starts_no_workers(tmp_path: Path) -> None:
     with _serve(tmp_path, "--no-background") as server:
-        time.sleep(2)  # the workers would have been started before gunicorn answered
+        time.sleep(2)  # the workers would have been started before the server answered
         assert _children(server.pid) == {}
+
+
+def _all_children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("PPid:") and int(line.split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def test_nothing_outlives_a_killed_server(tmp_path: Path) -> None:
+    """SIGKILL gives the server no chance to stop anything: its web processes and background
+    workers must still go (they would keep the port and the loops running)."""
+    with _serve(tmp_path) as server:
+        children: list[int] = []
+
+        def forked() -> bool:
+            children[:] = _all_children(server.pid)
+            return len(children) >= 5  # one web process and four background workers
+
+        assert _wait(forked, 30), children
+        server.kill()
+        server.wait()
+        assert _wait(lambda: not [pid for pid in children if _alive(pid)], 30), [
+            pid for pid in children if _alive(pid)
+        ]
