@@ -268,3 +268,5 @@ def test_rate_limit_holds_across_connections(county: Any) -> None:
         for t in threads:
             t.join()
     assert sorted(outcomes) == [200] * 5 + [429] * 5
+    # Every hit was counted and committed, each in its own transaction.
+    assert RateWindow.objects.get(bucket=made.api_key.scope).hits == 10
