@@ -177,7 +177,11 @@ CAT_FIELDS = ("id", "code", "name", "parent_id")
 # How long a web process may serve a cached catalogue before rebuilding it even if its version
 # looks unchanged (a renamed category does not change the version).
 CATALOGUE_TTL = 60.0
+# How often a web process asks for the version at all: every POST needs the catalogue, and an
+# edit in the admin may take this long to reach Open311 clients (who cache it far longer).
+VERSION_EVERY = 1.0
 _catalogue: dict[tuple[Any, ...], tuple[float, dict[str, ServiceDef]]] = {}
+_checked: dict[str | None, tuple[float, tuple[Any, ...]]] = {}  # language → (when, version)
 
 
 def _version() -> tuple[Any, ...]:
@@ -197,6 +201,11 @@ def _version() -> tuple[Any, ...]:
     return (translation.get_language(), *row)
 
 
+def forget_version(**_kwargs: Any) -> None:
+    """Ask for the version again on the next request (an edit in this process, or a test)."""
+    _checked.clear()
+
+
 def _build_catalogue() -> dict[str, ServiceDef]:
     by_id = {c["id"]: dict(c) for c in Category.objects.values(*CAT_FIELDS).order_by("code")}
     children: dict[int, list[str]] = {}
@@ -213,9 +222,15 @@ def _build_catalogue() -> dict[str, ServiceDef]:
 
 def catalogue() -> dict[str, ServiceDef]:
     """Every service offered through Open311 by code, in code order (cached per process)."""
-    version = _version()
-    cached = _catalogue.get(version)
     now = time.monotonic()
+    language = translation.get_language()
+    checked = _checked.get(language)
+    if checked is not None and now - checked[0] < VERSION_EVERY:
+        version = checked[1]
+    else:
+        version = _version()
+        _checked[language] = (now, version)
+    cached = _catalogue.get(version)
     if cached is not None and now - cached[0] < CATALOGUE_TTL:
         return cached[1]
     built = _build_catalogue()
