@@ -260,7 +260,7 @@ def create_appeal(
         scope=f"user:{user.pk}",
         key=idempotency_key,
         fingerprint_=fingerprint(payload.model_dump(mode="json")),
-        register=lambda: services.appeal_register(actor=user, data=data),
+        register=lambda: services.appeal_register_within(actor=user, data=data),
     )
     return Status(201 if created else 200, _created(appeal, user, new=created))
 

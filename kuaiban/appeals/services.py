@@ -323,11 +323,25 @@ def number_for(appeal_id: int, received_at: dt.datetime) -> str:
     return f"{settings.KUAIBAN_NUMBER_PREFIX}{local:%Y%m%d}-{appeal_id:06d}"
 
 
-@transaction.atomic
 def appeal_register(
     *, actor: User | None, data: AppealInput, extra_payload: dict[str, Any] | None = None
 ) -> Appeal:
     """Put a new appeal in the ledger. ``actor`` None is the system (an integration)."""
+    with transaction.atomic():
+        return appeal_register_within(actor=actor, data=data, extra_payload=extra_payload)
+
+
+def appeal_register_within(
+    *, actor: User | None, data: AppealInput, extra_payload: dict[str, Any] | None = None
+) -> Appeal:
+    """``appeal_register`` inside the caller's open transaction, without a savepoint of its own.
+
+    For callers that write more rows with the appeal (Open311's request, the idempotency key)
+    and let any failure roll all of them back: a SAVEPOINT and its RELEASE are two round trips
+    per appeal. Validation happens before any write.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("appeal_register_within needs an open transaction.atomic() block")
     if actor is not None and not policy.may(actor, Action.REGISTER):
         raise PermissionDenied(_("Your role may not register appeals."))
     clean = validate_input(data)

@@ -335,7 +335,7 @@ def _register(parsed: ParsedRequest, api_key: ApiKey) -> Open311Request:
         category=parsed.service.code,
     )
     try:
-        appeal = appeals.appeal_register(
+        appeal = appeals.appeal_register_within(  # in request_create's transaction
             actor=None,
             data=data,
             extra_payload={"source": "open311", "api_key": api_key.name},

@@ -422,3 +422,25 @@ def test_role_table_covers_every_action() -> None:
 
     assert set(ALLOWED_TRANSITIONS) <= set(ACTION_ROLES)
     assert Role.HANDLER not in ACTION_ROLES[Action.DISPATCH]
+
+
+def _hotline_input() -> services.AppealInput:
+    return services.AppealInput(
+        channel="hotline", kind="complaint", content="南关社区路灯连续一周不亮，夜间出行不便。"
+    )
+
+
+def test_register_within_refuses_to_run_outside_a_transaction(
+    county: Any, monkeypatch: Any
+) -> None:
+    # Outside a caller's transaction its rows would each commit on their own. (The suite runs
+    # every test in a transaction, so "outside" is what the connection reports.)
+    from django.db import connections
+
+    monkeypatch.setattr(connections["default"], "in_atomic_block", False)
+    with pytest.raises(RuntimeError):
+        services.appeal_register_within(actor=user("operator"), data=_hotline_input())
+    monkeypatch.undo()
+    assert not Appeal.objects.exists()
+    appeal = services.appeal_register(actor=user("operator"), data=_hotline_input())
+    assert appeal.status == Status.RECEIVED and appeal.events.count() == 1
