@@ -260,7 +260,9 @@ def create_appeal(
         scope=f"user:{user.pk}",
         key=idempotency_key,
         fingerprint_=fingerprint(payload.model_dump(mode="json")),
-        register=lambda: services.appeal_register_within(actor=user, data=data),
+        register=lambda drawn: services.appeal_register_within(
+            actor=user, data=data, appeal_id=drawn
+        ),
     )
     return Status(201 if created else 200, _created(appeal, user, new=created))
 

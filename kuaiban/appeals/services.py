@@ -331,14 +331,29 @@ def appeal_register(
         return appeal_register_within(actor=actor, data=data, extra_payload=extra_payload)
 
 
+def appeal_id_draw() -> int | None:
+    """On PostgreSQL, the id of an appeal about to be registered (from its sequence), so rows
+    that point to it can be written first in the same transaction (foreign keys are checked at
+    commit). None on SQLite, which numbers rows as it inserts them."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Appeal._meta.db_table])
+        return int(cursor.fetchone()[0])
+
+
 def appeal_register_within(
-    *, actor: User | None, data: AppealInput, extra_payload: dict[str, Any] | None = None
+    *,
+    actor: User | None,
+    data: AppealInput,
+    extra_payload: dict[str, Any] | None = None,
+    appeal_id: int | None = None,
 ) -> Appeal:
     """``appeal_register`` inside the caller's open transaction, without a savepoint of its own.
 
     For callers that write more rows with the appeal (Open311's request, the idempotency key)
     and let any failure roll all of them back: a SAVEPOINT and its RELEASE are two round trips
-    per appeal. Validation happens before any write.
+    per appeal. Validation happens before any write. ``appeal_id``: one ``appeal_id_draw`` gave.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("appeal_register_within needs an open transaction.atomic() block")
@@ -360,11 +375,7 @@ def appeal_register_within(
         # event chain: a second write would touch every index again (the number is indexed, so
         # that UPDATE cannot be HOT). The event goes in first; its foreign key is checked at
         # commit (Django's PostgreSQL foreign keys are DEFERRABLE INITIALLY DEFERRED).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Appeal._meta.db_table]
-            )
-            appeal.pk = cursor.fetchone()[0]
+        appeal.pk = appeal_id if appeal_id is not None else appeal_id_draw()
         appeal.number = number_for(appeal.pk, now)
         record_event(
             appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload

@@ -208,7 +208,7 @@ def clean_idempotency_key(value: str) -> str:
 
 
 def idempotent_register(
-    *, scope: str, key: str, fingerprint_: str, register: Callable[[], Appeal]
+    *, scope: str, key: str, fingerprint_: str, register: Callable[[int | None], Appeal]
 ) -> tuple[Appeal, bool]:
     """Register once per (scope, key): returns (appeal, created).
 
@@ -218,17 +218,30 @@ def idempotent_register(
     appeal. A
     request whose body differs is refused with 409. If registration fails, the whole transaction
     rolls back and the key stays free for a corrected retry.
+
+    ``register(appeal_id)`` registers the appeal inside this transaction. On PostgreSQL the
+    appeal's id is drawn first and written with the key (its foreign key is checked at commit),
+    so the key's row is written once; a replay leaves a gap in the sequence, as a rollback does.
     """
+    from kuaiban.appeals.services import appeal_id_draw  # appeals' API imports this module
+
     key = clean_idempotency_key(key)
     table = IdempotencyKey._meta.db_table
     with transaction.atomic():
+        appeal_id = appeal_id_draw()
         with connection.cursor() as cursor:
             # ON CONFLICT waits for a concurrent inserter of the same key to finish, then
             # inserts nothing (it committed) or inserts (it rolled back).
             cursor.execute(
-                f"INSERT INTO {table} (scope, key, fingerprint, created_at) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
-                [scope, key, fingerprint_, connection.ops.adapt_datetimefield_value(clock.now())],
+                f"INSERT INTO {table} (scope, key, fingerprint, created_at, appeal_id) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+                [
+                    scope,
+                    key,
+                    fingerprint_,
+                    connection.ops.adapt_datetimefield_value(clock.now()),
+                    appeal_id,
+                ],
             )
             inserted = cursor.fetchone()
         if inserted is None:
@@ -246,11 +259,12 @@ def idempotent_register(
                     code="idempotency_mismatch",
                 )
             return existing.appeal, False
-        appeal = register()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET appeal_id = %s WHERE id = %s", [appeal.pk, inserted[0]]
-            )
+        appeal = register(appeal_id)
+        if appeal_id is None:  # SQLite: the appeal's id is known now
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET appeal_id = %s WHERE id = %s", [appeal.pk, inserted[0]]
+                )
         return appeal, True
 
 

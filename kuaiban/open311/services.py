@@ -316,7 +316,9 @@ def _title(description: str) -> str:
     return first if len(first) <= TITLE_MAX else first[: TITLE_MAX - 1] + "…"
 
 
-def _register(parsed: ParsedRequest, api_key: ApiKey) -> Open311Request:
+def _register(
+    parsed: ParsedRequest, api_key: ApiKey, appeal_id: int | None = None
+) -> Open311Request:
     content = _content(parsed)
     if len(content) > settings.KUAIBAN_CONTENT_MAX:
         raise ValidationFailed.one(
@@ -337,6 +339,7 @@ def _register(parsed: ParsedRequest, api_key: ApiKey) -> Open311Request:
     try:
         appeal = appeals.appeal_register_within(  # in request_create's transaction
             actor=None,
+            appeal_id=appeal_id,
             data=data,
             extra_payload={"source": "open311", "api_key": api_key.name},
         )
@@ -396,8 +399,8 @@ def request_create(*, api_key: ApiKey, form: Any, idempotency_key: str | None = 
             return Outcome(_register(parsed, api_key), True, parsed.service.notice)
     made: list[Open311Request] = []
 
-    def register() -> Appeal:
-        made.append(_register(parsed, api_key))
+    def register(appeal_id: int | None) -> Appeal:
+        made.append(_register(parsed, api_key, appeal_id))
         return made[0].appeal
 
     appeal, created = integrations.idempotent_register(
