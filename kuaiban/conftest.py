@@ -35,6 +35,16 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_allowances_between_tests() -> Iterator[None]:
+    # Rolled-back tests reuse key ids: hits admitted on credit must not carry over.
+    from kuaiban.integrations.services import rate_allowances_reset
+
+    rate_allowances_reset()
+    yield
+    rate_allowances_reset()
+
+
 @pytest.fixture
 def county(db: None) -> Directory:
     return build_directory()

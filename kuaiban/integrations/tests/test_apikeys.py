@@ -270,3 +270,32 @@ def test_rate_limit_holds_across_connections(county: Any) -> None:
     assert sorted(outcomes) == [200] * 5 + [429] * 5
     # Every hit was counted and committed, each in its own transaction.
     assert RateWindow.objects.get(bucket=made.api_key.scope).hits == 10
+
+
+def test_large_limits_write_the_counter_every_few_requests(county: Any) -> None:
+    """A key allowed 1,000 a minute is counted in steps of 10 (1 %), and one process still
+    refuses the 1,001st request exactly."""
+    made = services.apikey_create(name="hotline-vendor-2", channel="hotline", rate_per_minute=1000)
+    bucket = made.api_key.scope
+    with clock.frozen(dt.datetime(2026, 11, 23, 2, 0, 5, tzinfo=dt.UTC)):
+        for _ in range(25):
+            services.rate_limit_hit(bucket=bucket, limit=1000)
+        assert RateWindow.objects.get(bucket=bucket).hits == 20  # written at the 10th and 20th
+        for _ in range(975):
+            services.rate_limit_hit(bucket=bucket, limit=1000)
+        with pytest.raises(services.RateLimited):
+            services.rate_limit_hit(bucket=bucket, limit=1000)
+        assert RateWindow.objects.get(bucket=bucket).hits == 1001
+    with clock.frozen(dt.datetime(2026, 11, 23, 2, 1, 5, tzinfo=dt.UTC)):
+        services.rate_limit_hit(bucket=bucket, limit=1000)  # a new minute starts afresh
+    # ... on credit again: its first hit writes nothing yet (only the old minute's row exists).
+    assert list(RateWindow.objects.filter(bucket=bucket).values_list("hits", flat=True)) == [1001]
+
+
+def test_small_limits_stay_exact(county: Any) -> None:
+    made = services.apikey_create(name="grid-handsets-2", channel="grid", rate_per_minute=150)
+    bucket = made.api_key.scope
+    with clock.frozen(dt.datetime(2026, 11, 23, 3, 0, 5, tzinfo=dt.UTC)):
+        for i in range(1, 6):
+            services.rate_limit_hit(bucket=bucket, limit=150)
+            assert RateWindow.objects.get(bucket=bucket).hits == i
