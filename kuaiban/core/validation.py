@@ -1,4 +1,4 @@
-"""Validators for identifiers found on appeals: phone numbers, credit codes, ID numbers."""
+"""Validators for what users type: phone numbers, credit codes, ID numbers, years of dates."""
 
 from __future__ import annotations
 
@@ -56,3 +56,17 @@ def mask_id(number: str) -> str:
     if len(number) <= 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+# Dates typed by users must fall in these years: beyond them, the arithmetic done with a date
+# (the period before it, the day after it, a time zone) leaves what ``datetime`` can hold.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def check_year(year: int, field: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationFailed.one(
+            field,
+            _("A date between the years %(first)d and %(last)d.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )

@@ -24,6 +24,7 @@ from kuaiban.appeals.models import (
 )
 from kuaiban.core import clock
 from kuaiban.core.errors import NotFound, ValidationFailed
+from kuaiban.core.validation import check_year
 from kuaiban.integrations.models import ApiKey
 from kuaiban.open311 import conf
 from kuaiban.open311.models import OPEN311_KINDS, Open311Request, Service, ServiceAttribute
@@ -357,9 +358,6 @@ def notice_for(code: str) -> str:
     return found.notice if found else default_notice()
 
 
-WHEN_FIRST_YEAR, WHEN_LAST_YEAR = 1900, 2999
-
-
 def _parse_when(value: str, name: str) -> dt.datetime:
     from django.utils import timezone
 
@@ -370,13 +368,7 @@ def _parse_when(value: str, name: str) -> dt.datetime:
         raise ValidationFailed.one(
             name, _("Use a W3C date-time such as 2026-11-23T00:00:00+08:00.")
         ) from None
-    if not WHEN_FIRST_YEAR <= parsed.year <= WHEN_LAST_YEAR:
-        # Year 1 or 9999 ± 90 days (or ± a time zone) is outside what datetime can hold.
-        raise ValidationFailed.one(
-            name,
-            _("Between the years %(first)d and %(last)d.")
-            % {"first": WHEN_FIRST_YEAR, "last": WHEN_LAST_YEAR},
-        )
+    check_year(parsed.year, name)  # year 1 or 9999 ± 90 days (or a time zone) breaks datetime
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 

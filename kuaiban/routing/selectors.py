@@ -19,6 +19,7 @@ from kuaiban.appeals.models import Appeal, Category, Status
 from kuaiban.appeals.selectors import visible_appeals
 from kuaiban.core import rows
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
+from kuaiban.core.validation import check_year
 from kuaiban.org.models import Region, Role, Unit, User
 from kuaiban.routing import runtime
 from kuaiban.routing.classifier import appeal_text
@@ -133,21 +134,13 @@ class Period:
         return start, end
 
 
-FIRST_YEAR, LAST_YEAR = 1900, 2999
-
-
 def period_from(
     date_from: dt.date | None, date_to: dt.date | None, *, default_days: int = 7
 ) -> Period:
     """A period of whole days; missing ends default to the last ``default_days`` days."""
     for name, day in (("from", date_from), ("to", date_to)):
-        # The previous period and the day after the end must still be dates.
-        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise ValidationFailed.one(
-                name,
-                _("A date between %(first)d and %(last)d.")
-                % {"first": FIRST_YEAR, "last": LAST_YEAR},
-            )
+        if day is not None:  # the previous period and the day after the end must be dates too
+            check_year(day.year, name)
     today = timezone.localdate()
     end = date_to or (date_from + dt.timedelta(days=default_days - 1) if date_from else today)
     start = date_from or end - dt.timedelta(days=default_days - 1)
