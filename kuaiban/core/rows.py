@@ -34,6 +34,11 @@ def _fields(
 
 
 @functools.cache
+def _pk_index(model: type[models.Model]) -> int:
+    return next(i for i, f in enumerate(_fields(model)[1]) if f.primary_key)
+
+
+@functools.cache
 def _converters(model: type[models.Model]) -> tuple[tuple[int, list[Any], Any], ...]:
     """Per column: the backend's and the field's converters, as a queryset's compiler applies
     them (SQLite hands datetimes back as text, for instance)."""
@@ -65,10 +70,10 @@ def table(model: type[models.Model]) -> str:
 def build(model: type[M], row: Sequence[Any], start: int = 0) -> tuple[M | None, int]:
     """The instance of ``model`` whose columns begin at ``row[start]`` (None when its primary
     key is NULL, as on the empty side of a LEFT JOIN) and the index after its columns."""
-    names, fields = _fields(model)
+    names = _fields(model)[0]
     end = start + len(names)
     values = list(row[start:end])
-    if values[[f.primary_key for f in fields].index(True)] is None:
+    if values[_pk_index(model)] is None:
         return None, end
     for i, found, col in _converters(model):
         for convert in found:
