@@ -107,8 +107,8 @@ def save(rows: list[Notification], *, mail: bool = True) -> None:
         transaction.on_commit(mail_pending)
 
 
-def notify(recipients: Iterable[User], **fields: Any) -> None:
-    save(build(recipients, **fields))
+def notify(recipients: Iterable[User], *, mail: bool = True, **fields: Any) -> None:
+    save(build(recipients, **fields), mail=mail)
 
 
 # ----- reading and marking ----------------------------------------------------------------------

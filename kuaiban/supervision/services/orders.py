@@ -8,6 +8,7 @@ history, so the appeal's timeline shows it was pushed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -115,6 +116,28 @@ def _url(order: SupervisionOrder) -> str:
     return reverse("supervision:order", args=[order.number])
 
 
+def _tell(
+    order: SupervisionOrder,
+    recipients: Iterable[User],
+    *,
+    kind: str,
+    key: str,
+    now: dt.datetime,
+    mail: bool = True,
+) -> None:
+    """Notify ``recipients`` of something that happened to ``order`` (linking to its page)."""
+    notify.notify(
+        recipients,
+        kind=kind,
+        key=key,
+        params=_params(order),
+        url=_url(order),
+        order=order,
+        now=now,
+        mail=mail,
+    )
+
+
 def _unit_people(order: SupervisionOrder) -> list[User]:
     return notify.unit_handlers(order.unit_id) + notify.unit_heads(order.unit_id)
 
@@ -199,13 +222,11 @@ def order_issue(
             at=now,
         )
         target.save(update_fields=["event_count", "last_event_hash", "updated_at"])
-    notify.notify(
+    _tell(
+        order,
         _unit_people(order),
         kind=Notification.Kind.ORDER_ISSUED,
         key=f"order:{order.pk}:issued",
-        params=_params(order),
-        url=_url(order),
-        order=order,
         now=now,
     )
     return order
@@ -237,13 +258,11 @@ def order_answer(*, actor: User, number: str, text: str) -> SupervisionOrder:
         payload={"on_time": now <= order.due_at},
     )
     order.save()
-    notify.notify(
+    _tell(
+        order,
         [order.issued_by],
         kind=Notification.Kind.ORDER_ANSWERED,
         key=f"order:{order.pk}:answered:{order.event_count}",
-        params=_params(order),
-        url=_url(order),
-        order=order,
         now=now,
     )
     return order
@@ -271,13 +290,11 @@ def order_close(*, actor: User, number: str, note: str = "") -> SupervisionOrder
         payload={"from": before},
     )
     order.save()
-    notify.notify(
+    _tell(
+        order,
         _unit_people(order),
         kind=Notification.Kind.ORDER_CLOSED,
         key=f"order:{order.pk}:closed",
-        params=_params(order),
-        url=_url(order),
-        order=order,
         now=now,
     )
     return order
@@ -316,13 +333,11 @@ def order_reopen(
     order.status = Status.OPEN
     _event(order, actor=actor, action=OrderEvent.Action.REOPEN, at=now, note=note, payload=payload)
     order.save()
-    notify.notify(
+    _tell(
+        order,
         _unit_people(order),
         kind=Notification.Kind.ORDER_REOPENED,
         key=f"order:{order.pk}:reopened:{order.event_count}",
-        params=_params(order),
-        url=_url(order),
-        order=order,
         now=now,
     )
     return order
@@ -356,16 +371,12 @@ def sweep_overdue(*, now: dt.datetime, batch: int = 200) -> int:
                 order.save(update_fields=["overdue_at", "event_count"])
                 # Not mailed from here: the sweep sends all pending e-mails at its end (and
                 # counts them), or leaves them pending with --no-mail.
-                notify.save(
-                    notify.build(
-                        [*notify.unit_heads(order.unit_id), order.issued_by],
-                        kind=Notification.Kind.ORDER_OVERDUE,
-                        key=f"order:{order.pk}:overdue:{deadlines.iso(order.due_at)}",
-                        params=_params(order),
-                        url=_url(order),
-                        order=order,
-                        now=now,
-                    ),
+                _tell(
+                    order,
+                    [*notify.unit_heads(order.unit_id), order.issued_by],
+                    kind=Notification.Kind.ORDER_OVERDUE,
+                    key=f"order:{order.pk}:overdue:{deadlines.iso(order.due_at)}",
+                    now=now,
                     mail=False,
                 )
             marked += len(rows)
