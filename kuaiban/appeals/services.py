@@ -331,14 +331,23 @@ def appeal_register(
         return appeal_register_within(actor=actor, data=data, extra_payload=extra_payload)
 
 
-def appeal_id_draw() -> int | None:
-    """On PostgreSQL, the id of an appeal about to be registered (from its sequence), so rows
-    that point to it can be written first in the same transaction (foreign keys are checked at
-    commit). None on SQLite, which numbers rows as it inserts them."""
+def appeal_id_next_sql() -> str | None:
+    """On PostgreSQL, an SQL expression that draws the id of an appeal about to be registered
+    from its sequence, so a row that points to it can be written first, drawing the id in the
+    same statement (foreign keys are checked at commit). None on SQLite, which numbers rows as
+    it inserts them."""
     if connection.vendor != "postgresql":
         return None
+    return f"nextval(pg_get_serial_sequence('{Appeal._meta.db_table}', 'id'))"
+
+
+def appeal_id_draw() -> int | None:
+    """On PostgreSQL, the id of an appeal about to be registered (see appeal_id_next_sql)."""
+    expression = appeal_id_next_sql()
+    if expression is None:
+        return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Appeal._meta.db_table])
+        cursor.execute(f"SELECT {expression}")
         return int(cursor.fetchone()[0])
 
 
@@ -353,7 +362,8 @@ def appeal_register_within(
 
     For callers that write more rows with the appeal (Open311's request, the idempotency key)
     and let any failure roll all of them back: a SAVEPOINT and its RELEASE are two round trips
-    per appeal. Validation happens before any write. ``appeal_id``: one ``appeal_id_draw`` gave.
+    per appeal. Validation happens before any write. ``appeal_id``: one drawn
+    by ``appeal_id_draw`` or ``appeal_id_next_sql``.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("appeal_register_within needs an open transaction.atomic() block")

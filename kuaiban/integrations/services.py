@@ -5,11 +5,13 @@ Webhooks (registration, enqueueing and delivery) live in :mod:`kuaiban.integrati
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +41,9 @@ WINDOW_SECONDS = 60
 ALLOWANCE_SHARE = 0.01
 ALLOWANCE_MAX = 50
 LAST_USED_EVERY = dt.timedelta(seconds=60)
+# Every Open311 request authenticates its key: a process reads a key's row at most once a second.
+KEY_CACHE_SECONDS = 1.0
+KEY_CACHE_MAX = 1000
 IDEMPOTENCY_KEY_MAX = 255
 
 
@@ -128,19 +133,60 @@ def apikey_revoke(*, name: str) -> ApiKey:
     return api_key
 
 
+class _KnownKeys:
+    """Key rows this process read in the last KEY_CACHE_SECONDS, by digest (unknown digests are
+    not remembered, so guessing cannot fill it). Each caller gets its own copy of the row."""
+
+    def __init__(self) -> None:
+        self.by_digest: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, digest: str) -> ApiKey | None:
+        found = self.by_digest.get(digest)
+        if found is None or time.monotonic() - found[0] >= KEY_CACHE_SECONDS:
+            return None
+        return copy.copy(found[1])
+
+    def put(self, api_key: ApiKey) -> None:
+        if len(self.by_digest) >= KEY_CACHE_MAX:
+            self.by_digest.clear()
+        self.by_digest[api_key.digest] = (time.monotonic(), copy.copy(api_key))
+
+    def used(self, digest: str, at: dt.datetime) -> None:
+        found = self.by_digest.get(digest)
+        if found is not None:
+            found[1].last_used_at = at
+
+
+_known_keys = _KnownKeys()
+
+
+def apikey_forget(**_kwargs: Any) -> None:
+    """Read every key from the database again (a key was edited or revoked in this process)."""
+    _known_keys.by_digest.clear()
+
+
 def apikey_authenticate(key: str | None) -> ApiKey:
-    """The active key for ``key`` or PermissionDenied; records its last use (once a minute)."""
+    """The active key for ``key`` or PermissionDenied; records its last use (once a minute).
+
+    A key's row is read at most once every KEY_CACHE_SECONDS per process: a revocation or edit
+    made in another process takes effect within that time, in this process at once.
+    """
     if not key:
         raise PermissionDenied(_("An api_key is required."))
-    api_key = rows.by(ApiKey, "digest", ApiKey.digest_of(key))  # every request: see core/rows.py
+    digest = ApiKey.digest_of(key)
+    api_key = _known_keys.get(digest)
     if api_key is None:
-        raise PermissionDenied(_("Invalid api_key."))
+        api_key = rows.by(ApiKey, "digest", digest)  # see core/rows.py
+        if api_key is None:
+            raise PermissionDenied(_("Invalid api_key."))
+        _known_keys.put(api_key)
     if api_key.revoked_at is not None:
         raise PermissionDenied(_("This api_key has been revoked."))
     now = clock.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_EVERY:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        _known_keys.used(digest, now)
     return api_key
 
 
@@ -276,27 +322,28 @@ def idempotent_register(
     rolls back and the key stays free for a corrected retry.
 
     ``register(appeal_id)`` registers the appeal inside this transaction. On PostgreSQL the
-    appeal's id is drawn first and written with the key (its foreign key is checked at commit),
-    so the key's row is written once; a replay leaves a gap in the sequence, as a rollback does.
+    appeal's id is drawn from its sequence by the statement that writes the key (the appeal's
+    foreign key is checked at commit), so the key's row is written once and in one round trip;
+    a replay leaves a gap in the sequence, as a rollback does.
     """
-    from kuaiban.appeals.services import appeal_id_draw  # appeals' API imports this module
+    from kuaiban.appeals.services import appeal_id_next_sql  # appeals' API imports this module
 
     key = clean_idempotency_key(key)
     table = IdempotencyKey._meta.db_table
+    next_id = appeal_id_next_sql() or "NULL"  # SQLite: set once the appeal has its id
     with transaction.atomic():
-        appeal_id = appeal_id_draw()
         with connection.cursor() as cursor:
             # ON CONFLICT waits for a concurrent inserter of the same key to finish, then
             # inserts nothing (it committed) or inserts (it rolled back).
             cursor.execute(
                 f"INSERT INTO {table} (scope, key, fingerprint, created_at, appeal_id) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+                f"VALUES (%s, %s, %s, %s, {next_id}) ON CONFLICT (scope, key) DO NOTHING "
+                "RETURNING id, appeal_id",
                 [
                     scope,
                     key,
                     fingerprint_,
                     connection.ops.adapt_datetimefield_value(clock.now()),
-                    appeal_id,
                 ],
             )
             inserted = cursor.fetchone()
@@ -315,6 +362,7 @@ def idempotent_register(
                     code="idempotency_mismatch",
                 )
             return existing.appeal, False
+        appeal_id = inserted[1]
         appeal = register(appeal_id)
         if appeal_id is None:  # SQLite: the appeal's id is known now
             with connection.cursor() as cursor:
