@@ -299,3 +299,31 @@ def test_small_limits_stay_exact(county: Any) -> None:
         for i in range(1, 6):
             services.rate_limit_hit(bucket=bucket, limit=150)
             assert RateWindow.objects.get(bucket=bucket).hits == i
+
+
+def test_a_revocation_elsewhere_takes_effect_within_the_key_cache_time(
+    county: Any, monkeypatch: Any
+) -> None:
+    # Another web process revokes the key: this process learns of it no later than
+    # KEY_CACHE_SECONDS after it last read the key's row.
+    key = services.apikey_create(name="call-centre", channel="hotline").key
+    now = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: now[0])
+    assert open311_post(key).status_code == 201
+    ApiKey.objects.filter(name="call-centre").update(revoked_at=clock.now())  # no signal here
+    assert open311_post(key).status_code == 201  # still the row read a moment ago
+    now[0] += services.KEY_CACHE_SECONDS
+    refused = open311_post(key)
+    assert refused.status_code == 403
+    assert refused.json() == [{"code": 403, "description": "该 api_key 已被吊销。"}]
+    assert Appeal.objects.count() == 2
+
+
+def test_each_request_gets_its_own_copy_of_a_remembered_key(county: Any) -> None:
+    key = services.apikey_create(name="mobile-app", channel="app").key
+    first = services.apikey_authenticate(key)
+    first.rate_per_minute = 1
+    second = services.apikey_authenticate(key)
+    assert second is not first and second.rate_per_minute == 600
+    with pytest.raises(services.PermissionDenied):
+        services.apikey_authenticate(key[:-1] + ("A" if key[-1] != "A" else "B"))
