@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from django.utils.translation import gettext as _
 from stdnum.cn import ric, uscc
@@ -12,15 +14,25 @@ from kuaiban.core.errors import ValidationFailed
 
 def clean_phone(value: str, field: str = "phone") -> str:
     """A mainland China phone number (mobile or fixed line) in national digits, or an error."""
-    raw = value.strip()
+    national, problem = _phone(value.strip())
+    if problem == "unparsable":
+        raise ValidationFailed.one(field, _("Not a phone number."))
+    if problem == "invalid":
+        raise ValidationFailed.one(field, _("Not a valid mainland China phone number."))
+    return national
+
+
+@functools.lru_cache(maxsize=1024)
+def _phone(raw: str) -> tuple[str, str]:
+    """(national digits, "") or ("", "unparsable" | "invalid"). Remembered: an integration's
+    number is checked at its own layer and again when the appeal is registered."""
     try:
         parsed = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:
-        raise ValidationFailed.one(field, _("Not a phone number.")) from None
+        return "", "unparsable"
     if parsed.country_code != 86 or not phonenumbers.is_valid_number(parsed):
-        raise ValidationFailed.one(field, _("Not a valid mainland China phone number.")) from None
-    national = phonenumbers.national_significant_number(parsed)
-    return national
+        return "", "invalid"
+    return phonenumbers.national_significant_number(parsed), ""
 
 
 def clean_credit_code(value: str, field: str = "credit_code") -> str:
