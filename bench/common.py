@@ -16,6 +16,7 @@ import json
 import os
 import random
 import sys
+import threading
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -335,3 +336,45 @@ def cpu_used(
     for pid, (group, seconds) in after.items():
         used[group] += seconds - before.get(pid, (group, 0.0))[1]
     return used
+
+
+class CpuWatch:
+    """Server and PostgreSQL CPU over the measured window, sampled every ``every`` seconds.
+
+    Two snapshots miss processes that end in between, and PostgreSQL backends do end: Django
+    closes a connection older than CONN_MAX_AGE (60 s) after its request, and a new backend
+    takes over. Sampling keeps each process's last reading, so one that ends counts up to its
+    last sample (at most ``every`` seconds of its work are lost). ``mark()`` starts the window;
+    ``used()`` stops sampling and returns CPU seconds per group since the mark.
+    """
+
+    def __init__(self, roots: Sequence[int], pg_database: str | None, every: float = 0.5):
+        self.roots, self.pg_database, self.every = list(roots), pg_database, every
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.base: dict[int, tuple[str, float]] | None = None
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self._sample()
+        self.thread.start()
+
+    def _sample(self) -> None:
+        found = cpu_snapshot(self.roots, self.pg_database)
+        with self.lock:
+            self.seen.update(found)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self._sample()
+
+    def mark(self) -> None:
+        self._sample()
+        with self.lock:
+            self.base = dict(self.seen)
+
+    def used(self) -> dict[str, float]:
+        self.stopped.set()
+        self.thread.join()
+        self._sample()
+        with self.lock:
+            return cpu_used(self.base or {}, self.seen)

@@ -36,11 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     Connection,
+    CpuWatch,
     Target,
     appeal_bodies,
     build_request,
-    cpu_snapshot,
-    cpu_used,
     get_json,
     percentile,
 )
@@ -225,24 +224,25 @@ def main(argv: list[str] | None = None) -> int:
                 quota=quota,
             )
         )
-    snapshots: list[dict[int, tuple[str, float]]] = []
+    watch = CpuWatch(args.server_pid, args.pg_database) if args.server_pid else None
 
-    def snapshot_at_measure() -> None:
+    def mark_at_measure() -> None:
         time.sleep(max(0.0, measure_at - time.monotonic()))
-        snapshots.append(cpu_snapshot(args.server_pid, args.pg_database))
+        if watch is not None:
+            watch.mark()
 
-    watcher = threading.Thread(target=snapshot_at_measure, daemon=True)
-    if args.server_pid:
-        watcher.start()
+    marker = threading.Thread(target=mark_at_measure, daemon=True)
+    if watch is not None:
+        marker.start()
     if args.processes == 1:
         results = [run_plan(plans[0])]
     else:
         with multiprocessing.get_context("fork").Pool(args.processes) as pool:
             results = pool.map(run_plan, plans)
     server_cpu: dict[str, float] = {}
-    if args.server_pid:
-        watcher.join()
-        server_cpu = cpu_used(snapshots[0], cpu_snapshot(args.server_pid, args.pg_database))
+    if watch is not None:
+        marker.join()
+        server_cpu = watch.used()
     total = merge(results)
 
     window = max(total.last - total.first, 1e-9) if total.last else 0.0

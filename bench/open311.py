@@ -44,10 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     Connection,
+    CpuWatch,
     Target,
     appeal_bodies,
-    cpu_snapshot,
-    cpu_used,
     percentile,
 )
 
@@ -317,8 +316,9 @@ def _measure(
     forms = build_forms(url, key, count=args.bodies, seed=args.seed)
     rng = random.Random(args.seed + 1)
     requests = [build_request(target, body, idempotent, rng) for body in forms]
+    watch = CpuWatch(pids, pg_database) if pids else None
     started_cpu = time.process_time()
-    out = asyncio.run(_load_with_snapshot(target, requests, args, pids, pg_database))
+    out = asyncio.run(_load_with_mark(target, requests, args, watch))
     loadgen_cpu = time.process_time() - started_cpu
     window = max(out["last"] - out["first"], 1e-9) if out["last"] else 0.0
     lat = sorted(out["latencies"])
@@ -343,8 +343,8 @@ def _measure(
         "target_met": rate >= TARGET_RATE and p95 < TARGET_P95_MS and errors == 0,
     }
     cores = os.cpu_count() or 1
-    if pids and ok and "cpu_at_measure" in out:
-        used = cpu_used(out["cpu_at_measure"], cpu_snapshot(pids, pg_database))
+    if watch is not None and ok:
+        used = watch.used()
         per = {k: 1000 * v / ok for k, v in used.items()}
         figures["server_cpu_ms_per_request"] = round(per["server"], 2)
         figures["postgres_cpu_ms_per_request"] = round(per["postgres"], 2)
@@ -380,26 +380,19 @@ def _measure(
     return 0 if errors == 0 else 1
 
 
-async def _load_with_snapshot(
-    target: Target,
-    requests: list[bytes],
-    args: argparse.Namespace,
-    pids: list[int],
-    pg_database: str | None,
+async def _load_with_mark(
+    target: Target, requests: list[bytes], args: argparse.Namespace, watch: CpuWatch | None
 ) -> dict[str, Any]:
-    """The load, with a CPU snapshot of server and database taken when measuring starts."""
-    snapshot: dict[str, Any] = {}
+    """The load, with the CPU window of server and database starting when measuring starts."""
 
-    async def take() -> None:
+    async def mark() -> None:
         await asyncio.sleep(args.warmup)
-        if pids:
-            snapshot["cpu"] = cpu_snapshot(pids, pg_database)
+        if watch is not None:
+            watch.mark()
 
-    task = asyncio.create_task(take())
+    task = asyncio.create_task(mark())
     out = await _load(target, requests, args.concurrency, args.warmup, args.duration)
     await task
-    if "cpu" in snapshot:
-        out["cpu_at_measure"] = snapshot["cpu"]
     return out
 
 
