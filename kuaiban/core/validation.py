@@ -1,8 +1,10 @@
-"""Validators for what users type: phone numbers, credit codes, ID numbers, years of dates."""
+"""Validators for what users type: phone numbers, credit codes, ID numbers, dates, free text."""
 
 from __future__ import annotations
 
+import datetime
 import functools
+import re
 
 import phonenumbers
 from django.utils.translation import gettext as _
@@ -82,3 +84,24 @@ def check_year(year: int, field: str) -> None:
             _("A date between the years %(first)d and %(last)d.")
             % {"first": FIRST_YEAR, "last": LAST_YEAR},
         )
+
+
+def check_date(value: datetime.date, field: str) -> datetime.date:
+    """A date (or aware/naive datetime) typed by someone, refused outside the supported years."""
+    check_year(value.year, field)
+    return value
+
+
+# Text the database cannot store (NUL: PostgreSQL) or encode (lone UTF-16 surrogates), refused.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# C0 control characters other than tab, newline and carriage return, DEL and the C1 block: no
+# person types them, Excel refuses them in a cell (openpyxl raises), so they are dropped.
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str, field: str) -> str:
+    """``value`` safe to store, search and export: refused (400 naming ``field``) if it holds a
+    NUL or a lone surrogate, with other control characters removed."""
+    if _UNSTORABLE.search(value):
+        raise ValidationFailed.one(field, _("Text may not contain NUL or invalid characters."))
+    return _CONTROL.sub("", value)

@@ -38,7 +38,7 @@ from kuaiban.integrations.models import (
     Webhook,
     new_secret,
 )
-from kuaiban.open311.redact import public_text
+from kuaiban.core.masking import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _payload(event: AppealEvent) -> dict[str, Any]:
         data["reply_result"] = event.payload.get("result")
         # The unit's words, masked as Open311's status_notes are: no personal data travels.
         known = (appeal.submitter_name, appeal.submitter_phone, appeal.submitter_id_number)
-        data["reply_text"] = public_text(event.note, known)
+        data["reply_text"] = mask_text(event.note, known)
     if event.action == "merge":
         data["merged_into"] = event.payload.get("into")
     return data

@@ -28,7 +28,7 @@ from kuaiban.core.validation import check_year
 from kuaiban.integrations.models import ApiKey
 from kuaiban.open311 import conf
 from kuaiban.open311.models import OPEN311_KINDS, Open311Request, Service, ServiceAttribute
-from kuaiban.open311.redact import public_text
+from kuaiban.core.masking import mask_text
 
 CLOSED_STATUSES = frozenset(TERMINAL_STATUSES)
 CHANGESET_DEFAULT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -300,7 +300,7 @@ def _status_notes(request: Open311Request, known: list[str]) -> str | None:
     if appeal.status == Status.INVALID:
         return _("Closed without action: not a valid appeal.")
     if appeal.reply_text:
-        return public_text(appeal.reply_text, known)
+        return mask_text(appeal.reply_text, known)
     return None
 
 
@@ -333,7 +333,7 @@ def public_view(request: Open311Request, notices: dict[str, ServiceDef]) -> dict
         "status_notes": _status_notes(request, known),
         "service_name": category.name if category else None,
         "service_code": code,
-        "description": public_text(request.description, known) or None,
+        "description": mask_text(request.description, known) or None,
         "agency_responsible": appeal.lead_unit.name if appeal.lead_unit else None,
         "service_notice": notices[code].notice if code in notices else default_notice(),
         "requested_datetime": appeal.received_at,
@@ -342,7 +342,7 @@ def public_view(request: Open311Request, notices: dict[str, ServiceDef]) -> dict
         or getattr(request, "last_event_at", None)
         or appeal.updated_at,
         "expected_datetime": appeal.reply_due,
-        "address": public_text(request.address_string or appeal.address, known)
+        "address": mask_text(request.address_string or appeal.address, known)
         or _region_address(appeal)
         or None,
         "address_id": request.address_id or None,

@@ -1,4 +1,7 @@
-"""Keep personal data out of public text (descriptions, replies, addresses in GET answers).
+"""The one masking function for personal data in free text.
+
+Used wherever a reader may not see full phone and ID numbers: public pages and answers
+(tracking, Open311), webhooks, and the API, pages and exports for roles that see masked numbers.
 
 Contact fields are never output at all; this masks what people type into free text: the
 submitter's own name, phone, email and ID number wherever they occur, and anything shaped like a
@@ -22,7 +25,7 @@ def _mask(match: re.Match[str]) -> str:
     return "*" * len(text) if digits >= 7 else text
 
 
-def public_text(text: str, known: Iterable[str] = ()) -> str:
+def mask_text(text: str, known: Iterable[str] = ()) -> str:
     """``text`` with the ``known`` personal values and number/email shapes masked by ``*``."""
     if not text:
         return text
