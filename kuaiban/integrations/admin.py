@@ -12,7 +12,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.core import clock
-from kuaiban.integrations import services, webhooks
+from kuaiban.core.errors import ValidationFailed
+from kuaiban.integrations import addresses, services, webhooks
 from kuaiban.integrations.models import (
     WEBHOOK_EVENTS,
     ApiKey,
@@ -45,10 +46,17 @@ class WebhookForm(forms.ModelForm):
         chosen = set(self.cleaned_data.get("events") or [])
         return [e for e in WEBHOOK_EVENTS if e in chosen]
 
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data.get("url") or "")
+        try:
+            return addresses.check_url(url)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(str(exc.message)) from None
+
     def clean_secret(self) -> str:
-        secret = str(self.cleaned_data.get("secret") or "")
-        if len(secret) < 16:
-            raise forms.ValidationError(_("At least 16 characters."))
+        secret = str(self.cleaned_data.get("secret") or "").strip()
+        if not webhooks.secret_valid(secret):
+            raise forms.ValidationError(webhooks.secret_message())
         return secret
 
 

@@ -9,6 +9,7 @@ worker and logged attempt by attempt in :class:`DeliveryAttempt`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from typing import ClassVar
@@ -151,7 +152,8 @@ class Intake(models.Model):
 
 
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(24)
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 # Actions whose event changes an appeal's status: the events a webhook can subscribe to.
@@ -181,7 +183,10 @@ class Webhook(models.Model):
         _("signing secret"),
         max_length=100,
         default=new_secret,
-        help_text=_("Each delivery carries X-Kuaiban-Signature: sha256=HMAC-SHA256(secret, body)."),
+        help_text=_(
+            "Deliveries are signed as Standard Webhooks specifies (webhook-id, webhook-timestamp, "
+            "webhook-signature); the secret is whsec_ and base64."
+        ),
     )
     events = models.JSONField(
         _("events"),

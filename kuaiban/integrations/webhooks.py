@@ -3,15 +3,21 @@
 The person who changes an appeal never waits for a receiver: an after-commit hook only inserts a
 :class:`~kuaiban.integrations.models.Delivery` row per interested webhook. ``kuaiban webhooks``
 claims due rows with a conditional ``UPDATE … WHERE status = <what it read>`` (two workers never
-send the same row), POSTs the JSON body signed with HMAC-SHA256, logs the attempt, and on failure
+send the same row), POSTs the JSON body signed as the Standard Webhooks specification says
+(``webhook-id``, ``webhook-timestamp``, ``webhook-signature``), logs the attempt, and on failure
 schedules the next one with exponential back-off until it gives up.
+
+A subscriber gets only what the app would show its API key: never a confidential kind (举报),
+which no key can open (Open311 hides them too); checked when a delivery is queued and again when
+it is sent. Webhooks post to public addresses only (:mod:`kuaiban.integrations.addresses`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
-import hashlib
-import hmac
+import http.client
 import json
 import logging
 import time
@@ -19,16 +25,18 @@ import urllib.error
 import urllib.request
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from standardwebhooks import Webhook as StandardWebhook
 
-from kuaiban.appeals.models import TERMINAL_STATUSES, Appeal, AppealEvent
+from kuaiban.appeals.models import CONFIDENTIAL_KINDS, TERMINAL_STATUSES, Appeal, AppealEvent
 from kuaiban.core import clock
 from kuaiban.core.errors import FieldError, ValidationFailed
+from kuaiban.core.masking import mask_text
+from kuaiban.integrations import addresses
 from kuaiban.integrations.models import (
     WEBHOOK_EVENTS,
     ApiKey,
@@ -38,7 +46,6 @@ from kuaiban.integrations.models import (
     Webhook,
     new_secret,
 )
-from kuaiban.core.masking import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +74,10 @@ def webhook_create(
     scope: str = Webhook.Scope.OWN,
 ) -> Webhook:
     errors: list[FieldError] = []
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors.append(FieldError("url", _("An http:// or https:// URL.")))
+    try:
+        addresses.check_url(url)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
     unknown = [e for e in events or [] if e not in WEBHOOK_EVENTS]
     if unknown:
         errors.append(
@@ -81,8 +89,8 @@ def webhook_create(
         )
     if scope not in Webhook.Scope.values:
         errors.append(FieldError("scope", _("One of: own, channel.")))
-    if secret is not None and len(secret) < 16:
-        errors.append(FieldError("secret", _("At least 16 characters.")))
+    if secret is not None and not secret_valid(secret):
+        errors.append(FieldError("secret", secret_message()))
     if errors:
         raise ValidationFailed(errors)
     return Webhook.objects.create(
@@ -94,9 +102,39 @@ def webhook_create(
     )
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The value of X-Kuaiban-Signature for ``body``."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def secret_valid(secret: str) -> bool:
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of 24 to 64 random bytes."""
+    if not secret.startswith("whsec_"):
+        return False
+    try:
+        key = base64.b64decode(secret[len("whsec_") :], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return 24 <= len(key) <= 64
+
+
+def secret_message() -> str:
+    return _("whsec_ followed by the base64 of 24 to 64 random bytes (leave empty for a new one).")
+
+
+def sign_headers(secret: str, msg_id: str, at: dt.datetime, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body``: its id, the time of sending and the
+    signature ``v1,<base64 HMAC-SHA256(key, "id.timestamp.body")>``. A receiver rejects a
+    timestamp more than five minutes away from its clock, so a captured delivery cannot be
+    replayed later."""
+    utc = at.astimezone(dt.UTC)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(utc.timestamp())),
+        "webhook-signature": StandardWebhook(secret).sign(msg_id, utc, body.decode("utf-8")),
+    }
+
+
+def may_see(appeal: Appeal) -> bool:
+    """Whether a webhook subscriber (an API key) may hear of ``appeal``: what the app would show
+    a key. No key ever opens a confidential kind, whatever the webhook's scope (Open311's GET
+    hides them from every key too)."""
+    return appeal.kind not in CONFIDENTIAL_KINDS
 
 
 # ----- enqueueing (after commit) ----------------------------------------------------------------
@@ -138,6 +176,8 @@ def delivery_enqueue(appeal: Appeal, event: AppealEvent) -> None:
     rest when nobody listens.
     """
     if event.action not in WEBHOOK_EVENTS or not event.to_status:
+        return
+    if not may_see(appeal):
         return
     ids = _listening(appeal.pk)
     if not ids:
@@ -225,7 +265,32 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is an answer, not an invitation to post elsewhere
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = addresses.create_connection
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = addresses.create_connection
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTPConnection, req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTPSConnection, req)
+
+
+# No proxies from the environment: the address checked must be the address connected to.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _NoRedirects, _GuardedHTTPHandler, _GuardedHTTPSHandler
+)
 
 
 def _post(
@@ -266,16 +331,21 @@ def delivery_send(delivery: Delivery, *, timeout: float = TIMEOUT_SECONDS) -> De
     hook = delivery.webhook
     if not hook.active or hook.api_key.revoked_at is not None:
         return _drop(delivery, "not sent: the webhook is inactive or its API key revoked")
+    kind = (
+        AppealEvent.objects.filter(pk=delivery.event_id).values_list("appeal__kind", flat=True)
+    ).first()
+    if kind is None or kind in CONFIDENTIAL_KINDS:
+        return _drop(delivery, "not sent: the subscriber may not see this appeal")
     body = body_of(delivery)
+    started_at = clock.now()
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         "X-Kuaiban-Event": delivery.event_type,
-        "X-Kuaiban-Delivery": delivery.uid,
         "X-Kuaiban-Attempt": str(delivery.attempts),
-        "X-Kuaiban-Signature": signature(delivery.webhook.secret, body),
+        # The wall clock, not the app's (tests and the demo pin that): receivers compare it.
+        **sign_headers(hook.secret, delivery.uid, timezone.now(), body),
     }
-    started_at = clock.now()
     started = time.monotonic()
     code, text, error = _post(delivery.webhook.url, body, headers, timeout)
     duration_ms = int((time.monotonic() - started) * 1000)

@@ -1,10 +1,9 @@
 """A real HTTP receiver for webhook tests: http.server in a thread on 127.0.0.1, verifying each
-delivery's HMAC-SHA256 signature the way an integrating system would."""
+delivery's Standard Webhooks signature with the ``standardwebhooks`` package, the way an
+integrating system would."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils.datastructures import CaseInsensitiveMapping
+from standardwebhooks import Webhook, WebhookVerificationError
 
 
 @dataclass
@@ -43,13 +44,16 @@ class Receiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/kuaiban/webhook"
 
-    def verify(self, body: bytes, header: str) -> bool:
-        expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, header)
+    def verify(self, body: bytes, headers: dict[str, str]) -> bool:
+        try:
+            Webhook(self.secret).verify(body, headers)
+        except WebhookVerificationError:
+            return False
+        return True
 
     def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         with self.lock:
-            ok = self.verify(body, headers.get("X-Kuaiban-Signature", ""))
+            ok = self.verify(body, headers)
             good_so_far = sum(1 for r in self.received if r.signature_ok)
             if not ok:
                 status, text = 401, b"bad signature"
@@ -70,7 +74,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            status, text = receiver.handle(dict(self.headers.items()), body)
+            headers = CaseInsensitiveMapping(dict(self.headers.items()))  # as HTTP says
+            status, text = receiver.handle(headers, body)  # type: ignore[arg-type]
             self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(text)))
@@ -108,3 +113,36 @@ def reference_data(transactional_db: None) -> None:
     load_default_tree(Category)
     defaults = importlib.import_module("kuaiban.open311.migrations.0002_default_attributes")
     defaults.forwards(apps, None)
+
+
+# Names the tests use, resolved without the network (there is none in tests): a public address
+# for the vendor, private and loopback ones for the hosts webhooks must refuse.
+FAKE_DNS = {
+    "vendor.example.com": ["93.184.215.14"],
+    "hotline-vendor.example.cn": ["120.52.51.17"],
+    "intranet.example.cn": ["10.20.30.40"],
+    "rebinding.example.cn": ["120.52.51.18"],
+    "both.example.cn": ["120.52.51.19", "192.168.1.10"],
+}
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Resolve FAKE_DNS names (and literal addresses) in kuaiban.integrations.addresses only;
+    change the dict to make a name resolve elsewhere (DNS rebinding)."""
+    import socket
+
+    from kuaiban.integrations import addresses
+
+    table = {k: list(v) for k, v in FAKE_DNS.items()}
+
+    def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
+        found = table.get(host) or [host.strip("[]")]
+        out = []
+        for address in found:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            out.append((family, socket.SOCK_STREAM, 6, "", (address, port)))
+        return out
+
+    monkeypatch.setattr(addresses, "_resolve", resolve)
+    return table
