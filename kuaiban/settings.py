@@ -6,9 +6,11 @@ at start-up rather than silently falling back.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "django_htmx",
     "ninja",
     "kuaiban.core",
@@ -72,6 +76,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes documents: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kuaiban.urls"
@@ -159,6 +166,57 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# ----- Security: HTTPS, logins, API tokens, webhooks (docs/security.md) -------------------------
+# Production behind HTTPS: KUAIBAN_HTTPS=true (with DEBUG=false) turns on secure cookies, HSTS and
+# the redirect to https, so that `kuaiban check --deploy` is clean.
+KUAIBAN_HTTPS: bool = env.bool("KUAIBAN_HTTPS", default=False)
+if KUAIBAN_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env.bool("KUAIBAN_TRUST_X_FORWARDED_PROTO", default=False):
+        # Only behind a TLS-terminating proxy that sets (and overwrites) this header.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Pages may run only the site's own scripts (static files) and scripts carrying the request's
+# nonce; style attributes (progress bars, Plotly) need inline styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Logins: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair
+# is locked out for the cool-off time (django-axes; /login/ and /admin/login/ alike).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT: int = env.int("KUAIBAN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("KUAIBAN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kuaiban.org.views.lockout"  # the lockout page, in the layout, 429
+
+# REST API bearer tokens: requests per minute per token (429 with Retry-After beyond), and the
+# lifetime of a new token (`kuaiban token USERNAME --days N`).
+KUAIBAN_API_RATE_PER_MINUTE: int = env.int("KUAIBAN_API_RATE_PER_MINUTE", default=600)
+KUAIBAN_API_TOKEN_DAYS: int = env.int("KUAIBAN_API_TOKEN_DAYS", default=90)
+
+# Webhooks post to public addresses only; true lets them reach loopback and private networks.
+KUAIBAN_WEBHOOK_ALLOW_PRIVATE: bool = env.bool("KUAIBAN_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kuaiban@localhost")

@@ -18,8 +18,9 @@ from ninja.security import HttpBearer
 
 from kuaiban.api.renderers import JSONRenderer
 from kuaiban.core.errors import DomainError
+from kuaiban.integrations.services import RateLimited
 from kuaiban.org.models import User
-from kuaiban.org.services import token_authenticate
+from kuaiban.org.services import TokenRejected, token_authenticate
 
 
 def _has_nul(value: Any) -> bool:
@@ -52,11 +53,25 @@ class NulFreeParser(Parser):
 
 
 class BearerToken(HttpBearer):
+    """A personal token (``kuaiban token``). Unknown: 401; expired or revoked: 401 saying so
+    (TokenRejected); over KUAIBAN_API_RATE_PER_MINUTE this minute: 429 with Retry-After."""
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = token_authenticate(token)
         if user is not None:
             request.user = user
         return user
+
+
+def on_token_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+    """The answer to a token refused by BearerToken, with the header its status calls for."""
+    assert isinstance(exc, DomainError)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    else:
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
 
 
 class KuaibanAPI(NinjaAPI):
@@ -96,6 +111,8 @@ api = KuaibanAPI(
     renderer=JSONRenderer(),
     parser=NulFreeParser(),
 )
+api.add_exception_handler(RateLimited, on_token_refused)
+api.add_exception_handler(TokenRejected, on_token_refused)
 
 
 def error_body(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("routing_env")]
 
 def admin_client() -> Client:
     c = Client(headers={"accept-language": "en"})
-    c.login(username="admin", password="kuaiban-demo")
+    c.login(request=HttpRequest(), username="admin", password="kuaiban-demo")
     return c
 
 

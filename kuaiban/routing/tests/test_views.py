@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 
@@ -22,7 +23,7 @@ WATER = labelled("water")
 
 def client(username: str, language: str = "en") -> Client:
     c = Client(headers={"accept-language": language})
-    c.login(username=username, password="kuaiban-demo")
+    c.login(request=HttpRequest(), username=username, password="kuaiban-demo")
     return c
 
 

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from kuaiban.org import views
+
+app_name = "org"
+urlpatterns = [
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+]
