@@ -39,7 +39,8 @@ def token_create(*, user: User, name: str = "", days: int | None = None) -> str:
         name=name[:100],
         prefix=key[3:9],
         digest=ApiToken.digest_of(key),
-        expires_at=clock.now() + dt.timedelta(days=days),
+        # Lifetimes are wall-clock time, not the app's clock (which tests and the demo pin).
+        expires_at=timezone.now() + dt.timedelta(days=days),
     )
     return key
 
@@ -84,16 +85,16 @@ def token_authenticate(key: str) -> User | None:
     user.unit = unit
     if not user.is_active:
         return None
-    now = clock.now()
     if token.revoked_at is not None:
         raise TokenRejected(_("This token has been revoked."), code="token_revoked")
-    if token.expires_at is not None and token.expires_at <= now:
+    if token.expires_at is not None and token.expires_at <= timezone.now():
         raise TokenRejected(
             _("This token expired on %(date)s; create a new one with kuaiban token.")
             % {"date": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")},
             code="token_expired",
         )
     rate_limit_hit(bucket=f"token:{token.pk}", limit=settings.KUAIBAN_API_RATE_PER_MINUTE)
+    now = clock.now()
     # Touch last use at most once a minute: a hot token must not write on every request.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
