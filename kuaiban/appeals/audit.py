@@ -31,7 +31,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from kuaiban.appeals.models import Appeal, AppealEvent, LedgerAnchor, ReplyResult, Status
+from kuaiban.appeals.models import (
+    Appeal,
+    AppealEvent,
+    LedgerAnchor,
+    ReplyResult,
+    Status,
+    Visit,
+)
 from kuaiban.core import clock
 
 PLAIN = ""
@@ -132,6 +139,7 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+UNREACHED: tuple[Any, ...] = (False, None, "", None)
 STAMPS = {
     Status.DISPATCHED: "dispatched_at",
     Status.REPLIED: "replied_at",
@@ -215,6 +223,8 @@ class State:
     reply_due: Any = None
     visit_due: Any = None
     alert_due: Any = None
+    # Each return-visit call, oldest first: (reached, resolved, satisfaction, authentic).
+    visits: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _moment(payload: dict[str, Any], key: str) -> Any:
@@ -274,6 +284,12 @@ def _apply(s: State, e: AppealEvent) -> None:
         s.extension_count = int(p.get("extensions", s.extension_count + 1))
         if isinstance(p.get("alert"), dict):
             s.alert, s.alert_stage, s.alert_due = "none", "", None
+    elif action in ("visit", "visit_attempt"):
+        if p.get("reached"):
+            outcome = (True, p.get("resolved"), p.get("satisfaction") or "", p.get("authentic"))
+            s.visits.append(outcome)
+        else:
+            s.visits.append(UNREACHED)
     elif action.startswith("alert_"):
         s.alert = str(p.get("to", UNKNOWN))
         if s.alert == "none":
@@ -320,7 +336,23 @@ def differences(state: State, row: dict[str, Any]) -> list[str]:
         want = getattr(state, column)
         if not _same(want, have[column]):
             out.append(f"{column} is {_show(have[column])}, its events say {_show(want)}")
+    rows = [tuple(v) for v in row.get("visits", ())]
+    if rows != state.visits:
+        if len(rows) != len(state.visits):
+            out.append(f"{len(rows)} visit rows, its events say {len(state.visits)}")
+        else:
+            i = next(i for i, (a, b) in enumerate(zip(rows, state.visits, strict=True)) if a != b)
+            out.append(
+                f"visit {i + 1} is {_visit(rows[i])}, its events say {_visit(state.visits[i])}"
+            )
     return out
+
+
+def _visit(outcome: tuple[Any, ...]) -> str:
+    reached, resolved, satisfaction, authentic = outcome
+    if not reached:
+        return "'unreached'"
+    return f"'{satisfaction}' (resolved={resolved}, authentic={authentic})"
 
 
 # ----- verify ------------------------------------------------------------------------------------
@@ -350,8 +382,8 @@ def verify(batch_size: int = 500, anchors: int | None = ANCHORS_RECOMPUTED) -> I
     """Yield every problem, in ledger order (appeal, then sequence), then the anchors'.
 
     ``anchors``: how many of the latest anchors to recompute from the events (None: all);
-    the links between all anchors are checked either way. One query for the appeals, one for
-    their events and one for their co-units per chunk of ``batch_size`` appeals.
+    the links between all anchors are checked either way. Per chunk of ``batch_size`` appeals,
+    one query each for the appeals, their events, their co-units and their return visits.
     """
     key = audit_key()
     keyed_since: int | None = None
@@ -387,8 +419,16 @@ def verify(batch_size: int = 500, anchors: int | None = ANCHORS_RECOMPUTED) -> I
             "appeal_id", "unit__code"
         ):
             co[appeal_id].append(code)
+        visits: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
+        for appeal_id, *outcome in (
+            Visit.objects.filter(appeal_id__in=ids)
+            .order_by("appeal_id", "at", "id")
+            .values_list("appeal_id", "reached", "resolved", "satisfaction", "authentic")
+        ):
+            visits[appeal_id].append(tuple(outcome))
         for row in chunk:
             row["co_units"] = co[row["id"]]
+            row["visits"] = visits[row["id"]]
             events = by_appeal[row["id"]]
             yield from _verify_appeal(row, events, key, keyed_since)
             _feed(checks, row["id"], events)

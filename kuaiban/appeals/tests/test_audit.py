@@ -145,6 +145,20 @@ def test_other_state_columns_are_proven_too(
     assert_caught(f"appeal {closed.number}", f"{shown} is ")
 
 
+def test_a_visit_rating_rewritten_is_caught(ledger: dict[str, Appeal]) -> None:
+    closed = ledger["closed"]
+    Visit.objects.filter(appeal=closed).update(satisfaction="dissatisfied")
+    assert_caught(
+        f"appeal {closed.number}", "visit 1 is 'dissatisfied'", "its events say 'satisfied'"
+    )
+
+
+def test_a_visit_row_deleted_is_caught(ledger: dict[str, Appeal]) -> None:
+    closed = ledger["closed"]
+    Visit.objects.filter(appeal=closed).delete()
+    assert_caught(f"appeal {closed.number}", "0 visit rows, its events say 1")
+
+
 def test_every_difference_is_named_with_all(ledger: dict[str, Appeal]) -> None:
     Appeal.objects.filter(pk=ledger["working"].pk).update(status="replied")
     Appeal.objects.filter(pk=ledger["fresh"].pk).update(status="dispatched")
@@ -403,8 +417,9 @@ def test_verify_reads_a_fixed_number_of_queries_per_chunk(
     ledger: dict[str, Appeal], django_assert_max_num_queries: Any
 ) -> None:
     audit.anchor_write()
-    with django_assert_max_num_queries(9):
-        # key check, anchors; per chunk of two: appeals, events, co-units; an empty last read.
+    with django_assert_max_num_queries(11):
+        # key check, anchors; per chunk of two: appeals, events, co-units, visits; a last empty
+        # read of appeals.
         assert list(audit.verify(batch_size=2)) == []
 
 
