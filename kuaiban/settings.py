@@ -33,6 +33,11 @@ if not SECRET_KEY:
         _key_file.chmod(0o600)
     SECRET_KEY = _key_file.read_text().strip()
 
+# When set, appeal events and ledger anchors are sealed with HMAC-SHA256 under this key, so a
+# chain recomputed by someone without it fails `kuaiban audit verify`. Keep it outside the
+# database (and its backups); events sealed before it was set keep verifying as plain SHA-256.
+AUDIT_KEY: str = env.str("AUDIT_KEY", default="")
+
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -380,14 +380,22 @@ class EmptyIn(Schema):
     pass
 
 
+def _written_events(appeal: Appeal) -> list[AppealEvent]:
+    """The appeal's history up to the event this request's transaction wrote."""
+    return list(appeal.events.filter(seq__lte=appeal.event_count).order_by("seq"))
+
+
 def _done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
+    """Answer an action from the state its transaction wrote (the service's ``appeal``).
+
+    Never re-read it through the role-scoped selector: by now another committed action (a
+    return racing this claim) may have taken it out of the actor's sight, and an action that
+    committed must not answer 404.
+    """
     user = _user(request)
-    appeal = (
-        selectors.appeal_get(user=user, number=appeal.number or "")
-        if policy.can_see(user, appeal)
-        else appeal
-    )
-    return _detail(appeal, user)
+    out = appeal_out(appeal, user)
+    out["events"] = [event_out(e) for e in _written_events(appeal)]
+    return out
 
 
 @router.post("/{number}/dispatch", response={200: AppealDetailOut, **ERRORS})
@@ -415,7 +423,7 @@ def return_(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, o
     # After a return the unit no longer holds the appeal; answer with what it may still see.
     user = _user(request)
     out = appeal_out(appeal, user, co_units=[])
-    out["events"] = [event_out(e) for e in appeal.events.order_by("seq")]
+    out["events"] = [event_out(e) for e in _written_events(appeal)]
     return out
 
 

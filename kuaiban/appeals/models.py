@@ -340,6 +340,9 @@ class AppealEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
+    # How ``hash`` was made: "" plain SHA-256 (every event before keyed hashing existed),
+    # "hmac-sha256" keyed with AUDIT_KEY (see kuaiban.appeals.audit).
+    hash_scheme = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering: ClassVar = ["appeal_id", "seq"]
@@ -350,6 +353,33 @@ class AppealEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal_id}#{self.seq} {self.action}"
+
+
+class LedgerAnchor(models.Model):
+    """A daily seal over every appeal's chain head, chained to the day before.
+
+    ``heads_digest`` is SHA-256 over ``id:event_count:last_event_hash`` of every appeal with
+    an event at or below ``max_event_id``, in id order; ``digest`` seals it with the day, the
+    counts and the previous anchor's digest (keyed with AUDIT_KEY when set). An appeal deleted
+    with all its events, or a chain rewritten, no longer reproduces the anchors that saw it;
+    the bulletin prints the latest digest so it can be reconciled outside the database.
+    """
+
+    day = models.DateField(unique=True)
+    made_at = models.DateTimeField()
+    appeal_count = models.PositiveIntegerField()
+    max_appeal_id = models.BigIntegerField()
+    max_event_id = models.BigIntegerField()
+    heads_digest = models.CharField(max_length=64)
+    prev_digest = models.CharField(max_length=64, blank=True)
+    digest = models.CharField(max_length=64)
+    hash_scheme = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.digest[:16]}"
 
 
 class Visit(models.Model):

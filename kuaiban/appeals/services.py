@@ -111,7 +111,7 @@ def record_event(
         payload=payload,
         prev_hash=prev,
     )
-    event.hash = audit.digest_of(event)
+    audit.seal(event)  # plain SHA-256, or HMAC-SHA256 with AUDIT_KEY
     rows.insert(event)  # = event.save(force_insert=True), for a fraction of the CPU
     appeal.event_count = seq
     appeal.last_event_hash = event.hash
@@ -463,6 +463,9 @@ def appeal_dispatch(
             "unit": lead.code,
             "co_units": [u.code for u in co],
             "final": final,
+            # The clocks this dispatch started, so `audit verify` can replay them.
+            "claim_due": deadlines.iso(appeal.claim_due),
+            "reply_due": deadlines.iso(appeal.reply_due),
         },
     )
     appeal.save()
@@ -542,6 +545,7 @@ def appeal_reply(*, actor: User, number: str, result: str, text: str) -> Appeal:
         payload={
             "result": result,
             "on_time": bool(appeal.reply_due is None or now <= appeal.reply_due),
+            "visit_due": deadlines.iso(appeal.visit_due),
         },
     )
     appeal.save()
@@ -568,7 +572,7 @@ def appeal_answer(*, actor: User, number: str, text: str) -> Appeal:
         from_status=before,
         to_status=Status.REPLIED,
         note=text,
-        payload={"result": ReplyResult.RESOLVED},
+        payload={"result": ReplyResult.RESOLVED, "visit_due": deadlines.iso(appeal.visit_due)},
     )
     appeal.save()
     return appeal
@@ -602,7 +606,11 @@ def _rework(appeal: Appeal, actor: User, now: dt.datetime, note: str, cause: str
         from_status=before,
         to_status=Status.IN_PROGRESS,
         note=note,
-        payload={"cause": cause, "reworks": appeal.rework_count},
+        payload={
+            "cause": cause,
+            "reworks": appeal.rework_count,
+            "reply_due": deadlines.iso(appeal.reply_due),
+        },
     )
 
 

@@ -222,6 +222,14 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "appeals/detail.html", _detail_context(user, appeal))
 
 
+def _still_sees(user: User, number: str) -> bool:
+    try:
+        selectors.appeal_get(user=user, number=number)
+    except NotFound:
+        return False
+    return True
+
+
 @login_required
 @require_POST
 def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
@@ -235,20 +243,31 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     form_class, call = ACTIONS[action]
     form = form_class(request.POST, prefix=action)
     status = 400
+    home = "appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger"
     if form.is_valid():
         try:
-            call(user, number, form.cleaned_data)
+            written = call(user, number, form.cleaned_data)
+        except NotFound:
+            # Another action took it out of this user's sight between the page and the lock.
+            messages.error(
+                request, _("Appeal %(number)s is no longer yours to see.") % {"number": number}
+            )
+            return redirect(home)
         except DomainError as exc:
             f.attach_errors(form, exc)
             status = exc.status
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": Action(action).label})
-            try:
-                selectors.appeal_get(user=user, number=number)
-            except NotFound:
-                # e.g. a handler who returned it no longer holds it.
-                return redirect("appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger")
-            return redirect("appeals:detail", number=number)
+            # Judge from the state the action wrote, and from now: a handler who returned it,
+            # or whose claim a colleague's return overtook, no longer holds it.
+            if policy.can_see(user, written) and _still_sees(user, number):
+                return redirect("appeals:detail", number=number)
+            messages.info(
+                request,
+                _("%(number)s is no longer in your hands; it stays in the ledger's history.")
+                % {"number": number},
+            )
+            return redirect(home)
     appeal.refresh_from_db()
     context = _detail_context(user, appeal)
     context["forms"][action] = form

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, AppealEvent
+from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, AppealEvent, LedgerAnchor
 from kuaiban.core import clock
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.deadlines.alerts import ACTION_RED
@@ -86,6 +86,8 @@ class Bulletin:
     extensions_approved: int = 0
     orders: list[OrderLine] = field(default_factory=list)
     summary: str = ""
+    # The last ledger anchor sealed before the month ended, printed for 对账销号.
+    anchor: LedgerAnchor | None = None
 
     @property
     def label(self) -> str:
@@ -215,6 +217,7 @@ def build(year: int, month: int) -> Bulletin:
             )
         )
     b.summary = summary(b)
+    b.anchor = LedgerAnchor.objects.filter(made_at__lt=end).order_by("-day").first()
     return b
 
 
@@ -342,4 +345,12 @@ def text(b: Bulletin) -> str:
         + ("  已超期" if o.overdue else "")
         for o in b.orders
     ] or ["  无"]
+    lines += ["", anchor_line(b)]
     return "\n".join(lines)
+
+
+def anchor_line(b: Bulletin) -> str:
+    a = b.anchor
+    if a is None:
+        return "台账锚点：尚未生成（kuaiban audit anchor）"
+    return f"台账锚点（{a.day:%Y-%m-%d}，{a.appeal_count}件）：{a.digest}"
