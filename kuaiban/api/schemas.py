@@ -9,6 +9,8 @@ the one range check the web forms and query strings use too.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import typing
 from typing import Annotated, Any
 
 from ninja import Schema
@@ -31,8 +33,34 @@ def _in_range(value: Any, field: str) -> Any:
     return value
 
 
+def _date_kind(annotation: Any) -> str:
+    """ "datetime" or "date" if a field of this type holds one, else ""."""
+    if annotation is dt.datetime:
+        return "datetime"
+    if annotation is dt.date:
+        return "date"
+    kinds = {_date_kind(arg) for arg in typing.get_args(annotation)} - {""}
+    return "datetime" if "datetime" in kinds else kinds.pop() if kinds else ""
+
+
+_NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
 class QuerySchema(Schema):
     """Query-string parameters: dates checked; other parameters are not this schema's business."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _dates_are_written(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads a bare number as seconds since 1970: a date is written, YYYY-MM-DD.
+        field = cls.model_fields.get(info.field_name or "")
+        kind = _date_kind(field.annotation) if field is not None else ""
+        number = isinstance(value, int | float) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value) is not None
+        )
+        if kind and number:
+            raise PydanticCustomError(f"{kind}_from_number", "A date is written, not a number.")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
