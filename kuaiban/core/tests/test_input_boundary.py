@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from kuaiban.api.routes import api as ninja_api
 from kuaiban.appeals.models import Appeal, AppealEvent
 from kuaiban.core.forms import CleanForm
-from kuaiban.open311.tests.conftest import form, key, o311  # noqa: F401  # fixtures
 from kuaiban.org.models import User
 from kuaiban.projects.models import Project
 
@@ -135,21 +134,6 @@ def test_a_web_form_with_nul_writes_nothing(county: Any) -> None:
     assert r.status_code == 400
     assert "content" in r.content.decode()
     assert counts() == before
-
-
-def test_open311_refuses_nul_and_strips_control_characters(o311: Any, form: dict[str, Any]) -> None:
-    before = counts()
-    for fmt in ("json", "xml"):
-        bad = o311.post(fmt, {**form, "description": "暖气\x00不热"})
-        assert bad.status == 400
-        assert "description" in bad.errors[0][1]
-    assert counts() == before
-    ok = o311.post(
-        "json", {**form, "description": "暖气一直不热\u0001，室温只有十四度，家里有老人。"}
-    )
-    assert ok.status == 201, ok.raw
-    number = ok.requests()[0]["service_request_id"]
-    assert "\u0001" not in Appeal.objects.get(number=number).content
 
 
 def test_unknown_json_fields_are_refused_naming_them(api: Any) -> None:
