@@ -18,7 +18,7 @@ from ninja.security import HttpBearer
 
 from kuaiban.api.renderers import JSONRenderer
 from kuaiban.api.schemas import ErrorItem, ErrorOut
-from kuaiban.core.errors import DomainError
+from kuaiban.core.errors import DomainError, ValidationFailed
 from kuaiban.core.validation import clean_data
 from kuaiban.org.models import User
 from kuaiban.org.services import token_authenticate
@@ -37,6 +37,10 @@ class CleanParser(Parser):
     def parse_querydict(
         self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
     ) -> dict[str, Any]:
+        for key in data:
+            if key not in list_fields and len(data.getlist(key)) > 1:
+                # ninja would keep the last one silently: a parameter is sent once or not at all
+                raise ValidationFailed.one(key, _("Only one value is allowed."))
         cleaned: dict[str, Any] = clean_data(super().parse_querydict(data, list_fields, request))
         return cleaned
 

@@ -231,3 +231,31 @@ def test_every_web_form_is_a_clean_form() -> None:
     ours = [c for c in subclasses(forms.Form) if c.__module__.startswith("kuaiban.")]
     assert len(ours) > 30
     assert sorted(c.__qualname__ for c in ours if not issubclass(c, CleanForm)) == []
+
+
+@pytest.mark.parametrize("stored", ["0001-01-01 00:00:00", "9999-12-31 23:00:00"])
+def test_appeals_stored_with_a_bad_date_before_the_check_are_repaired(
+    make_appeal: Any, api: Any, stored: str
+) -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps as django_apps
+    from django.db import connection
+
+    appeal = make_appeal()
+    with connection.cursor() as cursor:  # as the old code wrote it, past every check
+        cursor.execute(
+            f"UPDATE {Appeal._meta.db_table} SET occurred_at = %s WHERE id = %s",
+            [stored + ("+00" if connection.vendor == "postgresql" else ""), appeal.pk],
+        )
+    migration = importlib.import_module(
+        "kuaiban.appeals.migrations.0006_h1input_occurred_at_in_range"
+    )
+    # what RunPython hands it (SQLite's schema editor cannot open inside the test's transaction)
+    editor = SimpleNamespace(connection=connection, quote_name=connection.ops.quote_name)
+    migration.clear_out_of_range(django_apps, editor)
+    assert Appeal.objects.get(pk=appeal.pk).occurred_at is None
+    assert web("supervisor").get(f"/appeals/{appeal.number}/").status_code == 200
+    assert web("supervisor").get("/appeals/").status_code == 200
+    assert api("supervisor").get("/appeals").status == 200
