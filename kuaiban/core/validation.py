@@ -134,7 +134,7 @@ def parse_day(value: str | None, field: str) -> datetime.date | None:
     try:
         day = datetime.date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed.one(field, _("Must be a date, YYYY-MM-DD.")) from None
+        raise ValidationFailed.one(field, _("Use a date like 2026-11-23.")) from None
     check_date(day, field)
     return day
 
