@@ -29,7 +29,6 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals.models import TERMINAL_STATUSES, Appeal, AppealEvent
 from kuaiban.core import clock
 from kuaiban.core.errors import FieldError, ValidationFailed
-from kuaiban.core.masking import mask_text
 from kuaiban.integrations.models import (
     WEBHOOK_EVENTS,
     ApiKey,
@@ -39,6 +38,7 @@ from kuaiban.integrations.models import (
     Webhook,
     new_secret,
 )
+from kuaiban.core.masking import mask_text
 
 log = logging.getLogger(__name__)
 

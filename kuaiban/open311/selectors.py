@@ -24,11 +24,11 @@ from kuaiban.appeals.models import (
 )
 from kuaiban.core import clock
 from kuaiban.core.errors import NotFound, ValidationFailed
-from kuaiban.core.masking import mask_text
 from kuaiban.core.validation import check_year
 from kuaiban.integrations.models import ApiKey
 from kuaiban.open311 import conf
 from kuaiban.open311.models import OPEN311_KINDS, Open311Request, Service, ServiceAttribute
+from kuaiban.core.masking import mask_text
 
 CLOSED_STATUSES = frozenset(TERMINAL_STATUSES)
 CHANGESET_DEFAULT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
