@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "kuaiban.core.middleware.InputGuardMiddleware",
     # Last, as django-axes documents: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -12,44 +12,38 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.openapi.schema import OpenAPISchema
+from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from kuaiban.api.renderers import JSONRenderer
-from kuaiban.core.errors import DomainError
+from kuaiban.api.schemas import ErrorItem, ErrorOut
+from kuaiban.core.errors import DomainError, ValidationFailed
+from kuaiban.core.validation import clean_data
 from kuaiban.integrations.services import RateLimited
 from kuaiban.org.models import User
 from kuaiban.org.services import TokenRejected, token_authenticate
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class NulFreeParser(Parser):
-    """JSON bodies and query strings without NUL characters, which PostgreSQL can neither store
-    nor compare: refused with 400 here rather than failing as a 500 in a query."""
+class CleanParser(Parser):
+    """JSON bodies, forms and query strings passed through the one text cleaner
+    (``kuaiban.core.validation.clean_data``): a NUL (PostgreSQL can neither store nor compare
+    it) or a lone surrogate (no encoding can) is refused with 400 naming the field; other
+    control characters (which a spreadsheet cell refuses) are removed from every string."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        data = super().parse_body(request)
-        if _has_nul(data):
-            raise ValueError("NUL character in the body")  # ninja answers 400
-        return data
+        # A ValidationFailed here reaches on_http_error as the cause of ninja's HttpError.
+        return clean_data(super().parse_body(request))
 
     def parse_querydict(
         self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
     ) -> dict[str, Any]:
-        result = super().parse_querydict(data, list_fields, request)
-        if _has_nul(result):
-            raise HttpError(400, _("Text may not contain NUL characters."))
-        return result
+        for key in data:
+            if key not in list_fields and len(data.getlist(key)) > 1:
+                # ninja would keep the last one silently: a parameter is sent once or not at all
+                raise ValidationFailed.one(key, _("Only one value is allowed."))
+        cleaned: dict[str, Any] = clean_data(super().parse_querydict(data, list_fields, request))
+        return cleaned
 
 
 class BearerToken(HttpBearer):
@@ -93,8 +87,26 @@ class KuaibanAPI(NinjaAPI):
         key = (path_prefix, get_language())
         schema = self._schemas.get(key)
         if schema is None:
-            schema = self._schemas[key] = super().get_openapi_schema(path_prefix=path_prefix)
+            schema = super().get_openapi_schema(path_prefix=path_prefix)
+            _document_401(schema)
+            self._schemas[key] = schema
         return schema
+
+
+def _document_401(schema: OpenAPISchema) -> None:
+    """Every operation that needs a bearer token may answer 401 (see on_auth_error): say so in
+    the document, in the one error shape, where the operation does not list it already."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template=REF_TEMPLATE))
+    components.setdefault("ErrorItem", ErrorItem.model_json_schema(ref_template=REF_TEMPLATE))
+    answer = {
+        "description": "Unauthorized: no valid `Authorization: Bearer <token>`",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.get("security"):
+                operation.setdefault("responses", {}).setdefault(401, answer)
 
 
 api = KuaibanAPI(
@@ -109,7 +121,7 @@ api = KuaibanAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     renderer=JSONRenderer(),
-    parser=NulFreeParser(),
+    parser=CleanParser(),
 )
 api.add_exception_handler(RateLimited, on_token_refused)
 api.add_exception_handler(TokenRejected, on_token_refused)
@@ -131,6 +143,10 @@ def _message(err: dict[str, Any]) -> str:
     """pydantic's English message for one error, said in the user's language where we know it."""
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return _("Unknown field: this operation does not take it.")
+    if kind == "date_out_of_range":
+        return str(err.get("msg", ""))
     if kind == "missing":
         return _("This field is required.")
     if kind in ("literal_error", "enum"):
@@ -201,4 +217,6 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):  # refused while parsing the body (CleanParser)
+        return on_domain_error(request, exc.__cause__)
     return api.create_response(request, error_body(str(exc)), status=exc.status_code)

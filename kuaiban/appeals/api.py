@@ -8,6 +8,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Header, Query, Router, Schema, Status
 
+from kuaiban.api.schemas import ErrorOut, InputSchema, QuerySchema
 from kuaiban.appeals import policy, selectors, services
 from kuaiban.appeals.models import Appeal, AppealEvent
 from kuaiban.core import rows
@@ -40,17 +41,7 @@ StatusT = Literal[
 ]
 
 
-class ErrorItem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem] = []
-
-
-class SubmitterIn(Schema):
+class SubmitterIn(InputSchema):
     name: str | None = None
     phone: str | None = None
     type: Literal["citizen", "enterprise"] = "citizen"
@@ -59,7 +50,7 @@ class SubmitterIn(Schema):
     id_number: str | None = None
 
 
-class AppealIn(Schema):
+class AppealIn(InputSchema):
     channel: ChannelT
     kind: KindT
     urgency: UrgencyT | None = None
@@ -287,7 +278,7 @@ def _event_count(appeal: Appeal) -> int | None:
     return None if row is None else int(row[0])
 
 
-class ListParams(Schema):
+class ListParams(QuerySchema):
     status: str | None = Field(None, description="Comma list of statuses, or `open`")
     unit: str | None = None
     channel: str | None = None
@@ -341,22 +332,22 @@ def get_appeal(request: HttpRequest, number: str) -> dict[str, object]:
     return _detail(selectors.appeal_get(user=user, number=number), user)
 
 
-class DispatchIn(Schema):
+class DispatchIn(InputSchema):
     unit: str
     co_units: list[str] = []
     note: str | None = None
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     reason: str
 
 
-class ReplyIn(Schema):
+class ReplyIn(InputSchema):
     result: Literal["resolved", "partly", "unresolved"]
     text: str
 
 
-class VisitIn(Schema):
+class AppealVisitIn(InputSchema):
     reached: bool
     resolved: bool | None = None
     satisfaction: Literal["satisfied", "basic", "dissatisfied"] | None = None
@@ -364,19 +355,19 @@ class VisitIn(Schema):
     note: str | None = None
 
 
-class NoteIn(Schema):
+class NoteIn(InputSchema):
     note: str | None = None
 
 
-class MergeIn(Schema):
+class MergeIn(InputSchema):
     into: str
 
 
-class AnswerIn(Schema):
+class AppealAnswerIn(InputSchema):
     text: str
 
 
-class EmptyIn(Schema):
+class EmptyIn(InputSchema):
     pass
 
 
@@ -438,14 +429,14 @@ def reply(request: HttpRequest, number: str, payload: ReplyIn) -> dict[str, obje
 
 
 @router.post("/{number}/answer", response={200: AppealDetailOut, **ERRORS})
-def answer(request: HttpRequest, number: str, payload: AnswerIn) -> dict[str, object]:
+def answer(request: HttpRequest, number: str, payload: AppealAnswerIn) -> dict[str, object]:
     return _done(
         request, services.appeal_answer(actor=_user(request), number=number, text=payload.text)
     )
 
 
 @router.post("/{number}/visit", response={200: AppealDetailOut, **ERRORS})
-def visit(request: HttpRequest, number: str, payload: VisitIn) -> dict[str, object]:
+def visit(request: HttpRequest, number: str, payload: AppealVisitIn) -> dict[str, object]:
     return _done(
         request,
         services.appeal_visit(

@@ -15,6 +15,7 @@ from kuaiban.appeals.models import (
     Urgency,
 )
 from kuaiban.core.errors import DomainError
+from kuaiban.core.forms import CleanForm
 from kuaiban.org.models import Region, Unit
 
 # Service error fields → form fields.
@@ -38,7 +39,7 @@ def attach_errors(form: forms.Form, exc: DomainError) -> None:
         form.add_error(name if name in form.fields else None, str(err.message))
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(CleanForm):
     channel = forms.ChoiceField(label=_("channel"), choices=Channel.choices)
     kind = forms.ChoiceField(label=_("kind"), choices=Kind.choices)
     urgency = forms.ChoiceField(label=_("urgency"), choices=Urgency.choices, initial="normal")
@@ -81,7 +82,7 @@ def unit_choices() -> list[tuple[str, str]]:
     return [(u.code, u.name) for u in Unit.objects.filter(active=True)]
 
 
-class DispatchForm(forms.Form):
+class DispatchForm(CleanForm):
     unit = forms.ChoiceField(label=_("lead unit"))
     co_units = forms.MultipleChoiceField(
         label=_("co-handling units"), required=False, widget=forms.SelectMultiple(attrs={"size": 4})
@@ -95,23 +96,23 @@ class DispatchForm(forms.Form):
         self.fields["co_units"].choices = choices  # type: ignore[attr-defined]
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(CleanForm):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(CleanForm):
     result = forms.ChoiceField(label=_("result"), choices=ReplyResult.choices)
     text = forms.CharField(label=_("reply"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(CleanForm):
     text = forms.CharField(label=_("answer"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 TRI = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
 
 
-class VisitForm(forms.Form):
+class VisitForm(CleanForm):
     reached = forms.ChoiceField(label=_("reached"), choices=[("yes", _("Yes")), ("no", _("No"))])
     resolved = forms.ChoiceField(label=_("resolved"), choices=TRI, required=False)
     satisfaction = forms.ChoiceField(
@@ -123,9 +124,9 @@ class VisitForm(forms.Form):
     note = forms.CharField(label=_("note"), required=False)
 
 
-class NoteForm(forms.Form):
+class NoteForm(CleanForm):
     note = forms.CharField(label=_("note"), required=False)
 
 
-class MergeForm(forms.Form):
+class MergeForm(CleanForm):
     into = forms.CharField(label=_("merge into (tracking number)"))

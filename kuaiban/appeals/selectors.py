@@ -27,6 +27,7 @@ from kuaiban.appeals import policy
 from kuaiban.appeals.models import Alert, Appeal, Channel, Kind, Status
 from kuaiban.core.errors import NotFound, ValidationFailed
 from kuaiban.core.text import fold
+from kuaiban.core.validation import check_date, check_id, check_year
 from kuaiban.org.models import Region, Unit, User
 
 
@@ -102,10 +103,12 @@ class LedgerFilter:
             if not value:
                 return None
             try:
-                return dt.date.fromisoformat(value)
+                return check_date(dt.date.fromisoformat(value), name)
             except ValueError:
                 errors.append((name, _("Use a date like 2026-11-23.")))
-                return None
+            except ValidationFailed as exc:
+                errors.append((name, str(exc.message)))
+            return None
 
         result = cls(
             status=statuses,
@@ -212,8 +215,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        return dt.datetime.fromisoformat(at), int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        moment = dt.datetime.fromisoformat(at)
+        check_year(moment.year, "cursor")
+        return moment, check_id(int(pk), "cursor")
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError, ValidationFailed):
         raise ValidationFailed.one("cursor", _("Not a cursor this server issued.")) from None
 
 
@@ -244,9 +249,11 @@ def _page_by_alert(
             tag, rank, due_raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
             if tag != "a":
                 raise ValueError(tag)
-            rank, pk = int(rank), int(pk)
+            rank, pk = check_id(int(rank), "cursor"), check_id(int(pk), "cursor")
             due = dt.datetime.fromisoformat(due_raw) if due_raw else None
-        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+            if due is not None:
+                check_year(due.year, "cursor")
+        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError, ValidationFailed):
             raise ValidationFailed.one("cursor", _("Not a cursor this server issued.")) from None
         same_rank = (
             Q(next_due_at__gt=due) | Q(next_due_at__isnull=True) | Q(next_due_at=due, id__gt=pk)

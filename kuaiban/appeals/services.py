@@ -38,7 +38,7 @@ from kuaiban.appeals.models import (
 from kuaiban.core import clock, rows
 from kuaiban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
-from kuaiban.core.validation import clean_credit_code, clean_id_number, clean_phone
+from kuaiban.core.validation import check_date, clean_credit_code, clean_id_number, clean_phone
 from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import Region, Role, Unit, User
 
@@ -284,6 +284,7 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
         if data.occurred_at is None:
             return None
         value = data.occurred_at
+        check_date(value, "occurred_at")  # before the time zone: year 1 or 9999 ± 8 h overflows
         if timezone.is_naive(value):
             value = timezone.make_aware(value)
         if value > clock.now() + dt.timedelta(minutes=5):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+from typing import Any
 
 import phonenumbers
 from django.utils.translation import gettext as _
@@ -105,3 +106,56 @@ def clean_text(value: str, field: str) -> str:
     if _UNSTORABLE.search(value):
         raise ValidationFailed.one(field, _("Text may not contain NUL or invalid characters."))
     return _CONTROL.sub("", value)
+
+
+def clean_data(value: Any, field: str = "body") -> Any:
+    """A decoded JSON document (or form data) with every string, key and value, passed through
+    :func:`clean_text`; ``field`` names the place (``submitter.name``, ``co_units.0``)."""
+    if isinstance(value, str):
+        return clean_text(value, field)
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = clean_text(key, field) if isinstance(key, str) else key
+            path = name if field == "body" else f"{field}.{name}"
+            out[name] = clean_data(item, path)
+        return out
+    if isinstance(value, list):
+        prefix = "" if field == "body" else f"{field}."
+        return [clean_data(item, f"{prefix}{i}") for i, item in enumerate(value)]
+    return value
+
+
+def parse_day(value: str | None, field: str) -> datetime.date | None:
+    """``YYYY-MM-DD`` typed in a query string or form, or None when blank; else a 400."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed.one(field, _("Use a date like 2026-11-23.")) from None
+    check_date(day, field)
+    return day
+
+
+def parse_month(value: str | None, field: str = "month") -> datetime.date | None:
+    """``YYYY-MM`` (the first of that month) typed in a query string, None when blank."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise ValidationFailed.one(field, _("Use a month like 2026-05."))
+    check_year(int(match.group(1)), field)
+    return datetime.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+# What a database integer column (bigint) can compare against: ids typed in a URL or a cursor.
+ID_MAX = 2**63 - 1
+
+
+def check_id(value: int, field: str) -> int:
+    if not 0 <= value <= ID_MAX:
+        raise ValidationFailed.one(field, _("Not a valid identifier."))
+    return value

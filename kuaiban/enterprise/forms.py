@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.models import Kind
+from kuaiban.core.forms import CleanForm
 from kuaiban.enterprise import industries
 from kuaiban.enterprise.models import MeetingKind, Size
 from kuaiban.org.models import Region, Role, Unit, User
@@ -41,7 +42,7 @@ def lines(value: str) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
-class EnterpriseForm(forms.Form):
+class EnterpriseForm(CleanForm):
     credit_code = forms.CharField(label=_("unified social credit code"), max_length=30)
     name = forms.CharField(label=_("enterprise name"), max_length=300)
     industry = forms.ChoiceField(label=_("industry"))
@@ -57,17 +58,17 @@ class EnterpriseForm(forms.Form):
         self.fields["township"].choices = [("", "—"), *township_choices()]  # type: ignore[attr-defined]
 
 
-class ImportForm(forms.Form):
+class ImportForm(CleanForm):
     file = forms.FileField(label=_("Excel workbook (.xlsx)"))
 
 
-class ContactForm(forms.Form):
+class ContactForm(CleanForm):
     name = forms.CharField(label=_("contact"), max_length=100)
     position = forms.CharField(label=_("position"), required=False, max_length=100)
     phone = forms.CharField(label=_("phone"), max_length=30)
 
 
-class AssignForm(forms.Form):
+class AssignForm(CleanForm):
     official = forms.ChoiceField(label=_("official"))
     duty = forms.CharField(label=_("duty"), required=False, max_length=100)
 
@@ -76,7 +77,7 @@ class AssignForm(forms.Form):
         self.fields["official"].choices = [("", "—"), *user_choices()]  # type: ignore[attr-defined]
 
 
-class VisitForm(forms.Form):
+class VisitForm(CleanForm):
     visited_on = forms.DateField(
         label=_("visited on"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -98,7 +99,7 @@ class VisitForm(forms.Form):
         self.fields["visitors"].choices = user_choices()  # type: ignore[attr-defined]
 
 
-class MeetingForm(forms.Form):
+class MeetingForm(CleanForm):
     kind = forms.ChoiceField(label=_("meeting kind"), choices=MeetingKind.choices)
     topic = forms.CharField(label=_("topic"), max_length=300)
     date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -124,13 +125,13 @@ class MeetingForm(forms.Form):
         self.fields["hosts"].choices = user_choices(roles={Role.LEADER})  # type: ignore[attr-defined]
 
 
-class InviteForm(forms.Form):
+class InviteForm(CleanForm):
     credit_code = forms.CharField(label=_("unified social credit code"), max_length=30)
     contact_name = forms.CharField(label=_("contact"), required=False, max_length=100)
     phone = forms.CharField(label=_("phone"), required=False, max_length=30)
 
 
-class AttendanceForm(forms.Form):
+class AttendanceForm(CleanForm):
     attended = forms.MultipleChoiceField(
         label=_("attended"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -145,7 +146,7 @@ class AttendanceForm(forms.Form):
         self.fields["attended"].choices = bookings  # type: ignore[attr-defined]
 
 
-class ProblemForm(forms.Form):
+class ProblemForm(CleanForm):
     credit_code = forms.ChoiceField(label=_("enterprise"))
     title = forms.CharField(label=_("title"), required=False, max_length=200)
     content = forms.CharField(label=_("problem"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -163,7 +164,7 @@ class ProblemForm(forms.Form):
             del self.fields["unit"]
 
 
-class BookingForm(forms.Form):
+class BookingForm(CleanForm):
     credit_code = forms.CharField(
         label=_("unified social credit code"),
         max_length=30,
@@ -177,7 +178,7 @@ class BookingForm(forms.Form):
     )
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(CleanForm):
     title = forms.CharField(label=_("title"), max_length=300)
     document_number = forms.CharField(label=_("document number"), required=False, max_length=100)
     issuing_unit = forms.ChoiceField(label=_("issuing unit"))
@@ -200,7 +201,7 @@ class PolicyForm(forms.Form):
         self.fields["industries"].choices = industry_choices()  # type: ignore[attr-defined]
 
 
-class PromoteForm(forms.Form):
+class PromoteForm(CleanForm):
     number = forms.CharField(label=_("appeal number"), max_length=40)
     industry = forms.ChoiceField(label=_("industry (default: the enterprise's)"), required=False)
     title = forms.CharField(label=_("title"), required=False, max_length=300)
@@ -215,6 +216,6 @@ class PromoteForm(forms.Form):
         self.fields["industry"].choices = [("", "—"), *industry_choices()]  # type: ignore[attr-defined]
 
 
-class ContactCheckForm(forms.Form):
+class ContactCheckForm(CleanForm):
     credit_code = forms.CharField(label=_("unified social credit code"), max_length=30)
     phone = forms.CharField(label=_("registered contact phone"), max_length=30)

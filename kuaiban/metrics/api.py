@@ -8,20 +8,11 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from kuaiban.api.schemas import ErrorOut, QuerySchema
 from kuaiban.metrics import services
 from kuaiban.org.models import User
 
 router = Router(tags=["metrics"])
-
-
-class ErrorItem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem] = []
 
 
 class CountsOut(Schema):
@@ -69,7 +60,7 @@ class MetricsOut(Schema):
     groups: list[GroupOut]
 
 
-class MetricsParams(Schema):
+class MetricsParams(QuerySchema):
     from_: str | None = Field(None, alias="from", description="YYYY-MM-DD (received on or after)")
     to: str | None = Field(None, description="YYYY-MM-DD (received on or before)")
     group_by: Literal["unit", "region", "channel", "category"] | None = None

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals.models import Category, Channel
-from kuaiban.core import clock
+from kuaiban.core import clock, validation
 from kuaiban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from kuaiban.metrics import facts
 from kuaiban.metrics.models import AppealFact, ResponseMetric, ScoreScheme
@@ -87,14 +87,7 @@ def previous_month(month: dt.date) -> dt.date:
 
 
 def parse_month(value: str | None, field: str = "month") -> dt.date:
-    text = (value or "").strip()
-    if not text:
-        return today().replace(day=1)
-    try:
-        year, month = text.split("-")
-        return dt.date(int(year), int(month), 1)
-    except ValueError:
-        raise ValidationFailed.one(field, _("Use a month like 2026-05.")) from None
+    return validation.parse_month(value, field) or today().replace(day=1)
 
 
 def today() -> dt.date:
@@ -111,10 +104,12 @@ def scope_from_params(params: Mapping[str, Any]) -> Scope:
         if not text:
             return None
         try:
-            return dt.date.fromisoformat(text)
+            return validation.check_date(dt.date.fromisoformat(text), name)
         except ValueError:
             errors.append(FieldError(name, _("Use a date like 2026-05-31.")))
-            return None
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        return None
 
     start, end = day("from"), day("to")
     now = today()

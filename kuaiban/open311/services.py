@@ -26,7 +26,7 @@ from kuaiban.appeals import services as appeals
 from kuaiban.appeals.models import Appeal, Urgency
 from kuaiban.core import rows
 from kuaiban.core.errors import FieldError, ValidationFailed
-from kuaiban.core.validation import clean_phone
+from kuaiban.core.validation import check_year, clean_phone
 from kuaiban.integrations import services as integrations
 from kuaiban.integrations.models import ApiKey
 from kuaiban.open311 import conf
@@ -161,8 +161,8 @@ def _attribute_value(attr: AttributeDef, values: list[str], errors: list[FieldEr
         return value
     if attr.datatype == ServiceAttribute.Datatype.DATETIME:
         try:
-            dt.datetime.fromisoformat(value)
-        except ValueError:
+            check_year(dt.datetime.fromisoformat(value).year, name)
+        except (ValueError, ValidationFailed):
             errors.append(FieldError(name, _("Use an ISO 8601 date-time.")))
             return None
         return value

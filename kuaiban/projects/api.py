@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from kuaiban.api.schemas import InputSchema
 from kuaiban.appeals.api import ERRORS, RefOut
 from kuaiban.org.models import User
 from kuaiban.projects import selectors, services
@@ -22,12 +23,12 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-class MilestoneIn(Schema):
+class MilestoneIn(InputSchema):
     title: str
     due: dt.date
 
 
-class ProjectIn(Schema):
+class ProjectIn(InputSchema):
     year: int | None = Field(None, description="Default: this year")
     name: str
     owner_unit: str = Field(..., description="Unit code")
@@ -36,7 +37,7 @@ class ProjectIn(Schema):
     milestones: list[MilestoneIn] = Field(default_factory=list)
 
 
-class ProgressIn(Schema):
+class ProgressIn(InputSchema):
     progress: int | None = Field(None, description="0–100; omit to report a milestone only")
     note: str
     milestone: int | None = Field(None, description="Id of a milestone reached")

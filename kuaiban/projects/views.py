@@ -16,7 +16,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kuaiban.appeals.forms import attach_errors
-from kuaiban.core.errors import DomainError, NotFound
+from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
+from kuaiban.core.forms import CleanForm
+from kuaiban.core.validation import check_date
 from kuaiban.enterprise import rules as enterprise_rules
 from kuaiban.enterprise.forms import AssignForm, unit_choices
 from kuaiban.enterprise.services import assignment_create
@@ -63,7 +65,7 @@ def public(request: HttpRequest) -> HttpResponse:
 # ----- staff -------------------------------------------------------------------------------------
 
 
-class ProjectForm(forms.Form):
+class ProjectForm(CleanForm):
     year = forms.IntegerField(label=gettext_lazy("year"))
     name = forms.CharField(label=gettext_lazy("name"), max_length=300)
     owner_unit = forms.ChoiceField(label=gettext_lazy("owner unit"))
@@ -88,8 +90,8 @@ class ProjectForm(forms.Form):
                 continue
             day, _sep, title = line.strip().partition(" ")
             try:
-                due = dt.date.fromisoformat(day)
-            except ValueError:
+                due = check_date(dt.date.fromisoformat(day), "milestones")
+            except (ValueError, ValidationFailed):
                 raise forms.ValidationError(
                     _("Line %(n)d: start with a date like 2026-06-30, then the title.")
                     % {"n": number}
@@ -98,7 +100,7 @@ class ProjectForm(forms.Form):
         return out
 
 
-class ProgressForm(forms.Form):
+class ProgressForm(CleanForm):
     progress = forms.IntegerField(label=gettext_lazy("progress (%)"), min_value=0, max_value=100)
     milestone = forms.TypedChoiceField(
         label=gettext_lazy("milestone reached"), required=False, coerce=int, empty_value=None
@@ -116,7 +118,7 @@ class ProgressForm(forms.Form):
         ]
 
 
-class MilestoneForm(forms.Form):
+class MilestoneForm(CleanForm):
     title = forms.CharField(label=gettext_lazy("milestone"), max_length=300)
     due = forms.DateField(label=gettext_lazy("due"), widget=forms.DateInput(attrs={"type": "date"}))
 

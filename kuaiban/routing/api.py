@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from kuaiban.api.schemas import ErrorOut, InputSchema, QuerySchema
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import Action
 from kuaiban.appeals.selectors import appeal_get
@@ -21,16 +22,6 @@ from kuaiban.routing.schemas import SuggestionsOut, suggestions_out
 
 router = Router(tags=["routing"])
 log = logging.getLogger(__name__)
-
-
-class ErrorItem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem] = []
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
@@ -62,7 +53,7 @@ def _may_suggest(user: User) -> None:
         raise PermissionDenied(_("Only the registration desk asks for suggestions."))
 
 
-class TextIn(Schema):
+class TextIn(InputSchema):
     text: str = Field(..., description="Title and content of the appeal, as typed")
 
 
@@ -91,7 +82,7 @@ class SimilarOut(Schema):
     same_region: bool
 
 
-class SimilarIn(Schema):
+class SimilarIn(InputSchema):
     text: str
     region: str | None = Field(None, description="Region code of the new appeal")
 
@@ -141,7 +132,7 @@ def similar_to(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     return _similar_out(selectors.similar_to_appeal(user=user, appeal=appeal))
 
 
-class PeriodParams(Schema):
+class PeriodParams(QuerySchema):
     from_: dt.date | None = Field(None, alias="from", description="First day (default: 6 days ago)")
     to: dt.date | None = Field(None, description="Last day, inclusive (default: today)")
 

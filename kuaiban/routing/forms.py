@@ -5,8 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.core.forms import CleanForm
 
-class PeriodForm(forms.Form):
+
+class PeriodForm(CleanForm):
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -19,7 +21,7 @@ class PeriodForm(forms.Form):
         return {"date_from": "from", "date_to": "to"}.get(field_name, field_name)
 
 
-class TextForm(forms.Form):
+class TextForm(CleanForm):
     """What the intake form sends while the operator types."""
 
     title = forms.CharField(required=False)
@@ -27,5 +29,5 @@ class TextForm(forms.Form):
     region = forms.CharField(required=False)
 
 
-class MergeForm(forms.Form):
+class MergeForm(CleanForm):
     into = forms.CharField(label=_("merge into (tracking number)"))

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import Appeal, Category, Status
 from kuaiban.appeals.selectors import visible_appeals
-from kuaiban.core import rows
+from kuaiban.core import rows, validation
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.core.validation import check_year
 from kuaiban.org.models import Region, Role, Unit, User
@@ -154,13 +154,7 @@ def period_from(
 
 
 def parse_day(value: str | None, field_name: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.one(field_name, _("Use a date like 2026-11-23.")) from None
+    return validation.parse_day(value, field_name)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from kuaiban.api.schemas import InputSchema, QuerySchema
 from kuaiban.appeals import policy
 from kuaiban.appeals.api import ERRORS
 from kuaiban.core import clock
@@ -33,7 +34,7 @@ def _user(request: HttpRequest) -> User:
 # ----- extensions -------------------------------------------------------------------------------
 
 
-class ExtensionIn(Schema):
+class ExtensionIn(InputSchema):
     appeal: str = Field(description="Tracking number of an appeal in progress")
     reason: str
     proposed_due: str = Field(
@@ -41,7 +42,7 @@ class ExtensionIn(Schema):
     )
 
 
-class DecisionIn(Schema):
+class DecisionIn(InputSchema):
     decision: Literal["approve", "refuse"]
     note: str | None = Field(None, description="Required when refusing")
     due: str | None = Field(None, description="Grant another deadline than the one proposed")
@@ -86,7 +87,7 @@ def extension_out(e: Extension) -> dict[str, object]:
     }
 
 
-class ExtensionParams(Schema):
+class ExtensionParams(QuerySchema):
     status: Literal["pending", "approved", "refused"] | None = None
     appeal: str | None = None
     cursor: str | None = None
@@ -145,7 +146,7 @@ def decide_extension(
 # ----- supervision orders -----------------------------------------------------------------------
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     appeal: str | None = Field(None, description="Tracking number, for an order on an appeal")
     unit: str | None = Field(None, description="Unit code; default: the appeal's lead unit")
     level: Literal["yellow", "red"]
@@ -153,15 +154,15 @@ class OrderIn(Schema):
     due: str = Field(description="A date (end of that working day) or an ISO 8601 time")
 
 
-class AnswerIn(Schema):
+class OrderAnswerIn(InputSchema):
     text: str
 
 
-class CloseIn(Schema):
+class CloseIn(InputSchema):
     note: str | None = None
 
 
-class ReopenIn(Schema):
+class ReopenIn(InputSchema):
     note: str
     due: str | None = None
     level: Literal["yellow", "red"] | None = None
@@ -237,7 +238,7 @@ def _order_detail(user: User, number: str) -> dict[str, object]:
     return out
 
 
-class OrderParams(Schema):
+class OrderParams(QuerySchema):
     status: str | None = None
     level: str | None = None
     unit: str | None = None
@@ -286,7 +287,7 @@ def get_order(request: HttpRequest, number: str) -> dict[str, object]:
 
 
 @router.post("/supervision-orders/{number}/answer", response={200: OrderDetailOut, **ERRORS})
-def answer_order(request: HttpRequest, number: str, payload: AnswerIn) -> dict[str, object]:
+def answer_order(request: HttpRequest, number: str, payload: OrderAnswerIn) -> dict[str, object]:
     user = _user(request)
     orders.order_answer(actor=user, number=number, text=payload.text)
     return _order_detail(user, number)
@@ -330,7 +331,7 @@ class NotificationPage(Schema):
     next_cursor: str | None
 
 
-class NotificationParams(Schema):
+class NotificationParams(QuerySchema):
     unread: bool = False
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)

@@ -6,17 +6,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.forms import unit_choices
+from kuaiban.core.forms import CleanForm
 from kuaiban.supervision.models import OrderLevel
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class ExtensionRequestForm(forms.Form):
+class ExtensionRequestForm(CleanForm):
     proposed_due = forms.CharField(label=_("new reply deadline"), widget=DATE)
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(CleanForm):
     decision = forms.ChoiceField(
         label=_("decision"), choices=[("approve", _("Approve")), ("refuse", _("Refuse"))]
     )
@@ -24,7 +25,7 @@ class DecisionForm(forms.Form):
     note = forms.CharField(label=_("note (required to refuse)"), required=False)
 
 
-class OrderIssueForm(forms.Form):
+class OrderIssueForm(CleanForm):
     appeal = forms.CharField(label=_("appeal (tracking number)"), required=False)
     unit = forms.ChoiceField(label=_("unit (default: the appeal's lead unit)"), required=False)
     level = forms.ChoiceField(label=_("level"), choices=OrderLevel.choices)
@@ -36,15 +37,15 @@ class OrderIssueForm(forms.Form):
         self.fields["unit"].choices = [("", "—"), *unit_choices()]  # type: ignore[attr-defined]
 
 
-class OrderAnswerForm(forms.Form):
+class OrderAnswerForm(CleanForm):
     text = forms.CharField(label=_("answer"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class OrderCloseForm(forms.Form):
+class OrderCloseForm(CleanForm):
     note = forms.CharField(label=_("note"), required=False)
 
 
-class OrderReopenForm(forms.Form):
+class OrderReopenForm(CleanForm):
     note = forms.CharField(label=_("why the answer is not enough"))
     due = forms.CharField(label=_("new deadline (optional)"), required=False, widget=DATE)
     level = forms.ChoiceField(
@@ -52,7 +53,7 @@ class OrderReopenForm(forms.Form):
     )
 
 
-class ArbitrateForm(forms.Form):
+class ArbitrateForm(CleanForm):
     unit = forms.ChoiceField(label=_("lead unit"))
     co_units = forms.MultipleChoiceField(
         label=_("co-handling units"),

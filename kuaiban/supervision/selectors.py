@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals.models import Appeal, AppealEvent, Status
 from kuaiban.appeals.services import MAX_RETURNS
 from kuaiban.core.errors import FieldError, NotFound, ValidationFailed
+from kuaiban.core.validation import check_id
 from kuaiban.org.models import Role, User
 from kuaiban.supervision.models import (
     Extension,
@@ -121,8 +122,8 @@ def page_by_id(qs: QuerySet[Any], *, cursor: str | None, size: int) -> tuple[lis
     """Keyset pagination on descending ids (the cursor is the last id seen)."""
     if cursor:
         try:
-            last = int(cursor)
-        except ValueError:
+            last = check_id(int(cursor), "cursor")
+        except (ValueError, ValidationFailed):
             raise ValidationFailed.one("cursor", _("Not a cursor this server issued.")) from None
         qs = qs.filter(pk__lt=last)
     rows = list(qs[: size + 1])

@@ -4,11 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.models import Satisfaction
+from kuaiban.core.forms import CleanForm
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-class CallForm(forms.Form):
+class CallForm(CleanForm):
     reached = forms.ChoiceField(
         label=_("Did you reach the submitter?"), choices=YES_NO, widget=forms.RadioSelect
     )
@@ -35,7 +36,7 @@ class CallForm(forms.Form):
     )
 
 
-class SelfRatingForm(forms.Form):
+class SelfRatingForm(CleanForm):
     resolved = forms.ChoiceField(
         label=_("Has your problem been resolved?"), choices=YES_NO, widget=forms.RadioSelect
     )

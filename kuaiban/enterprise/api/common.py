@@ -9,6 +9,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from kuaiban.api.schemas import InputSchema, QuerySchema
 from kuaiban.appeals.api import RefOut
 from kuaiban.appeals.models import Appeal
 from kuaiban.enterprise import selectors
@@ -33,7 +34,7 @@ def user_of(request: HttpRequest) -> User:
 # ----- schemas -----------------------------------------------------------------------------------
 
 
-class ProblemIn(Schema):
+class ProblemIn(InputSchema):
     content: str
     title: str | None = None
     kind: ProblemKindT = "help"
@@ -41,7 +42,7 @@ class ProblemIn(Schema):
     unit: str | None = Field(None, description="Dispatch at once to this lead unit (dispatchers)")
 
 
-class PeriodParams(Schema):
+class EnterprisePeriodParams(QuerySchema):
     from_: dt.date | None = Field(None, alias="from")
     to: dt.date | None = None
 
@@ -64,7 +65,7 @@ class OfficialOut(Schema):
     duty: str
 
 
-class EnterpriseIn(Schema):
+class EnterpriseIn(InputSchema):
     credit_code: str
     name: str
     industry: str = Field(..., description="Section letter A–T of GB/T 4754-2017, or its name")

@@ -9,12 +9,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
 
+from kuaiban.api.schemas import InputSchema, LocalTime
 from kuaiban.appeals.api import ERRORS, RefOut
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.enterprise import rules, selectors, services
 from kuaiban.enterprise.api.common import (
+    EnterprisePeriodParams,
     MeetingKindT,
-    PeriodParams,
     ProblemIn,
     count_of,
     ref,
@@ -30,12 +31,12 @@ from kuaiban.enterprise.services.meetings import starts_at
 # ----- meetings ------------------------------------------------------------------------------
 
 
-class MeetingIn(Schema):
+class MeetingIn(InputSchema):
     kind: MeetingKindT = "breakfast"
     topic: str
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time | None = None
+    start_time: LocalTime
+    end_time: LocalTime | None = None
     place: str
     hosts: list[str] = Field(..., description="Usernames of the host leaders")
     capacity: int
@@ -59,8 +60,8 @@ class MeetingOut(Schema):
     kind: str
     topic: str
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time | None
+    start_time: LocalTime
+    end_time: LocalTime | None
     starts_at: dt.datetime
     place: str
     hosts: list[str]
@@ -151,7 +152,7 @@ def open_meetings(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/meetings/figures", response={200: MeetingFiguresOut, **ERRORS})
 def meeting_figures(
     request: HttpRequest,
-    period: Query[PeriodParams],
+    period: Query[EnterprisePeriodParams],
     kind: MeetingKindT | None = None,
 ) -> dict[str, Any]:
     if not rules.has(user_of(request), rules.SEE_FIGURES):
@@ -187,13 +188,13 @@ def cancel_meeting(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
     return meeting_detail(services.meeting_cancel(actor=user_of(request), meeting_id=meeting_id))
 
 
-class BookingIn(Schema):
+class BookingIn(InputSchema):
     credit_code: str
     phone: str
     contact_name: str = ""
 
 
-class InviteIn(Schema):
+class InviteIn(InputSchema):
     credit_code: str
     phone: str = ""
     contact_name: str = ""
@@ -267,7 +268,7 @@ def invite(request: HttpRequest, meeting_id: int, payload: InviteIn) -> Status[d
     )
 
 
-class AttendanceIn(Schema):
+class AttendanceIn(InputSchema):
     attended: list[str] = Field(..., description="Credit codes of booked enterprises that came")
     walk_ins: list[str] = Field(default_factory=list, description="Credit codes not booked")
 

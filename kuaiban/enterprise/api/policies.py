@@ -9,13 +9,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
 
+from kuaiban.api.schemas import InputSchema
 from kuaiban.appeals import selectors as appeal_selectors
 from kuaiban.appeals.api import ERRORS, RefOut
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.enterprise import industries, rules, selectors, services
 from kuaiban.enterprise.api.common import (
+    EnterprisePeriodParams,
     IndustryOut,
-    PeriodParams,
     count_of,
     ref,
     router,
@@ -31,7 +32,7 @@ from kuaiban.enterprise.models import (
 # ----- policies and answers -----------------------------------------------------------------
 
 
-class PolicyIn(Schema):
+class PolicyIn(InputSchema):
     title: str
     text: str
     issuing_unit: str = Field(..., description="Unit code")
@@ -94,7 +95,7 @@ def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[dict[str, A
     return Status(201, policy_out(item))
 
 
-class PromoteIn(Schema):
+class PromoteIn(InputSchema):
     number: str = Field(..., description="Tracking number of the replied enterprise appeal")
     industry: str | None = Field(None, description="Default: the enterprise's industry")
     title: str | None = None
@@ -240,7 +241,7 @@ class EnterpriseFiguresOut(Schema):
 )
 def enterprise_figures(
     request: HttpRequest,
-    period: Query[PeriodParams],
+    period: Query[EnterprisePeriodParams],
 ) -> dict[str, Any]:
     if not rules.has(user_of(request), rules.SEE_FIGURES):
         raise PermissionDenied(_("Your role may not see these figures."))

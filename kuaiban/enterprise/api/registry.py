@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Schema, Status
 from ninja.files import UploadedFile
 
+from kuaiban.api.schemas import InputSchema, QuerySchema
 from kuaiban.appeals.api import ERRORS
 from kuaiban.core.errors import PermissionDenied
 from kuaiban.enterprise import industries, rules, selectors, services
@@ -42,7 +43,7 @@ def list_industries(request: HttpRequest) -> list[dict[str, str]]:
     return [{"code": i.code, "name": i.name} for i in industries.rows()]
 
 
-class EnterpriseParams(Schema):
+class EnterpriseParams(QuerySchema):
     q: str | None = None
     industry: str | None = None
     size: SizeT | None = None
@@ -141,7 +142,7 @@ def update_enterprise(
 # ----- assignments ----------------------------------------------------------------------------
 
 
-class AssignmentIn(Schema):
+class AssignmentIn(InputSchema):
     official: str = Field(..., description="Username of the leader or official")
     enterprise: str | None = Field(None, description="Credit code")
     project: int | None = Field(None, description="Livelihood project id")
@@ -174,7 +175,7 @@ def assignment_out(a: Assignment) -> dict[str, Any]:
     }
 
 
-class AssignmentParams(Schema):
+class AssignmentParams(QuerySchema):
     official: str | None = None
     enterprise: str | None = None
     project: int | None = None
@@ -214,7 +215,7 @@ def end_assignment(request: HttpRequest, assignment_id: int) -> dict[str, Any]:
 # ----- visits ----------------------------------------------------------------------------------
 
 
-class VisitIn(Schema):
+class EnterpriseVisitIn(InputSchema):
     credit_code: str
     visited_on: dt.date
     findings: str
@@ -267,7 +268,7 @@ def list_visits(
     response={201: VisitOut, **ERRORS},
     summary="Record a visit (走访); each problem becomes an appeal with channel visit",
 )
-def create_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any]]:
+def create_visit(request: HttpRequest, payload: EnterpriseVisitIn) -> Status[dict[str, Any]]:
     visit = services.visit_record(
         actor=user_of(request),
         credit_code=payload.credit_code.strip().upper(),
