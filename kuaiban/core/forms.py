@@ -13,11 +13,16 @@ from kuaiban.core.validation import check_date, clean_text
 class CleanForm(forms.Form):
     """A form whose every cleaned text passes ``clean_text`` (NUL and lone surrogates refused,
     other control characters removed) and whose every date and datetime passes ``check_date``
-    (years 1900–2999), each problem shown beside its field, before the form's own ``clean()``
-    combines fields and before anything is stored."""
+    (years 1900–2999), each problem shown beside its field, before anything is stored.
 
-    def _clean_fields(self) -> None:
-        super()._clean_fields()  # type: ignore[misc]  # not in django-stubs; Django 5.2 has it
+    It runs after Django's own ``full_clean`` (a public hook, unlike the per-field internals);
+    the input guard middleware has already refused or stripped such text in every request, so
+    a form's own ``clean()`` never sees it either."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not hasattr(self, "cleaned_data"):  # an unbound form, or one with empty_permitted
+            return
         for name, value in list(self.cleaned_data.items()):
             try:
                 if isinstance(value, str):
@@ -25,4 +30,4 @@ class CleanForm(forms.Form):
                 elif isinstance(value, dt.date):
                     check_date(value, name)
             except ValidationFailed as exc:
-                self.add_error(name, str(exc.message))
+                self.add_error(name if name in self.fields else None, str(exc.message))

@@ -250,7 +250,7 @@ def test_appeals_stored_with_a_bad_date_before_the_check_are_repaired(
             [stored + ("+00" if connection.vendor == "postgresql" else ""), appeal.pk],
         )
     migration = importlib.import_module(
-        "kuaiban.appeals.migrations.0006_h1input_occurred_at_in_range"
+        "kuaiban.appeals.migrations.0007_h1input_occurred_at_in_range"
     )
     # what RunPython hands it (SQLite's schema editor cannot open inside the test's transaction)
     editor = SimpleNamespace(connection=connection, quote_name=connection.ops.quote_name)

@@ -111,7 +111,7 @@ def test_page_download_and_permissions(november: dict[str, str], client: Any, ap
         page = client.get("/supervision/bulletin/", {"month": "2026-11"})
         assert page.status_code == 200
         html = page.content.decode()
-        assert "2026年11月诉求办理情况通报" in html and "window.print()" in html
+        assert "2026年11月诉求办理情况通报" in html and "data-print" in html
         assert november["late1"] in html
         xlsx = client.get("/supervision/bulletin/", {"month": "2026-11", "format": "xlsx"})
     assert xlsx.status_code == 200
