@@ -15,7 +15,7 @@ from kuaiban.core import clock, rows
 from kuaiban.integrations.models import ApiKey
 from kuaiban.integrations.services import apikey_create
 from kuaiban.org.models import ApiToken, Region, User
-from kuaiban.org.services import token_authenticate, token_create
+from kuaiban.org.services import TokenRejected, token_authenticate, token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,8 @@ def test_token_authentication_grants_and_refusals(county: Any) -> None:
     handler.save()
 
     ApiToken.objects.filter(digest=ApiToken.digest_of(key)).update(revoked_at=clock.now())
-    assert token_authenticate(key) is None
+    with pytest.raises(TokenRejected):  # a revoked token says so (401 token_revoked)
+        token_authenticate(key)
     assert _status(key) == 401
 
 
