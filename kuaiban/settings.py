@@ -17,6 +17,10 @@ env = environ.Env()
 
 DEBUG: bool = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("KUAIBAN_DATA_DIR", default=str(Path.cwd() / "data"))).resolve()
+if not env.str("KUAIBAN_DATA_DIR", default="") and DATA_DIR.is_relative_to(BASE_DIR):
+    # Started from inside the package (``cd kuaiban && kuaiban makemessages``): never write
+    # keys, databases or uploads into the code; use the checkout's data/ beside it instead.
+    DATA_DIR = BASE_DIR.parent / "data"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
