@@ -179,5 +179,13 @@ KUAIBAN_DEMO_PASSWORD: str = env.str("KUAIBAN_DEMO_PASSWORD", default="kuaiban-d
 KUAIBAN_NUMBER_PREFIX: str = env.str("KUAIBAN_NUMBER_PREFIX", default="KB")
 KUAIBAN_CONTENT_MAX = 5000
 KUAIBAN_PAGE_SIZE = 50
+# Background workers (kuaiban.core.workers): a heartbeat older than this (plus the worker's own
+# interval) makes /healthz answer 503; transient database errors are retried after 1, 2, 4 …
+# seconds, at most the maximum.
+KUAIBAN_WORKER_STALE_SECONDS: float = env.float("KUAIBAN_WORKER_STALE_SECONDS", default=300.0)
+KUAIBAN_WORKER_BACKOFF_SECONDS: float = env.float("KUAIBAN_WORKER_BACKOFF_SECONDS", default=1.0)
+KUAIBAN_WORKER_BACKOFF_MAX_SECONDS: float = env.float(
+    "KUAIBAN_WORKER_BACKOFF_MAX_SECONDS", default=60.0
+)
 
 DOMAIN_NAME = _("Kuaiban")
