@@ -48,6 +48,12 @@ def _serve(argv: list[str]) -> None:
             "where they run as services of their own)"
         ),
     )
+    parser.add_argument(
+        "--threads-idle-timeout",
+        type=int,
+        default=int(os.environ.get("WEB_THREADS_IDLE_TIMEOUT", "30")),
+        help="seconds an idle blocking thread is kept (Granian, 5-600; default 30)",
+    )
     args = parser.parse_args(argv)
     workers = args.workers or 2 * (os.cpu_count() or 1)
 
@@ -60,6 +66,10 @@ def _serve(argv: list[str]) -> None:
     # self-contained (quietly, and only what changed).
     call_command("collectstatic", interactive=False, verbosity=0)
     connections.close_all()  # the web processes are forked from this one: no shared sockets
+    for conn in connections.all(initialized_only=True):
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool is not None:
+            close_pool()  # nor a pool (its threads do not survive the fork): each opens its own
 
     from granian import Granian
     from granian.constants import Interfaces
@@ -71,6 +81,7 @@ def _serve(argv: list[str]) -> None:
         interface=Interfaces.WSGI,
         workers=workers,
         blocking_threads=args.threads,
+        blocking_threads_idle_timeout=args.threads_idle_timeout,
         websockets=False,
         log_access=args.access_log,
         respawn_failed_workers=True,  # a web process that dies is replaced
