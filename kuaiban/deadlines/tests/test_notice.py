@@ -70,13 +70,13 @@ def test_a_2027_notice_and_its_make_up_day() -> None:
 @pytest.mark.parametrize(
     ("text", "field", "says"),
     [
-        ("元旦放三天", "notice", "No holiday found"),
+        ("元旦放三天", "notice", "未找到节假日安排"),
         # The weekday does not fit the year: a notice pasted for the wrong year.
         ("一、元旦：1月1日（周四）至3日（周六）放假调休，共3天。", "notice", "1月1日（周四）"),
         ("一、元旦：1月1日（周五）至3日（周日）放假调休，共4天。", "notice", "共4天"),
         ("一、春节：2月30日至3月2日放假。", "notice", "2月30日"),
         ("一、春节：2月14日（周日）值班。", "notice", "值班"),
-        ("一、元旦：1月1日放假。1月1日上班。", "notice", "both"),
+        ("一、元旦：1月1日放假。1月1日上班。", "notice", "既是放假日又是上班日"),
     ],
 )
 def test_bad_input_is_refused_naming_what_could_not_be_read(
