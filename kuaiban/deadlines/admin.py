@@ -127,6 +127,29 @@ class CalendarDayAdmin(WarningAdmin):
 
     change_list_template = "admin/deadlines/calendarday/change_list.html"
 
+    # One day added, changed or deleted here moves deadlines as the notice does.
+    def save_model(self, request: HttpRequest, obj: CalendarDay, form: Any, change: bool) -> None:
+        from kuaiban.deadlines.changes import calendar_changed
+
+        dates = [obj.date]
+        if change and "date" in form.changed_data:
+            dates.append(form.initial["date"])
+        with calendar_changed(actor=request.user, dates=dates):  # type: ignore[arg-type]
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: CalendarDay) -> None:
+        from kuaiban.deadlines.changes import calendar_changed
+
+        with calendar_changed(actor=request.user, dates=[obj.date]):  # type: ignore[arg-type]
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        from kuaiban.deadlines.changes import calendar_changed
+
+        dates = list(queryset.values_list("date", flat=True))
+        with calendar_changed(actor=request.user, dates=dates):  # type: ignore[arg-type]
+            super().delete_queryset(request, queryset)
+
     @admin.display(description=gettext_lazy("weekday"))
     def weekday(self, row: CalendarDay) -> str:
         return formats.date_format(row.date, "l")

@@ -8,8 +8,9 @@ whose deadline moved, through the appeal's hash chain.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -55,6 +56,20 @@ def calendar_days_save(*, actor: User, days: Sequence[NoticeDay]) -> CalendarCha
     if out.changed_days:
         out.appeals = deadlines_recompute(actor=actor, before=before, changed=out.changed_days)
     return out
+
+
+@contextlib.contextmanager
+def calendar_changed(*, actor: User, dates: Iterable[dt.date]) -> Iterator[list[str]]:
+    """Around a change to single calendar days (the admin's form): after the ``with`` body
+    wrote them, recompute the deadlines they move, in the same transaction."""
+    dates = list(dates)
+    moved: list[str] = []
+    with transaction.atomic():
+        before = deadlines.work_calendar()
+        yield moved
+        after = deadlines.work_calendar()
+        changed = [d for d in dates if before.is_workday(d) != after.is_workday(d)]
+        moved += deadlines_recompute(actor=actor, before=before, changed=changed)
 
 
 def _clock_start(appeal: Appeal, stage: str) -> dt.datetime | None:

@@ -170,3 +170,27 @@ def test_the_system_check_is_satisfied_once_the_year_is_entered(county: Any, cli
         client.force_login(user("admin"))
         client.post("/admin/deadlines/calendarday/notice/", {"notice": NOTICE_2027, "save": "1"})
         assert calendar_years_known() == []
+
+
+@pytest.mark.django_db
+def test_a_day_entered_in_the_admin_form_moves_deadlines_too(
+    county: Any, client: Any, make_appeal: Any
+) -> None:
+    with clock.frozen(dt.datetime(2026, 12, 29, 10, tzinfo=SHANGHAI)):
+        appeal = make_appeal()
+        services.appeal_dispatch(actor=user("operator"), number=appeal.number, unit="zjj")
+    client.force_login(user("admin"))
+    r = client.post(
+        "/admin/deadlines/calendarday/add/",
+        {"date": "2027-01-04", "is_workday": "", "note": "县里调休"},
+    )
+    assert r.status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.reply_due is not None
+    assert appeal.reply_due.astimezone(SHANGHAI).date() == dt.date(2027, 1, 13)
+    day = CalendarDay.objects.get(date=dt.date(2027, 1, 4))
+    client.post(f"/admin/deadlines/calendarday/{day.pk}/delete/", {"post": "yes"})
+    appeal.refresh_from_db()
+    assert appeal.reply_due.astimezone(SHANGHAI).date() == dt.date(2027, 1, 12)
+    assert AppealEvent.objects.filter(appeal=appeal, action=ACTION_RECOMPUTED).count() == 2
+    assert list(audit.verify()) == []
