@@ -122,7 +122,7 @@ class Heartbeat:
         self._write()
 
     def beat(self, *, force: bool = False) -> None:
-        if force or time.monotonic() - self._last_write >= min(BEAT_EVERY, self.interval or 1):
+        if force or time.monotonic() - self._last_write >= BEAT_EVERY:
             self._write()
 
     def error(self, exc: BaseException) -> None:

@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 POOL_MAX = 3
 THREADS = 8
