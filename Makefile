@@ -46,8 +46,10 @@ test-postgres: test-deps
 	$(BIN)/python scripts/run_tests.py postgres
 
 messages: install
-	cd kuaiban && ../$(BIN)/kuaiban makemessages -l zh_Hans -l en --no-obsolete
-	cd kuaiban && ../$(BIN)/kuaiban compilemessages
+	@# From inside the package (so the catalogues stay per app), but never writing into it:
+	@# the secret key, database and static files go to the data directory, not kuaiban/data/.
+	cd kuaiban && KUAIBAN_DATA_DIR="$(abspath $(KUAIBAN_DATA_DIR))" ../$(BIN)/kuaiban makemessages -l zh_Hans -l en --no-obsolete
+	cd kuaiban && KUAIBAN_DATA_DIR="$(abspath $(KUAIBAN_DATA_DIR))" ../$(BIN)/kuaiban compilemessages
 
 clean:
 	rm -rf $(VENV) build *.egg-info

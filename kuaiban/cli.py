@@ -8,10 +8,17 @@ commands (``kuaiban migrate``, ``kuaiban demo``, ``kuaiban sweep`` ...).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+log = logging.getLogger("kuaiban.serve")
 
 
 def _serve(argv: list[str]) -> None:
@@ -41,6 +48,12 @@ def _serve(argv: list[str]) -> None:
             "where they run as services of their own)"
         ),
     )
+    parser.add_argument(
+        "--threads-idle-timeout",
+        type=int,
+        default=int(os.environ.get("WEB_THREADS_IDLE_TIMEOUT", "30")),
+        help="seconds an idle blocking thread is kept (Granian, 5-600; default 30)",
+    )
     args = parser.parse_args(argv)
     workers = args.workers or 2 * (os.cpu_count() or 1)
 
@@ -53,6 +66,10 @@ def _serve(argv: list[str]) -> None:
     # self-contained (quietly, and only what changed).
     call_command("collectstatic", interactive=False, verbosity=0)
     connections.close_all()  # the web processes are forked from this one: no shared sockets
+    for conn in connections.all(initialized_only=True):
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool is not None:
+            close_pool()  # nor a pool (its threads do not survive the fork): each opens its own
 
     from granian import Granian
     from granian.constants import Interfaces
@@ -64,6 +81,7 @@ def _serve(argv: list[str]) -> None:
         interface=Interfaces.WSGI,
         workers=workers,
         blocking_threads=args.threads,
+        blocking_threads_idle_timeout=args.threads_idle_timeout,
         websockets=False,
         log_access=args.access_log,
         respawn_failed_workers=True,  # a web process that dies is replaced
@@ -71,11 +89,14 @@ def _serve(argv: list[str]) -> None:
     # Granian forks its web processes from this one; like the background workers, they must not
     # outlive it, even if it is killed outright (they would keep the port).
     os.register_at_fork(after_in_child=_die_with_parent)
-    children = _start_background() if args.background else []
+    supervisor = Supervisor(_background_commands()) if args.background else None
+    if supervisor is not None:
+        supervisor.start()
     try:
         server.serve()
     finally:
-        _stop_background(children)
+        if supervisor is not None:
+            supervisor.stop()
 
 
 # The periodic work the web processes leave to workers (each safe to run several times over).
@@ -97,26 +118,119 @@ def _die_with_parent() -> None:
         pass
 
 
-def _start_background() -> list[subprocess.Popen[bytes]]:
+def _background_commands() -> list[list[str]]:
+    return [[sys.executable, "-m", "kuaiban.cli", *command] for command in BACKGROUND]
+
+
+def _spawn(argv: Sequence[str]) -> subprocess.Popen[bytes]:
     # Own sessions: Ctrl-C reaches the server only, which then stops the workers in order.
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "kuaiban.cli", *command],
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+    return subprocess.Popen(list(argv), start_new_session=True, preexec_fn=_die_with_parent)
+
+
+@dataclass
+class _Child:
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    restarts: int = 0
+    failures: int = 0  # exits in a row, each soon after its start
+    restart_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return (
+            self.argv[3]
+            if len(self.argv) > 3 and self.argv[1:3] == ["-m", "kuaiban.cli"]
+            else (" ".join(self.argv))
         )
-        for command in BACKGROUND
-    ]
 
 
-def _stop_background(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        child.terminate()  # each loop finishes its current step on SIGTERM, then exits
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
+@dataclass
+class Supervisor:
+    """Runs the background workers and starts again any that exits, saying so on standard
+    error, after 1, 2, 4 … seconds (at most ``max_delay``) so a worker that dies at once does not
+    spin; a worker that ran ``healthy_after`` seconds before exiting restarts after ``delay``."""
+
+    commands: Sequence[Sequence[str]]
+    delay: float = 1.0
+    max_delay: float = 60.0
+    healthy_after: float = 60.0
+    poll: float = 1.0
+    spawn: Callable[[Sequence[str]], subprocess.Popen[bytes]] = _spawn
+    children: list[_Child] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _start(self, child: _Child) -> None:
+        child.process = self.spawn(child.argv)
+        child.started = time.monotonic()
+        child.restart_at = None
+
+    def start(self) -> None:
+        self.children = [_Child(list(argv)) for argv in self.commands]
+        for child in self.children:
+            self._start(child)
+        self._thread = threading.Thread(target=self._watch, name="kuaiban-supervisor", daemon=True)
+        self._thread.start()
+
+    def check(self) -> None:
+        """One look at every child: note the ones that exited, restart the ones whose wait is
+        over. The watcher thread calls it every ``poll`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            for child in self.children:
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        child.restarts += 1
+                        log.warning(
+                            "background worker %s: restarting (restart %d)",
+                            child.name,
+                            child.restarts,
+                        )
+                        self._start(child)
+                    continue
+                code = child.process.poll() if child.process is not None else 0
+                if code is None:
+                    continue
+                ran = now - child.started
+                child.failures = 1 if ran >= self.healthy_after else child.failures + 1
+                wait = min(self.max_delay, self.delay * 2 ** (child.failures - 1))
+                child.restart_at = now + wait
+                log.warning(
+                    "background worker %s exited with code %s after %.0fs; restarting in %.0fs",
+                    child.name,
+                    code,
+                    ran,
+                    wait,
+                )
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.poll):
+            try:
+                self.check()
+            except Exception:  # the supervisor must outlive whatever goes wrong in one check
+                log.exception("background supervisor: check failed")
+
+    def stop(self, timeout: float = 30) -> None:
+        with self._lock:
+            self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.poll + 5)
+        running = [c.process for c in self.children if c.process is not None]
+        for process in running:
+            if process.poll() is None:
+                process.terminate()  # each loop finishes its current step on SIGTERM, then exits
+        for process in running:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def main() -> None:

@@ -19,6 +19,10 @@ env = environ.Env()
 
 DEBUG: bool = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("KUAIBAN_DATA_DIR", default=str(Path.cwd() / "data"))).resolve()
+if not env.str("KUAIBAN_DATA_DIR", default="") and DATA_DIR.is_relative_to(BASE_DIR):
+    # Started from inside the package (``cd kuaiban && kuaiban makemessages``): never write
+    # keys, databases or uploads into the code; use the checkout's data/ beside it instead.
+    DATA_DIR = BASE_DIR.parent / "data"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
@@ -121,9 +125,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    # A bounded pool per process (psycopg_pool, Django's native support): the web server's
+    # threads come and go (Granian retires idle ones), but a process never holds more than
+    # PG_POOL_MAX_SIZE connections. Size it so that processes x max_size plus the workers'
+    # connections stays under PostgreSQL's max_connections (docs/architecture.md).
+    # PG_POOL_MAX_SIZE=0 turns the pool off (then CONN_MAX_AGE keeps one per thread).
+    _pool_max = env.int("PG_POOL_MAX_SIZE", default=4)
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("application_name", env.str("PG_APPLICATION_NAME", default="kuaiban"))
+    if _pool_max > 0:
+        _pg_options["pool"] = {
+            "min_size": min(_pool_max, env.int("PG_POOL_MIN_SIZE", default=1)),
+            "max_size": _pool_max,
+            # A request waits this long for a free connection, then fails (500), rather than
+            # opening one more; PostgreSQL's "too many clients" is thus never reached.
+            "timeout": env.float("PG_POOL_TIMEOUT", default=10.0),
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django requires 0
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     # The health check costs one round trip (SELECT 1) at the start of every request; it saves
-    # the first request on each connection after a database restart from failing.
+    # the first request on each connection after a database restart from failing. With the
+    # pool, the pool runs it (ConnectionPool.check_connection) when it hands a connection out.
     DATABASES["default"].setdefault(
         "CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True)
     )
@@ -239,5 +261,13 @@ KUAIBAN_DEMO_PASSWORD: str = env.str("KUAIBAN_DEMO_PASSWORD", default="kuaiban-d
 KUAIBAN_NUMBER_PREFIX: str = env.str("KUAIBAN_NUMBER_PREFIX", default="KB")
 KUAIBAN_CONTENT_MAX = 5000
 KUAIBAN_PAGE_SIZE = 50
+# Background workers (kuaiban.core.workers): a heartbeat older than this (plus the worker's own
+# interval) makes /healthz answer 503; transient database errors are retried after 1, 2, 4 …
+# seconds, at most the maximum.
+KUAIBAN_WORKER_STALE_SECONDS: float = env.float("KUAIBAN_WORKER_STALE_SECONDS", default=300.0)
+KUAIBAN_WORKER_BACKOFF_SECONDS: float = env.float("KUAIBAN_WORKER_BACKOFF_SECONDS", default=1.0)
+KUAIBAN_WORKER_BACKOFF_MAX_SECONDS: float = env.float(
+    "KUAIBAN_WORKER_BACKOFF_MAX_SECONDS", default=60.0
+)
 
 DOMAIN_NAME = _("Kuaiban")

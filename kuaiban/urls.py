@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from kuaiban.core.views import healthz
+
 urlpatterns = [
     path("", include("kuaiban.portal.urls")),
     path("appeals/", include("kuaiban.appeals.urls")),
@@ -26,4 +28,5 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
 ]

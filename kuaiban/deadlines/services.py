@@ -177,7 +177,24 @@ def calendar_warnings(today: dt.date) -> list[int]:
     years = [today.year]
     if today.month >= 11:
         years.append(today.year + 1)
-    return unknown_years(years)
+    return [y for y in unknown_years(years) if not notice_entered(y)]
+
+
+# A notice gives 11 statutory holiday days at least, most of them weekdays; a county's odd local
+# day off does not make a year "entered".
+NOTICE_MIN_WEEKDAY_HOLIDAYS = 5
+
+
+def notice_entered(year: int) -> bool:
+    """Whether an administrator entered the year's holiday notice as calendar days."""
+    from django.db import DatabaseError
+
+    try:
+        rest = CalendarDay.objects.filter(date__year=year, is_workday=False)
+        weekdays = [d for d in rest.values_list("date", flat=True) if d.weekday() < 5]
+    except DatabaseError:  # before the first migrate
+        return False
+    return len(weekdays) >= NOTICE_MIN_WEEKDAY_HOLIDAYS
 
 
 def overrides_in(year: int) -> int:

@@ -336,16 +336,12 @@ def test_worker_loop_stops_cleanly(
     django_capture_on_commit_callbacks: Any,
     monkeypatch: Any,
 ) -> None:
-    from kuaiban.integrations.management.commands import webhooks as command_module
+    from kuaiban.core import workers
 
     submit(hotline, django_capture_on_commit_callbacks)
-    command = WebhooksCommand()
-
-    def sleep(seconds: float) -> None:
-        command.stopping = True
-
-    monkeypatch.setattr(command_module.time, "sleep", sleep)
-    call_command(command, "--loop", "--interval", "0.01", verbosity=0)
+    # The first idle wait is where a SIGTERM would land: the loop then stops.
+    monkeypatch.setattr(workers.Stopper, "sleep", lambda self, seconds: True)
+    call_command(WebhooksCommand(), "--loop", "--interval", "0.01", verbosity=0)
     assert [r.json["type"] for r in receiver.delivered] == ["appeal.register"]
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections, connection
 
+from kuaiban.core.workers import run_loop
 from kuaiban.integrations import services, webhooks
 
 HOUSEKEEPING_EVERY = 60.0
-log = logging.getLogger(__name__)
+BATCH = 100
 
 
 class Command(BaseCommand):
@@ -32,51 +30,24 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stopping = False
-        previous = {}
-        if options["loop"]:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                previous[signum] = signal.signal(signum, self._stop)
-        try:
-            sent = self._run(options)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        if options["verbosity"] >= 1:
-            self.stdout.write(f"{sent} webhook delivery attempt(s) made.")
-
-    def _run(self, options: dict[str, Any]) -> int:
         sent = 0
         last_housekeeping = 0.0
-        while True:
-            if not connection.in_atomic_block:
-                close_old_connections()  # a long-running worker outlives database connections
-            try:
-                done = webhooks.deliveries_run(timeout=options["timeout"], limit=100)
-            except DatabaseError:
-                if not options["loop"]:
-                    raise
-                # The database restarted or failed over: report, wait, reconnect, go on.
-                log.exception("webhook worker: database error; retrying")
-                connection.close()
-                time.sleep(options["interval"])
-                continue
+
+        def step() -> bool:
+            nonlocal sent, last_housekeeping
+            done = webhooks.deliveries_run(timeout=options["timeout"], limit=BATCH)
             sent += done
-            if not options["loop"]:
-                if done == 100:
-                    continue
-                break
-            if time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:
+            if options["loop"] and time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:
                 services.rate_windows_prune()
                 services.idempotency_prune()
                 last_housekeeping = time.monotonic()
-            if self.stopping:
-                break
-            if not done:
-                time.sleep(options["interval"])
-            if self.stopping:
-                break
-        return sent
+            return done == BATCH if not options["loop"] else bool(done)
 
-    def _stop(self, signum: int, frame: Any) -> None:
-        self.stopping = True
+        if options["loop"]:
+            # Transient database errors are retried with backoff; see kuaiban.core.workers.
+            run_loop("webhooks", step, interval=options["interval"])
+        else:
+            while step():
+                pass
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"{sent} webhook delivery attempt(s) made.")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections
 
-from kuaiban.core.workers import Stopper
+from kuaiban.core.workers import run_loop
 from kuaiban.metrics import facts
-
-log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -35,22 +31,15 @@ class Command(BaseCommand):
                 f"Rebuilt the facts of {n} appeals in {time.monotonic() - started:.1f}s."
             )
             return
-        stopper = Stopper()
-        if options["loop"]:
-            stopper.install()
-        while True:
-            try:
-                n = facts.catch_up()
-            except DatabaseError:
-                if not options["loop"]:
-                    raise
-                # The database restarted or failed over: report, wait, reconnect, go on.
-                log.exception("rollup worker: database error; retrying")
-                n = 0
+
+        def step() -> bool:
+            n = facts.catch_up()
             if n or not options["loop"]:
                 self.stdout.write(f"Refreshed the facts of {n} appeals.")
-            if not options["loop"]:
-                return
-            if stopper.sleep(options["interval"]):
-                return
-            close_old_connections()  # a long-lived worker outlives database connections
+            return False
+
+        if not options["loop"]:
+            step()
+            return
+        # Transient database errors are retried with backoff; see kuaiban.core.workers.
+        run_loop("rollup", step, interval=options["interval"])

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections, connection
 
+from kuaiban.core.workers import run_loop
 from kuaiban.routing import services
-
-log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -26,38 +21,19 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stopping = False
-        previous = {}
-        if options["loop"]:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                previous[signum] = signal.signal(signum, self._stop)
         ran = 0
-        try:
-            while True:
-                if not connection.in_atomic_block:
-                    close_old_connections()
-                try:
-                    done = services.jobs_run(limit=1)
-                except DatabaseError:
-                    if not options["loop"]:
-                        raise
-                    log.exception("routing worker: database error; retrying")
-                    connection.close()
-                    time.sleep(options["interval"])
-                    continue
-                ran += done
-                if done and not self.stopping:
-                    continue
-                if not options["loop"] or self.stopping:
-                    break
-                time.sleep(options["interval"])
-                if self.stopping:
-                    break
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+
+        def step() -> bool:
+            nonlocal ran
+            done = services.jobs_run(limit=1)
+            ran += done
+            return bool(done)  # one job done: look for the next at once
+
+        if options["loop"]:
+            # Transient database errors are retried with backoff; see kuaiban.core.workers.
+            run_loop("routing_worker", step, interval=options["interval"])
+        else:
+            while step():
+                pass
         if options["verbosity"] >= 1:
             self.stdout.write(f"{ran} training job(s) run.")
-
-    def _stop(self, signum: int, frame: Any) -> None:
-        self.stopping = True

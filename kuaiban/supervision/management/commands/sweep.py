@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
 
-from kuaiban.core.workers import Stopper
+from kuaiban.core.workers import run_loop
 from kuaiban.deadlines import services as deadlines
 from kuaiban.supervision.services.sweep import sweep
 
@@ -31,11 +30,9 @@ class Command(BaseCommand):
         if options["batch"] < 1 or options["interval"] <= 0:
             self.stderr.write("--batch and --interval must be positive")
             raise SystemExit(2)
-        stopper = Stopper()
-        if options["loop"]:
-            stopper.install()
         warned: set[int] = set()
-        while True:
+
+        def step() -> bool:
             result = sweep(batch=options["batch"], mail=not options["no_mail"])
             for year in result.unknown_years:
                 if year not in warned:
@@ -52,10 +49,11 @@ class Command(BaseCommand):
                 result.changes or result.mailed or not options["loop"]
             ):
                 self.stdout.write(result.summary())
-            if not options["loop"]:
-                return
-            if stopper.sleep(options["interval"]):
-                self.stdout.write("sweep: stopped")
-                return
-            # A long-lived worker: drop connections the database or CONN_MAX_AGE retired.
-            close_old_connections()
+            return False
+
+        if not options["loop"]:
+            step()
+            return
+        # Transient database errors are retried with backoff; see kuaiban.core.workers.
+        run_loop("sweep", step, interval=options["interval"])
+        self.stdout.write("sweep: stopped")

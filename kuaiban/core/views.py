@@ -1,0 +1,18 @@
+"""Views of the plumbing itself: the health endpoint for load balancers and monitors."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from kuaiban.core.health import health_report
+
+
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers and no known worker's heartbeat is stale, else 503.
+    No authentication, no personal data."""
+    report = health_report()
+    return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
