@@ -284,6 +284,13 @@ def _apply(s: State, e: AppealEvent) -> None:
         s.extension_count = int(p.get("extensions", s.extension_count + 1))
         if isinstance(p.get("alert"), dict):
             s.alert, s.alert_stage, s.alert_due = "none", "", None
+    elif action == "deadline_recomputed":  # the working calendar changed (deadlines.changes)
+        clocks = p.get("clocks")
+        for stage, moved in clocks.items() if isinstance(clocks, dict) else ():
+            if stage in ("claim", "reply", "visit") and isinstance(moved, dict):
+                setattr(s, f"{stage}_due", _moment(moved, "to"))
+        if isinstance(p.get("alert"), dict):
+            s.alert, s.alert_stage, s.alert_due = "none", "", None
     elif action in ("visit", "visit_attempt"):
         if p.get("reached"):
             outcome = (True, p.get("resolved"), p.get("satisfaction") or "", p.get("authentic"))
