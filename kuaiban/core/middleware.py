@@ -22,6 +22,16 @@ from kuaiban.core.validation import clean_text
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
+#: How a surface answers a refused input, by path prefix. ``core`` knows no domain app: a
+#: surface with its own error shape (Open311's error list) registers it from its AppConfig.
+Refusal = Callable[[HttpRequest, str, str], HttpResponse]
+_REFUSALS: dict[str, Refusal] = {}
+
+
+def register_refusal(prefix: str, answer: Refusal) -> None:
+    """Answer refused input under ``prefix`` with ``answer(request, field, message)``."""
+    _REFUSALS[prefix] = answer
+
 
 def _cleaned(data: QueryDict) -> QueryDict:
     out = QueryDict(mutable=True, encoding=data.encoding)
@@ -55,11 +65,9 @@ def refused(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
         body = exc.as_dict()
         body["detail"] = f"{field}: {message}"
         return JsonResponse(body, status=400)
-    if request.path.startswith("/open311/"):
-        from kuaiban.open311.render import errors  # the specification's error list
-
-        fmt = "xml" if request.path.rstrip("/").endswith(".xml") else "json"
-        return errors(fmt, 400, [f"{field}: {message}"])
+    for prefix, answer in _REFUSALS.items():
+        if request.path.startswith(prefix):
+            return answer(request, field, message)
     return render(
         request,
         "core/bad_input.html",

@@ -11,7 +11,9 @@ class Open311Config(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from kuaiban.appeals.models import Category
+        from kuaiban.core.middleware import register_refusal
         from kuaiban.open311.models import Service, ServiceAttribute
+        from kuaiban.open311.render import refused_input
         from kuaiban.open311.selectors import forget_version
 
         # The catalogue's version is asked at most once a second; an edit made in this process
@@ -21,3 +23,5 @@ class Open311Config(AppConfig):
                 signal.connect(
                     forget_version, sender=model, dispatch_uid=f"open311.{model.__name__}"
                 )
+
+        register_refusal("/open311/", refused_input)
