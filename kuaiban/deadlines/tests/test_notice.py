@@ -136,6 +136,11 @@ def test_admin_previews_saves_and_recomputes_deadlines(
     assert event.payload["clocks"]["reply"]["to"].startswith("2027-01-13")
     assert AppealEvent.objects.filter(action=ACTION_RECOMPUTED).count() == 2  # one per appeal
     assert list(audit.verify()) == []  # the hash chain holds
+    # The appeal's timeline names the event in Chinese, as the handler reads it.
+    client.force_login(user("operator"))
+    timeline = client.get(f"/appeals/{appeal.number}/").content.decode()
+    assert "<strong>工作日历调整，期限已重算</strong>" in timeline
+    client.force_login(user("admin"))
     # Saving the same notice again changes nothing and writes no event.
     client.post("/admin/deadlines/calendarday/notice/", {"notice": NOTICE_2027, "save": "1"})
     assert AppealEvent.objects.filter(action=ACTION_RECOMPUTED).count() == 2
