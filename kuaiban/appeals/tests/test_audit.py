@@ -264,7 +264,10 @@ def test_a_chain_rewritten_to_the_same_length_is_caught_by_the_anchor(
 def test_the_sweep_anchors_once_a_day(ledger: dict[str, Appeal]) -> None:
     from kuaiban.supervision.services.sweep import sweep
 
-    now = clock.now()
+    # Noon in Beijing: two sweeps a minute apart must fall on the same local day (a run just
+    # before midnight would otherwise anchor twice, legitimately).
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    now = clock.now().astimezone(beijing).replace(hour=12, minute=0) + dt.timedelta(days=1)
     sweep(now=now, mail=False)
     sweep(now=now + dt.timedelta(minutes=1), mail=False)
     assert LedgerAnchor.objects.count() == 1
