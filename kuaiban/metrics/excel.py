@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kuaiban.appeals import policy
-from kuaiban.appeals.models import Appeal, Visit
+from kuaiban.appeals.models import Appeal, Status, Visit
 from kuaiban.core import spreadsheet
 from kuaiban.core.masking import mask_text
 from kuaiban.core.validation import mask_id, mask_phone
@@ -115,6 +115,8 @@ LEDGER_HEADERS = (
     "是否真实联系",
     "办结时间",
     "无效原因",
+    "并入诉求",
+    "结束时间",
     "退单次数",
     "重办次数",
     "预警",
@@ -135,7 +137,7 @@ def _visit(a: Appeal) -> Visit | None:
 
 def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
     """The rows as ``user`` may read them; the importer reads these same columns back."""
-    rows = qs.select_related("lead_unit", "region", "category").prefetch_related(
+    rows = qs.select_related("lead_unit", "region", "category", "merged_into").prefetch_related(
         "co_units", Prefetch("visits", queryset=Visit.objects.filter(reached=True))
     )
     for a in rows.iterator(chunk_size=2000):
@@ -174,6 +176,8 @@ def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
             _yes_no(visit.authentic) if visit else "",
             a.closed_at,
             text["invalid_reason"],
+            a.merged_into.number if a.merged_into else "",
+            a.ended_at if a.status in (Status.MERGED, Status.INVALID) else None,
             a.return_count,
             a.rework_count,
             a.get_alert_display(),
