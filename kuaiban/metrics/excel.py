@@ -135,6 +135,15 @@ def _visit(a: Appeal) -> Visit | None:
     return max(rated, key=lambda v: v.at) if rated else None
 
 
+UNREACHED = "未联系上"  # three calls on different days reached nobody: the visit ended unrated
+
+
+def _rating(a: Appeal, visit: Visit | None) -> str:
+    if visit is not None and visit.satisfaction:
+        return visit.get_satisfaction_display()
+    return UNREACHED if a.visited_at and visit is None else ""
+
+
 def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
     """The rows as ``user`` may read them; the importer reads these same columns back."""
     rows = qs.select_related("lead_unit", "region", "category", "merged_into").prefetch_related(
@@ -171,7 +180,7 @@ def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
             a.get_reply_result_display() if a.reply_result else "",
             text["reply_text"],
             a.visited_at,
-            visit.get_satisfaction_display() if visit and visit.satisfaction else "",
+            _rating(a, visit),
             _yes_no(visit.resolved) if visit else "",
             _yes_no(visit.authentic) if visit else "",
             a.closed_at,

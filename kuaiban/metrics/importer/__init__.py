@@ -42,6 +42,7 @@ __all__ = [
     "Checked",
     "Imported",
     "RowResult",
+    "batch_counts",
     "check",
     "check_upload",
     "describe",

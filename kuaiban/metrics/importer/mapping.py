@@ -42,6 +42,7 @@ STEPS = {
     "visited_at": Status.VISITED,
     "closed_at": Status.CLOSED,
 }
+UNREACHED = "未联系上"  # as the ledger export writes it (kuaiban.metrics.excel)
 _LIST = re.compile(r"[、,，;；/]+")
 
 
@@ -60,6 +61,7 @@ class Plan:
     satisfaction: str = ""
     resolved: bool | None = None
     authentic: bool | None = None
+    unreached: bool = False  # the visit ended unrated: nobody answered three days' calls
     invalid_reason: str = ""
     merged_into: str = ""  # the master's 来源编号 / 诉求编号
     ended_at: dt.datetime | None = None
@@ -271,12 +273,17 @@ def _outcome(row: Row, plan: Plan, stage: int, answered: bool) -> None:
         plan.reply_text = row.text("reply_text")
         if not plan.reply_text:
             row.err("reply_text", _("This field is required."))
-    if stage >= ORDER.index(Status.VISITED):
+    if stage >= ORDER.index(Status.VISITED) and row.text("satisfaction") == UNREACHED:
+        plan.unreached = True
+    elif stage >= ORDER.index(Status.VISITED):
         plan.satisfaction = row.choice("satisfaction", required=True)
         plan.resolved = row.yes_no("resolved", required=True)
         plan.authentic = row.yes_no("authentic", required=True)
     if plan.status in (Status.MERGED, Status.INVALID):
         plan.ended_at = row.moment("ended_at", required=True)
+        latest = max([plan.received_at, *plan.times.values()])
+        if plan.ended_at is not None and plan.ended_at < latest:
+            row.err("ended_at", _("Earlier than the step before it."))
     if plan.status == Status.INVALID:
         plan.invalid_reason = row.text("invalid_reason")
         if not plan.invalid_reason:

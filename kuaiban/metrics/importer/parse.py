@@ -141,6 +141,11 @@ ALIASES: dict[str, dict[str, str]] = {
         "已回访": "visited",
         "已办结": "closed",
         "办结": "closed",
+        "已合并": "merged",
+        "已并单": "merged",
+        "合并": "merged",
+        "无效": "invalid",
+        "作废": "invalid",
     },
     "reply_result": {
         "已解决": "resolved",

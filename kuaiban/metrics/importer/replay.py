@@ -97,20 +97,7 @@ def _path(line: int, plan: Plan) -> list[tuple[str, str, Callable[[Replay], None
     if "replied_at" in t:
         out.append(("replied_at", "reply_text", _reply(n, plan)))
     if "visited_at" in t:
-        visit = appeals.VisitInput(
-            reached=True,
-            resolved=plan.resolved,
-            satisfaction=plan.satisfaction,
-            authentic=plan.authentic,
-            note=_note(),
-        )
-        out.append(
-            (
-                "visited_at",
-                "satisfaction",
-                lambda r: _ok(appeals.appeal_visit(actor=None, number=r.number(n), data=visit)),
-            )
-        )
+        out.append(("visited_at", "satisfaction", _visit(n, plan)))
     if "closed_at" in t:
         out.append(
             (
@@ -120,6 +107,29 @@ def _path(line: int, plan: Plan) -> list[tuple[str, str, Callable[[Replay], None
             )
         )
     return out
+
+
+def _visit(line: int, plan: Plan) -> Callable[[Replay], None]:
+    def run(r: Replay) -> None:
+        if not plan.unreached:
+            data = appeals.VisitInput(
+                reached=True,
+                resolved=plan.resolved,
+                satisfaction=plan.satisfaction,
+                authentic=plan.authentic,
+                note=_note(),
+            )
+            appeals.appeal_visit(actor=None, number=r.number(line), data=data)
+            return
+        # The ledger keeps the last call only; the service ends a visit after calls on three
+        # days, so the two before are placed on the two days before it (at the same hour).
+        last = clock.now()
+        for days_before in (2, 1, 0):
+            with clock.frozen(last - dt.timedelta(days=days_before)):
+                data = appeals.VisitInput(reached=False, note=_note())
+                appeals.appeal_visit(actor=None, number=r.number(line), data=data)
+
+    return run
 
 
 def _reply(line: int, plan: Plan) -> Callable[[Replay], None]:
