@@ -244,8 +244,9 @@ def _units(row: Row, plan: Plan) -> None:
 
 
 def _times(row: Row, plan: Plan, stage: int, answered: bool) -> None:
-    """The time of each step the status implies; a reworked appeal may carry later ones."""
-    reworked = row.text("reworks") not in ("", "0")
+    """The time of each step the status implies; an appeal returned or reworked may carry the
+    times of an earlier round too (the ledger keeps the latest of each), which are ignored."""
+    reworked = any(row.text(k) not in ("", "0") for k in ("returns", "reworks"))
     previous: dt.datetime | None = plan.received_at
     for name, reaches in STEPS.items():
         required = bool(plan.status) and stage >= ORDER.index(reaches)

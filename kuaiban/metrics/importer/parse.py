@@ -80,6 +80,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("invalid_reason", "无效原因", ("invalid_reason",), help="无效诉求必填"),
     Column("merged_into", "并入诉求", ("merged_into",), help="已合并诉求并入的诉求编号"),
     Column("ended_at", "结束时间", ("ended_at",), help="合并或认定无效的时间"),
+    Column("returns", "退单次数", ("return_count",), help="退过单的诉求，更早的派单时间不核对"),
     Column(
         "reworks", "重办次数", ("rework_count",), help="重办过的诉求，更早的答复与回访时间不核对"
     ),
