@@ -71,6 +71,13 @@ def sees_contact(user: User, appeal: Appeal) -> bool:
     return bool(user.role == Role.HANDLER and user.unit_id and appeal.lead_unit_id == user.unit_id)
 
 
+def sees_full_numbers(user: User, appeal: Appeal) -> bool:
+    """Whether ``user`` reads ``appeal``'s phone and ID numbers in full, in the structured
+    fields and inside its free text (title, content, replies, notes). Everyone else gets them
+    through :func:`kuaiban.core.masking.mask_text` (pages, API, exports)."""
+    return user.is_authenticated and user.is_active and sees_contact(user, appeal)
+
+
 def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
     """Role (and unit) check only; the state check lives with the transitions."""
     if not user.is_authenticated or not user.is_active:

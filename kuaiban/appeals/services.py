@@ -7,9 +7,11 @@ the registered after-commit hooks (notifications, webhooks) only once the transa
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -56,6 +58,9 @@ _Coded = TypeVar("_Coded", Region, Category)
 
 EventHook = Callable[[Appeal, AppealEvent], None]
 _event_hooks: list[EventHook] = []
+_hooks_paused: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "kuaiban_hooks_paused", default=False
+)
 
 
 def on_event(hook: EventHook) -> EventHook:
@@ -67,6 +72,20 @@ def on_event(hook: EventHook) -> EventHook:
     """
     _event_hooks.append(hook)
     return hook
+
+
+@contextlib.contextmanager
+def hooks_paused() -> Iterator[None]:
+    """Record events without running the after-commit hooks (webhooks, notifications, routing).
+
+    For replaying history that happened elsewhere (the ledger importer): its events are facts
+    of the past, not news; nobody is told of them and nothing is dispatched automatically.
+    """
+    token = _hooks_paused.set(True)
+    try:
+        yield
+    finally:
+        _hooks_paused.reset(token)
 
 
 def _run_hooks(appeal: Appeal, event: AppealEvent) -> None:
@@ -116,7 +135,7 @@ def record_event(
     appeal.event_count = seq
     appeal.last_event_hash = event.hash
     appeal.__dict__.setdefault("recorded_events", []).append(event)
-    if _event_hooks:
+    if _event_hooks and not _hooks_paused.get():
         transaction.on_commit(partial(_run_hooks, appeal, event))
     return event
 
@@ -144,8 +163,23 @@ def _locked(number: str) -> Appeal:
     return appeal
 
 
-def _guard(appeal: Appeal, actor: User, action: str) -> None:
-    """Refuse: 404 if the actor can't see it, 403 for the wrong role, 409 for the wrong state."""
+def _guard(appeal: Appeal, actor: User | None, action: str) -> None:
+    """Refuse: 404 if the actor can't see it, 403 for the wrong role, 409 for the wrong state.
+
+    ``actor`` None is the system replaying a history recorded elsewhere (the ledger importer,
+    which an administrator runs): only the state check applies, as for registration by the
+    system. Every request by a person passes that person."""
+    if actor is not None:
+        _guard_person(appeal, actor, action)
+    if appeal.status not in ALLOWED_TRANSITIONS[action]:
+        raise Conflict(
+            _("Cannot %(action)s an appeal that is %(status)s.")
+            % {"action": Action(action).label, "status": appeal.get_status_display()},
+            code="wrong_status",
+        )
+
+
+def _guard_person(appeal: Appeal, actor: User, action: str) -> None:
     if not policy.can_see(actor, appeal):
         raise NotFound(_("No appeal numbered %(number)s.") % {"number": appeal.number})
     if not policy.may(actor, action, appeal):
@@ -153,12 +187,6 @@ def _guard(appeal: Appeal, actor: User, action: str) -> None:
             raise PermissionDenied(_("Only a handler of the lead unit may do this."))
         raise PermissionDenied(
             _("Your role (%(role)s) may not do this.") % {"role": actor.get_role_display()}
-        )
-    if appeal.status not in ALLOWED_TRANSITIONS[action]:
-        raise Conflict(
-            _("Cannot %(action)s an appeal that is %(status)s.")
-            % {"action": Action(action).label, "status": appeal.get_status_display()},
-            code="wrong_status",
         )
 
 
@@ -425,7 +453,7 @@ def _set_status(appeal: Appeal, to: str, now: dt.datetime) -> str:
 @transaction.atomic
 def appeal_dispatch(
     *,
-    actor: User,
+    actor: User | None,
     number: str,
     unit: str,
     co_units: Iterable[str] = (),
@@ -435,7 +463,7 @@ def appeal_dispatch(
     """Give the appeal to a lead unit; ``extra_payload`` adds keys to the event (auto=True ...)."""
     appeal = _locked(number)
     _guard(appeal, actor, Action.DISPATCH)
-    if appeal.return_count >= MAX_RETURNS and actor.role != Role.SUPERVISOR:
+    if appeal.return_count >= MAX_RETURNS and actor and actor.role != Role.SUPERVISOR:
         raise PermissionDenied(
             _("This appeal was returned twice: a supervisor arbitrates its dispatch.")
         )
@@ -475,7 +503,7 @@ def appeal_dispatch(
 
 
 @transaction.atomic
-def appeal_claim(*, actor: User, number: str) -> Appeal:
+def appeal_claim(*, actor: User | None, number: str) -> Appeal:
     appeal = _locked(number)
     _guard(appeal, actor, Action.CLAIM)
     now = clock.now()
@@ -526,7 +554,7 @@ def appeal_return(*, actor: User, number: str, reason: str) -> Appeal:
 
 
 @transaction.atomic
-def appeal_reply(*, actor: User, number: str, result: str, text: str) -> Appeal:
+def appeal_reply(*, actor: User | None, number: str, result: str, text: str) -> Appeal:
     appeal = _locked(number)
     _guard(appeal, actor, Action.REPLY)
     result = _choice(result, "result", ReplyResult)
@@ -554,7 +582,7 @@ def appeal_reply(*, actor: User, number: str, result: str, text: str) -> Appeal:
 
 
 @transaction.atomic
-def appeal_answer(*, actor: User, number: str, text: str) -> Appeal:
+def appeal_answer(*, actor: User | None, number: str, text: str) -> Appeal:
     """Answer a consultation at intake: no dispatch needed, straight to replied."""
     appeal = _locked(number)
     _guard(appeal, actor, Action.ANSWER)
@@ -579,7 +607,7 @@ def appeal_answer(*, actor: User, number: str, text: str) -> Appeal:
     return appeal
 
 
-def _rework(appeal: Appeal, actor: User, now: dt.datetime, note: str, cause: str) -> None:
+def _rework(appeal: Appeal, actor: User | None, now: dt.datetime, note: str, cause: str) -> None:
     before = _set_status(appeal, Status.IN_PROGRESS, now)
     appeal.rework_count += 1
     appeal.reply_result = ""
@@ -625,7 +653,7 @@ class VisitInput:
 
 
 @transaction.atomic
-def appeal_visit(*, actor: User, number: str, data: VisitInput) -> Appeal:
+def appeal_visit(*, actor: User | None, number: str, data: VisitInput) -> Appeal:
     """Record a return visit. Unreached: an attempt (three on different days end it unrated).
     Reached: the rating; dissatisfied or untrue sends the appeal back for rework."""
     appeal = _locked(number)
@@ -703,7 +731,7 @@ def appeal_visit(*, actor: User, number: str, data: VisitInput) -> Appeal:
 
 
 @transaction.atomic
-def appeal_rework(*, actor: User, number: str, note: str) -> Appeal:
+def appeal_rework(*, actor: User | None, number: str, note: str) -> Appeal:
     appeal = _locked(number)
     _guard(appeal, actor, Action.REWORK)
     note = _text(note, "note", required=True, limit=REASON_MAX)
@@ -713,7 +741,7 @@ def appeal_rework(*, actor: User, number: str, note: str) -> Appeal:
 
 
 @transaction.atomic
-def appeal_close(*, actor: User, number: str, note: str = "") -> Appeal:
+def appeal_close(*, actor: User | None, number: str, note: str = "") -> Appeal:
     appeal = _locked(number)
     _guard(appeal, actor, Action.CLOSE)
     note = _text(note, "note", required=False, limit=REASON_MAX)
@@ -732,7 +760,7 @@ def appeal_close(*, actor: User, number: str, note: str = "") -> Appeal:
 
 
 @transaction.atomic
-def appeal_merge(*, actor: User, number: str, into: str) -> Appeal:
+def appeal_merge(*, actor: User | None, number: str, into: str) -> Appeal:
     """Merge a repeated appeal into a master; the master's result reaches both submitters."""
     into = (into or "").strip()
     if not into:
@@ -751,7 +779,7 @@ def appeal_merge(*, actor: User, number: str, into: str) -> Appeal:
     appeal = locked[number]
     _guard(appeal, actor, Action.MERGE)
     master = locked.get(into)
-    if master is None or not policy.can_see(actor, master):
+    if master is None or (actor is not None and not policy.can_see(actor, master)):
         raise ValidationFailed.one("into", _("No appeal numbered %(number)s.") % {"number": into})
     if not master.is_open:
         raise ValidationFailed.one(
@@ -775,7 +803,7 @@ def appeal_merge(*, actor: User, number: str, into: str) -> Appeal:
 
 
 @transaction.atomic
-def appeal_invalidate(*, actor: User, number: str, reason: str) -> Appeal:
+def appeal_invalidate(*, actor: User | None, number: str, reason: str) -> Appeal:
     appeal = _locked(number)
     _guard(appeal, actor, Action.INVALIDATE)
     reason = _text(reason, "reason", required=True, limit=REASON_MAX)

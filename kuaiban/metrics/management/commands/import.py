@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from kuaiban.core.errors import DomainError
 from kuaiban.metrics import importer
@@ -59,24 +61,28 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{invalid} invalid rows: nothing written. Fix them, or use --skip-invalid."
             )
-        import hashlib
+        try:
+            with transaction.atomic():  # the batch and its appeals, or nothing
+                result = self._write(path, content, checked, actor)
+        except DomainError as exc:
+            raise CommandError(str(exc.message)) from None
+        self.stdout.write(
+            f"Imported {result.imported} appeals; {result.duplicates} already there, "
+            f"{result.invalid} invalid skipped."
+        )
 
+    def _write(
+        self, path: Path, content: bytes, checked: importer.Checked, actor: User | None
+    ) -> importer.Imported:
         batch = ImportBatch.objects.create(
             file_name=path.name[:200],
             sha256=hashlib.sha256(content).hexdigest(),
             content=content,
             created_by=actor,
-            rows=len(checked.rows),
-            valid=valid,
-            invalid=invalid,
-            duplicates=dup,
-            report=[r.as_dict() for r in checked.rows if r.state != "valid"][:1000],
         )
+        importer.batch_counts(batch, checked)
         result = importer.write(checked, actor=actor, batch=batch, skip_invalid=True)
         batch.imported = result.imported
         batch.state = ImportBatch.State.IMPORTED
         batch.save()
-        self.stdout.write(
-            f"Imported {result.imported} appeals; {result.duplicates} already there, "
-            f"{result.invalid} invalid skipped."
-        )
+        return result
