@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGES = 10_000
@@ -82,15 +83,15 @@ class Side:
         self.cpu_rates: list[float] = []
         self.top1: list[str] = []
 
-    def read(self) -> dict[str, object]:
+    def read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             raise SystemExit(f"{self.name}: the worker stopped (see its error above)")
-        answer: dict[str, object] = json.loads(line)
+        answer: dict[str, Any] = json.loads(line)
         return answer
 
-    def run(self) -> dict[str, object]:
+    def run(self) -> dict[str, Any]:
         assert self.proc.stdin is not None
         self.proc.stdin.write("run\n")
         self.proc.stdin.flush()
@@ -148,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         for side in sides if round_no % 2 else sides[::-1]:
             loop = host_loop()
             result = side.run()
-            wall, cpu = float(str(result["wall_s"])), float(str(result["cpu_s"]))
+            wall, cpu = float(result["wall_s"]), float(result["cpu_s"])
             side.rates.append(MESSAGES / wall)
             side.cpu_rates.append(MESSAGES / cpu)
-            side.top1 = [str(label) for label in result["top1"]]  # type: ignore[attr-defined]
+            side.top1 = [str(label) for label in result["top1"]]
             print(
                 f"{round_no:>5} {side.name:>6} {loop:>11.2f} {MESSAGES / wall:>11,.0f} "
-                f"{MESSAGES / cpu:>10,.0f}"
+                f"{MESSAGES / cpu:>14,.0f}"
             )
     before, after = sides
     same = sum(a == b for a, b in zip(before.top1, after.top1, strict=True))
