@@ -12,6 +12,11 @@ $(BIN)/kuaiban: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
+	@# opencc-python-reimplemented (before 2026-12) and opencc both install the module `opencc`:
+	@# in an older venv, remove the former and put the official binding's files back.
+	@if $(BIN)/pip show --quiet opencc-python-reimplemented 2>/dev/null; then \
+		$(BIN)/pip uninstall --quiet --yes opencc-python-reimplemented && \
+		$(BIN)/pip install --quiet --force-reinstall --no-deps opencc; fi
 	@touch $@
 
 install: $(BIN)/kuaiban

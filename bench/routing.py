@@ -444,7 +444,7 @@ def bench_classifier(data_dir: Path, raw: list[str], *, cv: bool) -> None:
     )
 
     sample = (raw * 3)[:10_000]
-    model.predict_top(sample[:200], k=3)  # warm-up (jieba dictionary, OpenCC)
+    model.predict_top(sample[:200], k=3)  # warm-up (rjieba dictionary, OpenCC)
     t0, c0 = time.perf_counter(), time.process_time()
     model.predict_top(sample, k=3)
     rate = len(sample) / (time.perf_counter() - t0)

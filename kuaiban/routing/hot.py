@@ -14,7 +14,7 @@ Method (all sparse / vectorised; 100,000 appeals in well under a minute on one c
    similar neighbour. Then groups whose centroids are very close (>= ``merge_threshold``) are
    merged, which reunites a big issue that several stars had split.
 4. Label: in the three most central members, the runs of the centroid's best bigrams (TF-IDF of
-   the group against the period) are cut into words with jieba and the words ranked by the
+   the group against the period) are cut into words with rjieba and the words ranked by the
    centroid (``幸福里 垃圾 清运``). Only these short runs are segmented, which keeps it fast.
 
 ``compare_periods`` matches this period's issues to the previous period's by the cosine of their
@@ -265,7 +265,7 @@ def _key_terms(
     """The group's key words, scored by its centroid (TF-IDF of the group against the period).
 
     Runs of the centroid's best bigrams in the most central members' text are cut into words
-    with jieba (only these short runs are segmented, which keeps labelling cheap); a word scores
+    with rjieba (only these short runs are segmented, which keeps labelling cheap); a word scores
     the centroid weight of its bigrams, once per member that uses it.
     """
     best = {

@@ -29,7 +29,7 @@ from django.utils import timezone
 from kuaiban.appeals.models import Appeal
 from kuaiban.core import clock
 from kuaiban.org.models import Region
-from kuaiban.routing.classifier import TextClassifier, appeal_text
+from kuaiban.routing.classifier import ModelFormatError, TextClassifier, appeal_text
 from kuaiban.routing.models import ModelVersion
 from kuaiban.routing.similar import SimilarIndex
 
@@ -115,6 +115,9 @@ class ActiveModels:
             path = models_dir() / row["path"]
             try:
                 model = TextClassifier.load(path)
+            except ModelFormatError as exc:  # e.g. a model of an older format: retrain it
+                log.error("routing: cannot use model %s: %s", row["version"], exc)
+                continue
             except Exception:  # a damaged or foreign file must not break suggestions
                 log.exception("routing: cannot load model %s from %s", row["version"], path)
                 continue

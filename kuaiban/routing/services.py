@@ -226,14 +226,6 @@ def model_train(
             )
             % {"n": max(min_class_samples, cv_folds, 2), "found": len(set(labels))},
         )
-    if len(set(labels)) == 2:
-        # The library's softmax over SVM scores expects one score column per class; a two-class
-        # LinearSVC has only one (reported to the library's author).
-        raise ValidationFailed.one(
-            "label",
-            _("Training needs at least three classes; found two: %(classes)s.")
-            % {"classes": ", ".join(sorted(set(labels)))},
-        )
     cv = cross_validate(texts, labels, folds=cv_folds, seed=seed) if cv_folds else None
     model = train(texts, labels, seed=seed, cv=cv)
     model.metadata.update({"target": target, "source": source, "dropped_classes": dropped})

@@ -8,23 +8,23 @@ sides look alike:
     normalize  -> NFKC (full-width to half-width), Traditional to Simplified, lower case,
                   no URLs / e-mail addresses / greeting boilerplate, single spaces
     despace    -> whitespace removed wherever a CJK character is on either side
-    tokenize   -> jieba words of the de-spaced text, without stop words, punctuation,
-                  single digits or single latin letters
+    tokenize   -> words of the de-spaced text (``segment``: rjieba, jieba's algorithm and
+                  dictionary in Rust), without stop words, punctuation, single digits or
+                  single latin letters
     canonical  -> the kept tokens joined without spaces (input for character n-grams)
 
-OpenCC and jieba are loaded once, lazily, and nothing is downloaded: OpenCC's dictionaries and
-jieba's dictionary ship inside their packages.
+Nothing is downloaded: OpenCC's dictionaries and rjieba's dictionary ship inside their wheels.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
-from typing import Protocol
+from typing import Literal
+
+import rjieba
 
 from kuaiban.core.text import to_simplified
 
@@ -36,6 +36,7 @@ __all__ = [
     "despace",
     "join_fields",
     "normalize",
+    "segment",
     "to_simplified",
     "tokenize",
     "tokenize_normalized",
@@ -84,8 +85,6 @@ _BOILERPLATE_HINT_RE = re.compile(r"[尊此谢]")
 _SPACE_RUN_RE = re.compile(r"\s+")
 _LATIN_OR_DIGIT = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 _WORD_CHAR_RE = re.compile(r"[^\W_]")
-
-_init_lock = threading.Lock()
 
 
 def normalize(text: str) -> str:
@@ -138,242 +137,26 @@ def _space_or_nothing(match: re.Match[str]) -> str:
     return match.group()
 
 
-def _jieba_ready() -> None:
-    import jieba
-
-    if jieba.dt.initialized:
-        return
-    with _init_lock:
-        if not jieba.dt.initialized:
-            jieba.setLogLevel(logging.WARNING)
-            logging.getLogger("jieba").setLevel(logging.WARNING)
-            jieba.initialize()
+Mode = Literal["precise", "all", "search"]
 
 
-class _Segmenter(Protocol):
-    def lcut(self, sentence: str, cut_all: bool = False, HMM: bool = True) -> list[str]: ...
+def segment(text: str, *, mode: Mode = "precise", hmm: bool = True) -> list[str]:
+    """Words of ``text`` by ``rjieba`` (jieba's algorithm and dictionary, in Rust).
 
-
-_NOT_A_WORD = 1.0  # a log-probability is never positive: marks dictionary prefixes
-
-
-@cache
-def _segmenter() -> _Segmenter:
-    """jieba's default segmentation (precise mode), the same tokens in a fraction of the time.
-
-    jieba's ``cut`` builds, for each block of Chinese text, a dict of the dictionary words
-    starting at each position (``get_DAG``), takes the most probable path over it (``calc``,
-    calling ``log`` on every word's frequency each time), walks that path through generators and
-    hands each run of single characters missing from the dictionary to ``jieba.finalseg``, whose
-    Viterbi decoder copies a list for every state at every character.  This subclass does the
-    same computations with the same floating-point operations in the same order, so the same
-    path and the same tokens come out (a test compares them with ``jieba.lcut`` on hundreds of
-    messages), but:
-
-    * the word graph is built and walked in one loop over a table of every dictionary entry's
-      log-probability (prefixes of words marked ``_NOT_A_WORD``), one dict lookup per step;
-    * the path is walked into a list, without generators;
-    * the HMM keeps back-pointers instead of copied paths, with jieba's tie-breaking spelled out.
-
-    It shares jieba's loaded dictionary and HMM tables.  ``lcut(text)`` and ``lcut(text,
-    HMM=True)`` run the code here; ``HMM=False`` goes through jieba's own walk (with the fast
-    best-path search).
+    ``precise`` is jieba's default ``cut``, ``all`` its ``cut_all=True`` (every dictionary word
+    found, overlapping), ``search`` its ``cut_for_search``; ``hmm`` turns the HMM guesser for
+    words missing from the dictionary on or off (``all`` has none).  Whitespace and punctuation
+    come out as tokens of their own, as in jieba.
     """
-    import math
-
-    import jieba
-    import jieba.finalseg as finalseg
-
-    _jieba_ready()
-
-    re_han = jieba.re_han_default  # blocks of Chinese, latin letters, digits and +#&._%-
-    re_skip = jieba.re_skip_default  # what separates the other characters
-    hmm_han = finalseg.re_han  # runs of Chinese characters within a block
-    hmm_skip = finalseg.re_skip  # latin words and numbers between them
-    min_float = finalseg.MIN_FLOAT
-    start_p, trans_p = finalseg.start_P, finalseg.trans_P
-    emit_b, emit_m = finalseg.emit_P["B"].get, finalseg.emit_P["M"].get
-    emit_e, emit_s = finalseg.emit_P["E"].get, finalseg.emit_P["S"].get
-    t_eb, t_sb = trans_p["E"].get("B", min_float), trans_p["S"].get("B", min_float)
-    t_mm, t_bm = trans_p["M"].get("M", min_float), trans_p["B"].get("M", min_float)
-    t_ss, t_es = trans_p["S"].get("S", min_float), trans_p["E"].get("S", min_float)
-    t_be, t_me = trans_p["B"].get("E", min_float), trans_p["M"].get("E", min_float)
-    p0_b, p0_m, p0_e, p0_s = (start_p[s] for s in "BMES")
-
-    def hmm_cut(run: str, out: list[str]) -> None:
-        """``finalseg.__cut``: jieba's Viterbi over B/M/E/S for a run of Chinese characters.
-
-        Each state's best predecessor is chosen as jieba's ``max`` over ``(prob, state)``
-        tuples chooses it: the higher probability, and on a tie the later letter.
-        """
-        c = run[0]
-        vb = p0_b + emit_b(c, min_float)
-        vm = p0_m + emit_m(c, min_float)
-        ve = p0_e + emit_e(c, min_float)
-        vs = p0_s + emit_s(c, min_float)
-        # back[t] holds, for position t, the predecessors of B, M, E and S (True: the later
-        # letter of the two possible ones: S for B, M for M, M for E, S for S).
-        back: list[tuple[bool, bool, bool, bool]] = []
-        for c in run[1:]:
-            em = emit_b(c, min_float)
-            x, y = ve + t_eb + em, vs + t_sb + em
-            b_from_s = y >= x
-            nb = y if b_from_s else x
-            em = emit_m(c, min_float)
-            x, y = vm + t_mm + em, vb + t_bm + em
-            m_from_m = x >= y
-            nm = x if m_from_m else y
-            em = emit_s(c, min_float)
-            x, y = vs + t_ss + em, ve + t_es + em
-            s_from_s = x >= y
-            ns = x if s_from_s else y
-            em = emit_e(c, min_float)
-            x, y = vb + t_be + em, vm + t_me + em
-            e_from_m = y >= x
-            ne = y if e_from_m else x
-            back.append((b_from_s, m_from_m, e_from_m, s_from_s))
-            vb, vm, ve, vs = nb, nm, ne, ns
-        state = "S" if vs >= ve else "E"
-        tags = [state]
-        for b_from_s, m_from_m, e_from_m, s_from_s in reversed(back):
-            if state == "B":
-                state = "S" if b_from_s else "E"
-            elif state == "M":
-                state = "M" if m_from_m else "B"
-            elif state == "E":
-                state = "M" if e_from_m else "B"
-            else:
-                state = "S" if s_from_s else "E"
-            tags.append(state)
-        tags.reverse()
-        begin = nexti = 0
-        for i, tag in enumerate(tags):
-            if tag == "B":
-                begin = i
-            elif tag == "E":
-                out.append(run[begin : i + 1])
-                nexti = i + 1
-            elif tag == "S":
-                out.append(run[i])
-                nexti = i + 1
-        if nexti < len(run):
-            out.append(run[nexti:])
-
-    def unknown_run(buf: str, out: list[str]) -> None:
-        """``finalseg.cut``: Chinese runs through the HMM, latin words and numbers kept whole."""
-        for i, part in enumerate(hmm_han.split(buf)):
-            if i % 2:
-                hmm_cut(part, out)
-            elif part:
-                out.extend(p for p in hmm_skip.split(part) if p)
-
-    class Segmenter(jieba.Tokenizer):
-        def __init__(self) -> None:
-            super().__init__()
-            self.FREQ = jieba.dt.FREQ
-            self.total = jieba.dt.total
-            self.initialized = True
-            self._logtotal = logtotal = math.log(self.total)
-            # Every entry of jieba's prefix dictionary with log(count) - log(total), the number
-            # jieba computes for it in ``calc`` (one float object per distinct count).
-            by_count: dict[int, float] = {}
-            logp: dict[str, float] = {}
-            for word, count in self.FREQ.items():
-                p = by_count.get(count)
-                if p is None:
-                    p = by_count[count] = math.log(count) - logtotal if count else _NOT_A_WORD
-                logp[word] = p
-            self._logp = logp
-
-        def _route(self, sentence: str) -> list[int]:
-            """For each position, the end (exclusive) of the word that starts there on the
-            most probable path: jieba's ``get_DAG`` and ``calc`` in one pass."""
-            logp = self._logp
-            alone = -self._logtotal  # a character missing from the dictionary: frequency 1
-            n = len(sentence)
-            score = [0.0] * (n + 1)
-            ends = [0] * (n + 1)
-            for start in range(n - 1, -1, -1):
-                best = 0.0
-                best_end = 0
-                end = start + 1
-                p = logp.get(sentence[start])
-                while p is not None:
-                    if p <= 0.0:
-                        candidate = p + score[end]
-                        # ties go to the longer word, as in jieba's max over (score, end)
-                        if best_end == 0 or candidate >= best:
-                            best = candidate
-                            best_end = end
-                    if end == n:
-                        break
-                    end += 1
-                    p = logp.get(sentence[start:end])
-                if best_end:
-                    score[start] = best
-                    ends[start] = best_end
-                else:
-                    score[start] = alone + score[start + 1]
-                    ends[start] = start + 1
-            return ends
-
-        def get_DAG(self, sentence: str) -> dict[int, list[int]]:
-            return {}  # built and walked in ``calc``
-
-        def calc(
-            self, sentence: str, DAG: dict[int, list[int]], route: dict[int, tuple[float, int]]
-        ) -> None:
-            # jieba's own walks only read the ends; the scores are not kept.
-            for start, end in enumerate(self._route(sentence)[:-1]):
-                route[start] = (0.0, end - 1)
-
-        def _cut_block(self, block: str, out: list[str]) -> None:
-            """jieba's ``__cut_DAG``: the best path, runs of single characters to the HMM."""
-            ends = self._route(block)
-            freq = self.FREQ
-            n = len(block)
-            x = 0
-            run_start = 0
-            while x < n:
-                y = ends[x]
-                if y - x > 1:
-                    if x - run_start == 1:
-                        out.append(block[run_start])
-                    elif x > run_start:
-                        buf = block[run_start:x]
-                        if freq.get(buf):
-                            out.extend(buf)
-                        else:
-                            unknown_run(buf, out)
-                    out.append(block[x:y])
-                    run_start = y
-                x = y
-            if n - run_start == 1:
-                out.append(block[run_start])
-            elif n > run_start:
-                buf = block[run_start:]
-                if freq.get(buf):
-                    out.extend(buf)
-                else:
-                    unknown_run(buf, out)
-
-        def lcut(self, sentence: str, cut_all: bool = False, HMM: bool = True) -> list[str]:
-            if cut_all or not HMM or finalseg.Force_Split_Words:
-                return list(super().cut(sentence, cut_all=cut_all, HMM=HMM))
-            out: list[str] = []
-            for i, block in enumerate(re_han.split(jieba.strdecode(sentence))):
-                if i % 2:
-                    self._cut_block(block, out)
-                elif block:
-                    for part in re_skip.split(block):
-                        if re_skip.match(part):
-                            out.append(part)
-                        else:
-                            out.extend(part)
-            return out
-
-    segmenter: _Segmenter = Segmenter()
-    return segmenter
+    if mode == "precise":
+        words: list[str] = rjieba.cut(text, hmm)
+    elif mode == "all":
+        words = rjieba.cut_all(text)
+    elif mode == "search":
+        words = rjieba.cut_for_search(text, hmm)
+    else:
+        raise ValueError(f"unknown segmentation mode {mode!r}")
+    return words
 
 
 _SINGLE_NOISE = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
@@ -403,7 +186,7 @@ def tokenize_normalized(text: str, *, hmm: bool = True, max_chars: int | None = 
     drop = _ALNUM_NOISE
     return [
         t
-        for t in _segmenter().lcut(packed, HMM=hmm)
+        for t in segment(packed, hmm=hmm)
         if (t not in drop if t.isalnum() else len(t) > 1 and not _is_noise(t))
     ]
 

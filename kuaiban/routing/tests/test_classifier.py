@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
 
 from kuaiban.routing import classifier
 from kuaiban.routing.classifier import (
+    ModelFormatError,
     TextClassifier,
     appeal_text,
     cross_validate,
@@ -72,63 +75,44 @@ def test_save_load_round_trip(model: TextClassifier, tmp_path: Path) -> None:
     assert loaded.metadata == model.metadata
 
 
-def test_bulk_features_equal_the_vectorizers(
-    model: TextClassifier, sample: tuple[list[str], list[str]]
+def test_the_model_is_a_plain_scikit_learn_pipeline(model: TextClassifier) -> None:
+    """Temperature scaling keeps the SVM's ranking: top-1 is the SVM's own argmax."""
+    pipeline = model.pipeline
+    assert isinstance(pipeline, Pipeline)
+    assert [name for name, _ in pipeline.steps] == ["tokens", "features", "classify"]
+    assert isinstance(pipeline.named_steps["features"], FeatureUnion)
+    calibrated = pipeline.named_steps["classify"]
+    assert isinstance(calibrated, CalibratedClassifierCV)
+    assert calibrated.method == "temperature" and len(calibrated.calibrated_classifiers_) == 1
+    svm = calibrated.calibrated_classifiers_[0].estimator
+    assert isinstance(svm, LinearSVC)
+    features = pipeline[:-1].transform(RAW)
+    assert features.shape[0] == len(RAW) and features.shape[1] > 1000
+    scores = svm.decision_function(features)
+    assert model.predict(RAW) == [model.classes[i] for i in scores.argmax(axis=1)]
+    assert not np.allclose(model.predict_proba(RAW).max(axis=1), 1.0)
+
+
+def test_a_model_of_the_old_format_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The numpy path of ``Featurizer.transform`` gives scikit-learn's own TF-IDF matrix."""
-    featurizer = model.featurizer
-    texts = [
-        *sample[0][:120],
-        *RAW,
-        "",
-        "ＡＢＣ123 test 数据\n\n  重复重复重复",
-        "𠀀𠀁 emoji 😀 ok",
-    ]
-    tokens = [model.preprocessing.tokens(t) for t in texts] + [[], ["a  b", "x"]]
-    joined = ["".join(t) for t in tokens]
-    expected = sparse.hstack(
-        [
-            featurizer.words_.transform(tokens),
-            featurizer.chars_.transform(joined),
-            featurizer.head_weight
-            * featurizer.head_.transform([t[: featurizer.head_tokens] for t in tokens]),
-            featurizer.head_char_weight
-            * featurizer.head_chars_.transform([j[: featurizer.head_chars] for j in joined]),
-        ],
-        format="csr",
-    )
-    got = featurizer.transform(tokens)
-    assert got.shape == expected.shape
-    assert got.nnz == expected.nnz > 1000
-    assert abs(got - expected).max() < 1e-6
-    assert featurizer.transform([]).shape == (0, expected.shape[1])
+    """A format-1 file (hand-made SoftmaxSVC, gone) is refused with the way out: retrain."""
+    import joblib
 
+    class SoftmaxSVC:  # stands in for the class the old files refer to
+        pass
 
-def test_features_in_chunks_are_the_same_rows(
-    model: TextClassifier, sample: tuple[list[str], list[str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tokens = [model.preprocessing.tokens(t) for t in sample[0][:100]]
-    whole = model.featurizer.transform(tokens)
-    monkeypatch.setattr(classifier, "_CHUNK", 7)
-    chunked = model.featurizer.transform(tokens)
-    assert chunked.shape == whole.shape
-    assert np.array_equal(chunked.indptr, whole.indptr)
-    assert np.array_equal(chunked.indices, whole.indices)
-    assert np.array_equal(chunked.data, whole.data)
-
-
-def test_code_table_finds_exactly_its_keys() -> None:
-    rng = np.random.default_rng(0)
-    # Keys crowded into few hash slots too (multiples of a large power of two).
-    keys = np.unique(
-        np.concatenate([rng.integers(0, 2**63, 5000), np.arange(1, 300) << 40, [0, 2**63 - 1]])
-    ).astype(np.uint64)
-    values = rng.permutation(len(keys)).astype(np.int64)
-    table = classifier._CodeTable(keys, values)
-    probes = np.concatenate([keys, rng.integers(0, 2**63, 5000).astype(np.uint64)])
-    expected = dict(zip(keys.tolist(), values.tolist(), strict=True))
-    assert table.lookup(probes).tolist() == [expected.get(k, -1) for k in probes.tolist()]
-    assert classifier._CodeTable(keys[:0], values[:0]).lookup(probes[:3]).tolist() == [-1] * 3
+    SoftmaxSVC.__module__ = classifier.__name__
+    SoftmaxSVC.__qualname__ = "SoftmaxSVC"
+    path = tmp_path / "category-old.joblib"
+    with monkeypatch.context() as patched:
+        patched.setattr(classifier, "SoftmaxSVC", SoftmaxSVC, raising=False)
+        joblib.dump({"format": 1, "estimator": SoftmaxSVC(), "metadata": {}}, path)
+    with pytest.raises(ModelFormatError, match=r"older format.*retrain it with `kuaiban train`"):
+        TextClassifier.load(path)
+    joblib.dump({"format": 1, "metadata": {}}, path)
+    with pytest.raises(ModelFormatError, match=r"format 1, .*reads format 2; retrain it"):
+        TextClassifier.load(path)
 
 
 def test_metadata(model: TextClassifier, sample: tuple[list[str], list[str]]) -> None:
@@ -137,7 +121,8 @@ def test_metadata(model: TextClassifier, sample: tuple[list[str], list[str]]) ->
     assert meta["classes"] == model.classes and len(meta["classes"]) == 7
     assert sum(meta["class_counts"].values()) == len(sample[0])
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", meta["trained_at"])
-    assert {"scikit-learn", "numpy", "scipy", "jieba", "python"} <= set(meta["versions"])
+    assert {"scikit-learn", "numpy", "scipy", "rjieba", "opencc", "python"} <= set(meta["versions"])
+    assert meta["format"] == classifier.MODEL_FORMAT
 
 
 def test_load_refuses_other_files(tmp_path: Path) -> None:
@@ -145,7 +130,13 @@ def test_load_refuses_other_files(tmp_path: Path) -> None:
 
     path = tmp_path / "other.joblib"
     joblib.dump({"format": 999}, path)
+    with pytest.raises(ValueError, match=r"format 999, .*retrain it with `kuaiban train`"):
+        TextClassifier.load(path)
+    joblib.dump([1, 2, 3], path)
     with pytest.raises(ValueError, match="not a Kuaiban routing model"):
+        TextClassifier.load(path)
+    path.write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="retrain it"):
         TextClassifier.load(path)
 
 

@@ -267,3 +267,43 @@ def test_a_failing_job_is_marked_failed_with_its_reason() -> None:
     assert job.status == "failed" and job.finished_at is not None
     assert "at least two classes" in job.output
     assert not ModelVersion.objects.exists()
+
+
+def test_a_two_class_file_trains_a_model_that_suggests_both(
+    routing_env: Path, tmp_path: Path
+) -> None:
+    """scikit-learn's temperature scaling handles one SVM score column (two classes)."""
+    with SAMPLE.open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["label"] in ("教育文体", "环境保护")]
+    path = tmp_path / "two.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "label"])
+        writer.writeheader()
+        writer.writerows({"text": r["text"], "label": r["label"]} for r in rows)
+    run("train", "--file", str(path), "--cv", "3")
+    row = ModelVersion.objects.get()
+    assert sorted(row.classes) == ["教育文体", "环境保护"] and row.cv_macro_f1 > 0.8
+    top = services.suggest("化工厂每天晚上偷排废气，河水也被污染了")["categories"]
+    assert [label for label, _ in top] == ["环境保护", "教育文体"]
+    assert abs(sum(p for _, p in top) - 1) < 1e-3
+
+
+def test_an_active_model_of_the_old_format_gives_no_suggestions_and_says_retrain(
+    routing_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import joblib
+
+    run("train", "--file", str(SAMPLE), "--cv", "0")
+    row = ModelVersion.objects.get()
+    path = routing_env / "models" / row.path
+    joblib.dump({"format": 1, "metadata": {}}, path)  # what a deployment upgraded in place has
+    ModelVersion.objects.filter(pk=row.pk).update(checksum="0" * 64)
+    runtime.active_models.reset()
+    with caplog.at_level("ERROR", logger="kuaiban.routing.runtime"):
+        assert services.suggest("学校开学乱收费，请教育局查处")["categories"] == []
+    assert f"cannot use model {row.version}" in caplog.text
+    assert "retrain it with `kuaiban train`" in caplog.text
+    with pytest.raises(CommandError, match="retrain it with `kuaiban train`"):
+        run("evaluate", "--file", str(SAMPLE), "--model", row.version)
+    run("train", "--file", str(SAMPLE), "--cv", "0")  # retraining is the way out
+    assert services.suggest("学校开学乱收费，请教育局查处")["categories"]
