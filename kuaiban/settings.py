@@ -159,6 +159,10 @@ else:
         )
 DATABASES["default"].setdefault("TEST", {})
 
+# Django's cache: this process's memory by default; CACHE_URL=redis://host:6379/0 shares it among
+# all web processes (needs the redis package). API-key rows are remembered here for a second.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://kuaiban")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 LOGIN_URL = "login"

@@ -11,7 +11,6 @@ from ninja import Field, Header, Query, Router, Schema, Status
 from kuaiban.api.schemas import ErrorOut, InputSchema, QuerySchema
 from kuaiban.appeals import policy, selectors, services
 from kuaiban.appeals.models import Appeal, AppealEvent
-from kuaiban.core import rows
 from kuaiban.core.validation import mask_id, mask_phone
 from kuaiban.integrations.services import fingerprint, idempotent_register
 from kuaiban.org.models import User
@@ -274,8 +273,7 @@ def _created(appeal: Appeal, user: User, *, new: bool) -> dict[str, object]:
 
 
 def _event_count(appeal: Appeal) -> int | None:
-    row = rows.fetch(f"SELECT event_count FROM {rows.table(Appeal)} WHERE id = %s", [appeal.pk])
-    return None if row is None else int(row[0])
+    return Appeal.objects.filter(pk=appeal.pk).values_list("event_count", flat=True).first()
 
 
 class ListParams(QuerySchema):

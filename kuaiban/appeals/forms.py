@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
 from django import forms
+from django.http import Http404, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.models import (
@@ -14,9 +19,10 @@ from kuaiban.appeals.models import (
     SubmitterType,
     Urgency,
 )
+from kuaiban.appeals.services import AppealInput
 from kuaiban.core.errors import DomainError
 from kuaiban.core.forms import CleanForm
-from kuaiban.org.models import Region, Unit
+from kuaiban.org.models import Region, Unit, User
 
 # Service error fields → form fields.
 FIELD_MAP = {
@@ -37,6 +43,46 @@ def attach_errors(form: forms.Form, exc: DomainError) -> None:
     for err in exc.errors:
         name = FIELD_MAP.get(err.field, err.field)
         form.add_error(name if name in form.fields else None, str(err.message))
+
+
+T = TypeVar("T")
+# An action a page's form posts: its form class and the service call, (actor, number, data).
+FormAction = tuple[type[forms.Form], Callable[[User, str, dict[str, Any]], T]]
+
+
+@dataclass
+class ActionOutcome(Generic[T]):
+    form: forms.Form
+    done: bool
+    result: T | None
+    status: int  # 200 when done; 400 for an invalid form; the refusing domain error's otherwise
+
+
+def form_action(
+    actions: Mapping[str, FormAction[T]],
+    action: str,
+    *,
+    user: User,
+    number: str,
+    data: QueryDict,
+    passing: tuple[type[DomainError], ...] = (),
+) -> ActionOutcome[T]:
+    """The POST of one of a page's action forms (named ``action`` and prefixed with it): bind
+    it, call its service with the cleaned data, and put a refusal's errors beside the fields.
+    Domain errors of the ``passing`` types propagate to the caller; an unknown action is 404."""
+    if action not in actions:
+        raise Http404
+    form_class, call = actions[action]
+    form = form_class(data, prefix=action)
+    if not form.is_valid():
+        return ActionOutcome(form, False, None, 400)
+    try:
+        return ActionOutcome(form, True, call(user, number, form.cleaned_data), 200)
+    except passing:
+        raise
+    except DomainError as exc:
+        attach_errors(form, exc)
+        return ActionOutcome(form, False, None, exc.status)
 
 
 class RegisterForm(CleanForm):
@@ -66,6 +112,28 @@ class RegisterForm(CleanForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     group_size = forms.IntegerField(label=_("people in group visit"), required=False)
+
+    def appeal_input(self) -> AppealInput:
+        """The registration the valid form asks for (the service validates it)."""
+        d = self.cleaned_data
+        return AppealInput(
+            channel=d["channel"],
+            kind=d["kind"],
+            urgency=d["urgency"],
+            title=d["title"],
+            content=d["content"],
+            category=d["category"] or None,
+            submitter_type=d["submitter_type"],
+            submitter_name=d["submitter_name"],
+            submitter_phone=d["submitter_phone"],
+            submitter_id_number=d["submitter_id_number"],
+            enterprise_name=d["enterprise_name"],
+            credit_code=d["credit_code"],
+            region=d["region"] or None,
+            address=d["address"],
+            occurred_at=d["occurred_at"],
+            group_size=d["group_size"],
+        )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -95,6 +95,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Action.MERGE: frozenset({Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS}),
     Action.INVALIDATE: frozenset({Status.RECEIVED, Status.DISPATCHED}),
 }
+# The actions whose event moves an appeal to a status (registration and the moves above), in
+# Action's order: what the public portal shows and what a webhook can subscribe to.
+STATUS_ACTIONS: tuple[str, ...] = tuple(
+    a for a in Action.values if a == Action.REGISTER or a in ALLOWED_TRANSITIONS
+)
 
 
 class ReplyResult(models.TextChoices):

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals import policy
-from kuaiban.appeals.models import Alert, Appeal, Channel, Kind, Status
+from kuaiban.appeals.models import STATUS_ACTIONS, Alert, Appeal, Channel, Kind, Status
 from kuaiban.core.errors import NotFound, ValidationFailed
 from kuaiban.core.text import fold
 from kuaiban.core.validation import check_date, check_id, check_year
@@ -301,16 +301,4 @@ def track(*, number: str, phone_last4: str) -> Appeal:
     return appeal
 
 
-PUBLIC_ACTIONS = {
-    "register",
-    "dispatch",
-    "claim",
-    "return",
-    "reply",
-    "answer",
-    "visit",
-    "rework",
-    "close",
-    "merge",
-    "invalidate",
-}
+PUBLIC_ACTIONS = frozenset(STATUS_ACTIONS)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -90,29 +88,8 @@ def register(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            d = form.cleaned_data
             try:
-                appeal = services.appeal_register(
-                    actor=user,
-                    data=services.AppealInput(
-                        channel=d["channel"],
-                        kind=d["kind"],
-                        urgency=d["urgency"],
-                        title=d["title"],
-                        content=d["content"],
-                        category=d["category"] or None,
-                        submitter_type=d["submitter_type"],
-                        submitter_name=d["submitter_name"],
-                        submitter_phone=d["submitter_phone"],
-                        submitter_id_number=d["submitter_id_number"],
-                        enterprise_name=d["enterprise_name"],
-                        credit_code=d["credit_code"],
-                        region=d["region"] or None,
-                        address=d["address"],
-                        occurred_at=d["occurred_at"],
-                        group_size=d["group_size"],
-                    ),
-                )
+                appeal = services.appeal_register(actor=user, data=form.appeal_input())
             except DomainError as exc:
                 f.attach_errors(form, exc)
                 status = exc.status
@@ -129,9 +106,7 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "appeals/register.html", {"form": form}, status=status)
 
 
-ActionSpec = tuple[type[forms.Form], Callable[[User, str, dict[str, Any]], Appeal]]
-
-ACTIONS: dict[str, ActionSpec] = {
+ACTIONS: dict[str, f.FormAction[Appeal]] = {
     Action.DISPATCH: (
         f.DispatchForm,
         lambda u, n, d: services.appeal_dispatch(
@@ -234,42 +209,37 @@ def _still_sees(user: User, number: str) -> bool:
 @require_POST
 def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     user = _user(request)
-    if action not in ACTIONS:
-        raise Http404
     try:
         appeal = selectors.appeal_get(user=user, number=number)
     except NotFound:
         raise Http404 from None
-    form_class, call = ACTIONS[action]
-    form = form_class(request.POST, prefix=action)
-    status = 400
     home = "appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger"
-    if form.is_valid():
-        try:
-            written = call(user, number, form.cleaned_data)
-        except NotFound:
-            # Another action took it out of this user's sight between the page and the lock.
-            messages.error(
-                request, _("Appeal %(number)s is no longer yours to see.") % {"number": number}
-            )
-            return redirect(home)
-        except DomainError as exc:
-            f.attach_errors(form, exc)
-            status = exc.status
-        else:
-            messages.success(request, _("Done: %(action)s.") % {"action": Action(action).label})
-            # Judge from the state the action wrote, and from now: a handler who returned it,
-            # or whose claim a colleague's return overtook, no longer holds it.
-            if policy.can_see(user, written) and _still_sees(user, number):
-                return redirect("appeals:detail", number=number)
-            messages.info(
-                request,
-                _("%(number)s is no longer in your hands; it stays in the ledger's history.")
-                % {"number": number},
-            )
-            return redirect(home)
+    try:
+        outcome = f.form_action(
+            ACTIONS, action, user=user, number=number, data=request.POST, passing=(NotFound,)
+        )
+    except NotFound:
+        # Another action took it out of this user's sight between the page and the lock.
+        messages.error(
+            request, _("Appeal %(number)s is no longer yours to see.") % {"number": number}
+        )
+        return redirect(home)
+    if outcome.done:
+        written = outcome.result
+        assert written is not None
+        messages.success(request, _("Done: %(action)s.") % {"action": Action(action).label})
+        # Judge from the state the action wrote, and from now: a handler who returned it,
+        # or whose claim a colleague's return overtook, no longer holds it.
+        if policy.can_see(user, written) and _still_sees(user, number):
+            return redirect("appeals:detail", number=number)
+        messages.info(
+            request,
+            _("%(number)s is no longer in your hands; it stays in the ledger's history.")
+            % {"number": number},
+        )
+        return redirect(home)
     appeal.refresh_from_db()
     context = _detail_context(user, appeal)
-    context["forms"][action] = form
+    context["forms"][action] = outcome.form
     context["failed_action"] = action
-    return render(request, "appeals/detail.html", context, status=status)
+    return render(request, "appeals/detail.html", context, status=outcome.status)

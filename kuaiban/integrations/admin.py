@@ -118,8 +118,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
-        services.apikey_forget()  # an update sends no signals
+        live = queryset.filter(revoked_at__isnull=True)
+        digests = list(live.values_list("digest", flat=True))
+        count = live.update(revoked_at=clock.now())
+        services.apikey_forget(digests=digests)  # an update sends no signals
         self.message_user(request, _("%(n)d key(s) revoked.") % {"n": count})
 
 

@@ -19,7 +19,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.appeals.models import Appeal, AppealEvent, Channel
+from kuaiban.appeals.models import STATUS_ACTIONS, Appeal, AppealEvent, Channel
 
 KEY_PREFIX = "kbk_"
 NAME_VALIDATOR = RegexValidator(
@@ -157,19 +157,7 @@ def new_secret() -> str:
 
 
 # Actions whose event changes an appeal's status: the events a webhook can subscribe to.
-WEBHOOK_EVENTS = (
-    "register",
-    "dispatch",
-    "claim",
-    "return",
-    "reply",
-    "answer",
-    "visit",
-    "rework",
-    "close",
-    "merge",
-    "invalidate",
-)
+WEBHOOK_EVENTS = STATUS_ACTIONS
 
 
 class Webhook(models.Model):

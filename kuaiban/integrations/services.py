@@ -5,23 +5,22 @@ Webhooks (registration, enqueueing and delivery) live in :mod:`kuaiban.integrati
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
 import math
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import caches
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals.models import Appeal, Channel
-from kuaiban.core import clock, rows
+from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.integrations.models import (
     NAME_VALIDATOR,
@@ -42,8 +41,7 @@ ALLOWANCE_SHARE = 0.01
 ALLOWANCE_MAX = 50
 LAST_USED_EVERY = dt.timedelta(seconds=60)
 # Every Open311 request authenticates its key: a process reads a key's row at most once a second.
-KEY_CACHE_SECONDS = 1.0
-KEY_CACHE_MAX = 1000
+KEY_CACHE_SECONDS = 1
 IDEMPOTENCY_KEY_MAX = 255
 
 
@@ -124,6 +122,8 @@ def apikey_assign_secret(api_key: ApiKey) -> str:
 
 
 def apikey_revoke(*, name: str) -> ApiKey:
+    """Revoke the key named ``name``; it is refused from the next request on (its save drops the
+    remembered row, see apikey_forget)."""
     api_key = ApiKey.objects.filter(name=name).first()
     if api_key is None:
         raise NotFound(_("No API key named %(name)s.") % {"name": name})
@@ -133,60 +133,46 @@ def apikey_revoke(*, name: str) -> ApiKey:
     return api_key
 
 
-class _KnownKeys:
-    """Key rows this process read in the last KEY_CACHE_SECONDS, by digest (unknown digests are
-    not remembered, so guessing cannot fill it). Each caller gets its own copy of the row."""
-
-    def __init__(self) -> None:
-        self.by_digest: dict[str, tuple[float, ApiKey]] = {}
-
-    def get(self, digest: str) -> ApiKey | None:
-        found = self.by_digest.get(digest)
-        if found is None or time.monotonic() - found[0] >= KEY_CACHE_SECONDS:
-            return None
-        return copy.copy(found[1])
-
-    def put(self, api_key: ApiKey) -> None:
-        if len(self.by_digest) >= KEY_CACHE_MAX:
-            self.by_digest.clear()
-        self.by_digest[api_key.digest] = (time.monotonic(), copy.copy(api_key))
-
-    def used(self, digest: str, at: dt.datetime) -> None:
-        found = self.by_digest.get(digest)
-        if found is not None:
-            found[1].last_used_at = at
+def _key_cache_key(digest: str) -> str:
+    return f"kuaiban:apikey:{digest}"
 
 
-_known_keys = _KnownKeys()
-
-
-def apikey_forget(**_kwargs: Any) -> None:
-    """Read every key from the database again (a key was edited or revoked in this process)."""
-    _known_keys.by_digest.clear()
+def apikey_forget(*, instance: ApiKey | None = None, digests: Iterable[str] = (), **_: Any) -> None:
+    """Drop remembered key rows: ``instance``'s (a post_save/post_delete receiver) and those of
+    ``digests`` (a queryset update, which sends no signals). With a shared cache (CACHE_URL) every
+    process sees the change at once; with the default per-process cache, this process does and
+    the others within KEY_CACHE_SECONDS."""
+    keys = [_key_cache_key(d) for d in digests]
+    if instance is not None:
+        keys.append(_key_cache_key(instance.digest))
+    if keys:
+        caches["default"].delete_many(keys)
 
 
 def apikey_authenticate(key: str | None) -> ApiKey:
     """The active key for ``key`` or PermissionDenied; records its last use (once a minute).
 
-    A key's row is read at most once every KEY_CACHE_SECONDS per process: a revocation or edit
-    made in another process takes effect within that time, in this process at once.
+    A key's row is read at most once every KEY_CACHE_SECONDS through Django's cache (unknown
+    digests are not remembered, so guessing cannot fill it); every caller gets its own copy.
     """
     if not key:
         raise PermissionDenied(_("An api_key is required."))
     digest = ApiKey.digest_of(key)
-    api_key = _known_keys.get(digest)
+    cache = caches["default"]
+    api_key: ApiKey | None = cache.get(_key_cache_key(digest))
     if api_key is None:
-        api_key = rows.by(ApiKey, "digest", digest)  # see core/rows.py
-        if api_key is None:
-            raise PermissionDenied(_("Invalid api_key."))
-        _known_keys.put(api_key)
+        try:
+            api_key = ApiKey.objects.get(digest=digest)
+        except ApiKey.DoesNotExist:
+            raise PermissionDenied(_("Invalid api_key.")) from None
+        cache.set(_key_cache_key(digest), api_key, KEY_CACHE_SECONDS)
     if api_key.revoked_at is not None:
         raise PermissionDenied(_("This api_key has been revoked."))
     now = clock.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_EVERY:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-        _known_keys.used(digest, now)
+        cache.set(_key_cache_key(digest), api_key, KEY_CACHE_SECONDS)
     return api_key
 
 
@@ -383,6 +369,4 @@ def idempotency_prune(*, older_than_days: int = 30) -> int:
 
 def intake_record(*, appeal: Appeal, api_key: ApiKey, source: str) -> Intake:
     """Remember which key brought ``appeal`` in (call inside the registering transaction)."""
-    intake = Intake(appeal=appeal, api_key=api_key, source=source)
-    rows.insert(intake)  # = .save(force_insert=True), written for every integration's appeal
-    return intake
+    return Intake.objects.create(appeal=appeal, api_key=api_key, source=source)

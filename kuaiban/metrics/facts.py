@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.signals import post_save
 
 from kuaiban.appeals.models import (
@@ -35,7 +35,7 @@ from kuaiban.appeals.models import (
     Satisfaction,
     Status,
 )
-from kuaiban.core import clock, rows
+from kuaiban.core import clock
 from kuaiban.metrics.models import AppealFact, FactDirty, FactState
 from kuaiban.org.models import Region, Unit
 
@@ -299,11 +299,7 @@ def rebuild(*, batch: int = 5000, progress: Any = None) -> int:
 
 def mark_dirty(sender: Any, instance: AppealEvent, created: bool, raw: bool, **kwargs: Any) -> None:
     if created and not raw:
-        # Runs inside every appeal's state change: a plain INSERT (see core/rows.py).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {rows.table(FactDirty)} (appeal_id) VALUES (%s)", [instance.appeal_id]
-            )
+        FactDirty.objects.create(appeal_id=instance.appeal_id)
 
 
 def connect() -> None:

@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 
 from kuaiban.appeals import services as appeals
 from kuaiban.appeals.models import Appeal, Urgency
-from kuaiban.core import rows
 from kuaiban.core.errors import FieldError, ValidationFailed
 from kuaiban.core.validation import check_year, clean_phone
 from kuaiban.integrations import services as integrations
@@ -347,7 +346,7 @@ def _register(
         raise ValidationFailed(
             [FieldError(FIELD_NAMES.get(e.field, e.field), e.message) for e in exc.errors]
         ) from None
-    request = Open311Request(
+    request = Open311Request.objects.create(
         appeal=appeal,
         api_key=api_key,
         token=str(uuid.uuid4()),
@@ -366,7 +365,6 @@ def _register(
         first_name=parsed.first_name,
         last_name=parsed.last_name,
     )
-    rows.insert(request)  # = .save(force_insert=True): this path runs for every POST
     integrations.intake_record(appeal=appeal, api_key=api_key, source="open311")
     return request
 

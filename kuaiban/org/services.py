@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.core import clock, rows
+from kuaiban.core import clock
 from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
-from kuaiban.org.models import ApiToken, Unit, User
+from kuaiban.org.models import ApiToken, User
 
 TOKEN_DAYS_MAX = 3650
 
@@ -58,31 +57,19 @@ def token_revoke(*, actor: User, token_id: int) -> ApiToken:
     return token
 
 
-@functools.cache
-def _token_sql() -> str:
-    # Token, user and unit in one statement (every API request runs it): see core/rows.py.
-    return (
-        f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')}, "
-        f"{rows.columns(Unit, 'n')} FROM {rows.table(ApiToken)} t "
-        f"JOIN {rows.table(User)} u ON u.id = t.user_id "
-        f"LEFT JOIN {rows.table(Unit)} n ON n.id = u.unit_id "
-        "WHERE t.digest = %s"
-    )
-
-
 def token_authenticate(key: str) -> User | None:
     """The user of a working token, None for an unknown one; TokenRejected (401) for an expired
-    or revoked one, RateLimited (429) past KUAIBAN_API_RATE_PER_MINUTE requests this minute."""
+    or revoked one, RateLimited (429) past KUAIBAN_API_RATE_PER_MINUTE requests this minute.
+
+    The token's row is read on every request (one query with its user and unit), so a
+    revocation or an expiry takes effect from the next request on, in every process."""
     from kuaiban.integrations.services import rate_limit_hit  # one rate mechanism for all keys
 
-    row = rows.fetch(_token_sql(), [ApiToken.digest_of(key)])
-    if row is None:
+    try:
+        token = ApiToken.objects.select_related("user__unit").get(digest=ApiToken.digest_of(key))
+    except ApiToken.DoesNotExist:
         return None
-    token, at = rows.build(ApiToken, row)
-    user, at = rows.build(User, row, at)
-    unit, _end = rows.build(Unit, row, at)
-    assert token is not None and user is not None
-    user.unit = unit
+    user = token.user
     if not user.is_active:
         return None
     if token.revoked_at is not None:

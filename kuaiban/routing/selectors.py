@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import Appeal, Category, Status
 from kuaiban.appeals.selectors import visible_appeals
-from kuaiban.core import rows, validation
+from kuaiban.core import validation
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.core.validation import check_year
 from kuaiban.org.models import Region, Role, Unit, User
@@ -43,10 +42,7 @@ def current_settings() -> RoutingSettings:
 
 def category_codes() -> dict[str, str]:
     """First-level category name → code (to fill the intake form's category field)."""
-    # Read for every registration's answer: plain SQL, see core/rows.py.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT name, code FROM {rows.table(Category)} WHERE level = 1")
-        return dict(cursor.fetchall())
+    return dict(Category.objects.filter(level=1).values_list("name", "code"))
 
 
 # ----- similar appeals ----------------------------------------------------------------------------

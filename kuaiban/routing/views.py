@@ -80,27 +80,6 @@ def intake_panel(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _register_input(d: dict[str, Any]) -> appeals.AppealInput:
-    return appeals.AppealInput(
-        channel=d["channel"],
-        kind=d["kind"],
-        urgency=d["urgency"],
-        title=d["title"],
-        content=d["content"],
-        category=d["category"] or None,
-        submitter_type=d["submitter_type"],
-        submitter_name=d["submitter_name"],
-        submitter_phone=d["submitter_phone"],
-        submitter_id_number=d["submitter_id_number"],
-        enterprise_name=d["enterprise_name"],
-        credit_code=d["credit_code"],
-        region=d["region"] or None,
-        address=d["address"],
-        occurred_at=d["occurred_at"],
-        group_size=d["group_size"],
-    )
-
-
 @login_required
 def register_and(request: HttpRequest) -> HttpResponse:
     """The intake form's "register and dispatch to …" / "register and merge into …" buttons:
@@ -121,9 +100,7 @@ def register_and(request: HttpRequest) -> HttpResponse:
     if not form.errors and form.is_valid():
         try:
             with transaction.atomic():
-                appeal = appeals.appeal_register(
-                    actor=user, data=_register_input(form.cleaned_data)
-                )
+                appeal = appeals.appeal_register(actor=user, data=form.appeal_input())
                 number = appeal.number or ""
                 if unit:
                     appeals.appeal_dispatch(actor=user, number=number, unit=unit)

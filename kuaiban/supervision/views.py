@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from kuaiban.appeals import selectors as appeal_selectors
 from kuaiban.appeals import services as appeal_services
-from kuaiban.appeals.forms import attach_errors
+from kuaiban.appeals.forms import FormAction, attach_errors, form_action
 from kuaiban.core import clock
 from kuaiban.core.errors import DomainError, NotFound
 from kuaiban.deadlines import services as deadlines
@@ -193,7 +193,7 @@ def _order_context(user: User, order: SupervisionOrder) -> dict[str, Any]:
     return context
 
 
-ORDER_ACTIONS = {
+ORDER_ACTIONS: dict[str, FormAction[object]] = {
     "answer": (
         forms.OrderAnswerForm,
         lambda u, n, d: orders.order_answer(actor=u, number=n, text=d["text"]),
@@ -215,28 +215,18 @@ ORDER_ACTIONS = {
 @require_POST
 def order_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     user = _user(request)
-    if action not in ORDER_ACTIONS:
-        raise Http404
     try:
         order = orders.order_get(user=user, number=number)
     except NotFound:
         raise Http404 from None
-    form_class, call = ORDER_ACTIONS[action]
-    form = form_class(request.POST, prefix=action)
-    status = 400
-    if form.is_valid():
-        try:
-            call(user, number, form.cleaned_data)
-        except DomainError as exc:
-            attach_errors(form, exc)
-            status = exc.status
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("supervision:order", number=number)
+    outcome = form_action(ORDER_ACTIONS, action, user=user, number=number, data=request.POST)
+    if outcome.done:
+        messages.success(request, _("Saved."))
+        return redirect("supervision:order", number=number)
     order.refresh_from_db()
     context = _order_context(user, order)
-    context["forms"][action] = form
-    return _render(request, "supervision/order.html", context, status=status)
+    context["forms"][action] = outcome.form
+    return _render(request, "supervision/order.html", context, status=outcome.status)
 
 
 # ----- extensions -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import re
 import threading
+import types
 from io import StringIO
 from typing import Any
 
@@ -305,11 +306,16 @@ def test_small_limits_stay_exact(county: Any) -> None:
 def test_a_revocation_elsewhere_takes_effect_within_the_key_cache_time(
     county: Any, monkeypatch: Any
 ) -> None:
-    # Another web process revokes the key: this process learns of it no later than
-    # KEY_CACHE_SECONDS after it last read the key's row.
+    # Another web process revokes the key (an UPDATE, no signal) and the cache is this
+    # process's own: this process learns of it no later than KEY_CACHE_SECONDS after it last
+    # read the key's row (the cache entry's timeout).
+    from django.core.cache.backends import base, locmem
+
     key = services.apikey_create(name="call-centre", channel="hotline").key
-    now = [1000.0]
-    monkeypatch.setattr(services.time, "monotonic", lambda: now[0])
+    now = [1_000_000.0]
+    fake = types.SimpleNamespace(time=lambda: now[0])
+    monkeypatch.setattr(base, "time", fake)  # where an entry's expiry is computed
+    monkeypatch.setattr(locmem, "time", fake)  # where it is checked
     assert open311_post(key).status_code == 201
     ApiKey.objects.filter(name="call-centre").update(revoked_at=clock.now())  # no signal here
     assert open311_post(key).status_code == 201  # still the row read a moment ago
@@ -317,6 +323,26 @@ def test_a_revocation_elsewhere_takes_effect_within_the_key_cache_time(
     refused = open311_post(key)
     assert refused.status_code == 403
     assert refused.json() == [{"code": 403, "description": "该 api_key 已被吊销。"}]
+    assert Appeal.objects.count() == 2
+
+
+def test_a_revocation_here_takes_effect_at_once(county: Any) -> None:
+    # Revoked by the command's service or by the admin's bulk action (an UPDATE): the key
+    # remembered a moment ago is forgotten, the very next request is refused.
+    key = services.apikey_create(name="call-centre", channel="hotline").key
+    assert open311_post(key).status_code == 201
+    services.apikey_revoke(name="call-centre")
+    assert open311_post(key).status_code == 403
+
+    other = services.apikey_create(name="grid-app", channel="grid")
+    assert open311_post(other.key).status_code == 201
+    answer = admin_client().post(
+        "/admin/integrations/apikey/",
+        {"action": "revoke", "_selected_action": [other.api_key.pk]},
+    )
+    assert answer.status_code == 302
+    assert ApiKey.objects.get(pk=other.api_key.pk).revoked_at is not None
+    assert open311_post(other.key).status_code == 403
     assert Appeal.objects.count() == 2
 
 

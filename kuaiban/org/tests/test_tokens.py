@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kuaiban.core import clock
 from kuaiban.org.models import ApiToken, User
-from kuaiban.org.services import token_create
+from kuaiban.org.services import TokenRejected, token_authenticate, token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +155,44 @@ def test_command_prints_a_token_valid_for_days(county: Any) -> None:
     with pytest.raises(CommandError, match="3650"):
         call_command("token", "operator", "--days", "0", stdout=io.StringIO())
     assert ApiToken.objects.count() == 1
+
+
+def test_authentication_grants_and_refusals(county: Any, django_assert_num_queries: Any) -> None:
+    handler = user("handler-zjj")
+    key = token_create(user=handler)
+    found = token_authenticate(key)
+    assert found is not None and found.pk == handler.pk
+    with django_assert_num_queries(0):  # the unit came with the token, in the same query
+        assert found.unit is not None and found.unit.pk == handler.unit_id
+    assert get(key, "/api/v1/appeals").status_code == 200
+
+    assert token_authenticate(key + "x") is None
+    assert get(key + "x").status_code == 401
+
+    handler.is_active = False
+    handler.save()
+    assert token_authenticate(key) is None
+    assert get(key).status_code == 401
+    handler.is_active = True
+    handler.save()
+
+    ApiToken.objects.filter(digest=ApiToken.digest_of(key)).update(revoked_at=clock.now())
+    with pytest.raises(TokenRejected):  # a revoked token says so (401 token_revoked)
+        token_authenticate(key)
+    assert get(key).json()["code"] == "token_revoked"
+
+
+def test_a_user_without_unit_authenticates(county: Any) -> None:
+    leader = user("leader")
+    assert leader.unit_id is None
+    found = token_authenticate(token_create(user=leader))
+    assert found is not None and found.unit is None
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(county: Any) -> None:
+    key = token_create(user=user("operator"))
+    assert token_authenticate(key) is not None
+    first = ApiToken.objects.get(digest=ApiToken.digest_of(key)).last_used_at
+    assert first is not None
+    assert token_authenticate(key) is not None
+    assert ApiToken.objects.get(digest=ApiToken.digest_of(key)).last_used_at == first
