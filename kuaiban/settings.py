@@ -238,6 +238,21 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kuaiban.org.views.lockout"  # the lockout page, in the layout, 429
 
+# Caches. "default" is per process (memoised reads such as hot issues); "shared" is seen by every
+# web process and holds counters that must be (the /track/ and Open311 lookup throttles). By
+# default it is a table in the database (created by `kuaiban migrate`); CACHE_URL points it at
+# Redis or memcached instead (django-environ's cache_url: redis://host:6379/1, pymemcache://host).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": env.cache_url("CACHE_URL", default="dbcache://kuaiban_cache"),
+}
+
+# The public lookups (/track/, Open311 by service_request_id): at most this many wrong guesses per
+# client address and per tracking number in one window; past it, 429 with Retry-After.
+KUAIBAN_TRACK_FAILURES_PER_ADDRESS: int = env.int("KUAIBAN_TRACK_FAILURES_PER_ADDRESS", default=20)
+KUAIBAN_TRACK_FAILURES_PER_NUMBER: int = env.int("KUAIBAN_TRACK_FAILURES_PER_NUMBER", default=10)
+KUAIBAN_TRACK_WINDOW_MINUTES: int = env.int("KUAIBAN_TRACK_WINDOW_MINUTES", default=60)
+
 # REST API bearer tokens: requests per minute per token (429 with Retry-After beyond), and the
 # lifetime of a new token (`kuaiban token USERNAME --days N`).
 KUAIBAN_API_RATE_PER_MINUTE: int = env.int("KUAIBAN_API_RATE_PER_MINUTE", default=600)
