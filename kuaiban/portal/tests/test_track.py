@@ -75,7 +75,9 @@ def test_wrong_guesses_over_many_numbers_lock_the_address(make_appeal: Any) -> N
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
     # Another address is not affected.
     citizen = Client(REMOTE_ADDR="198.51.100.30")
-    assert citizen.get("/track/", {"number": mine.number, "code": mine.access_code}).status_code == 200
+    assert (
+        citizen.get("/track/", {"number": mine.number, "code": mine.access_code}).status_code == 200
+    )
 
 
 def test_the_receipt_code_opens_the_page_with_numbers_masked(make_appeal: Any) -> None:
@@ -100,7 +102,9 @@ def test_the_receipt_code_opens_the_page_with_numbers_masked(make_appeal: Any) -
     assert PHONE not in page and ID_NUMBER not in page
     assert "*" * len(PHONE) in page
     # The last four digits still work, as a convenience.
-    assert Client().get("/track/", {"number": appeal.number, "phone_last4": "5678"}).status_code == 200
+    assert (
+        Client().get("/track/", {"number": appeal.number, "phone_last4": "5678"}).status_code == 200
+    )
 
 
 def _logged_in(username: str) -> Client:
@@ -127,11 +131,16 @@ def test_a_report_shows_its_status_only(make_appeal: Any) -> None:
 
 def test_an_appeal_merged_into_a_report_does_not_name_it(make_appeal: Any) -> None:
     report = make_appeal(
-        kind="report", title="举报化工厂偷排", content="化工厂夜间偷排废水。", actor=user("supervisor")
+        kind="report",
+        title="举报化工厂偷排",
+        content="化工厂夜间偷排废水。",
+        actor=user("supervisor"),
     )
     report = replied(report, REPORT_REPLY, by="supervisor")
     mine = make_appeal(title="河水发臭", content="城关镇南河河水发臭，怀疑有人偷排。")
-    services.appeal_merge(actor=user("supervisor"), number=mine.number or "", into=report.number or "")
+    services.appeal_merge(
+        actor=user("supervisor"), number=mine.number or "", into=report.number or ""
+    )
     mine.refresh_from_db()
     page = html(Client().get("/track/", {"number": mine.number, "code": mine.access_code}))
     assert "合并办理" in page
