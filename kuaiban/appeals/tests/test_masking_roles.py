@@ -99,6 +99,7 @@ def test_the_visitor_sees_full_numbers_only_for_its_visit_queue(appeal: Appeal, 
     # Dispatched, not yet replied: not in the visit queue, so masked.
     html = page("visitor", f"/appeals/{appeal.number}/")
     assert PHONE not in html and ID_NUMBER not in html
+    assert PHONE not in page("visitor", f"/visits/{appeal.number}/")
     body = api_get(api, "visitor", f"/appeals/{appeal.number}")
     assert PHONE not in body and ID_NUMBER not in body
     # Replied: the visitor must call the submitter back.
