@@ -159,10 +159,6 @@ else:
         )
 DATABASES["default"].setdefault("TEST", {})
 
-# Django's cache: this process's memory by default; CACHE_URL=redis://host:6379/0 shares it among
-# all web processes (needs the redis package). API-key rows are remembered here for a second.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://kuaiban")}
-
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 LOGIN_URL = "login"
@@ -241,6 +237,22 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("KUAIBAN_LOGIN_COOLOFF_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kuaiban.org.views.lockout"  # the lockout page, in the layout, 429
+
+# Caches. "default" is per process unless CACHE_URL is set (memoised reads: hot issues, an API
+# key's row for a second); "shared" is seen by every web process and holds counters that must be
+# (the /track/ and Open311 lookup throttles): a table in the database by default (created by
+# `kuaiban migrate`). CACHE_URL (django-environ's cache_url: redis://host:6379/1,
+# pymemcache://host:11211; the client package is the deployer's to install) moves both there.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://kuaiban"),
+    "shared": env.cache_url("CACHE_URL", default="dbcache://kuaiban_cache"),
+}
+
+# The public lookups (/track/, Open311 by service_request_id): at most this many wrong guesses per
+# client address and per tracking number in one window; past it, 429 with Retry-After.
+KUAIBAN_TRACK_FAILURES_PER_ADDRESS: int = env.int("KUAIBAN_TRACK_FAILURES_PER_ADDRESS", default=20)
+KUAIBAN_TRACK_FAILURES_PER_NUMBER: int = env.int("KUAIBAN_TRACK_FAILURES_PER_NUMBER", default=10)
+KUAIBAN_TRACK_WINDOW_MINUTES: int = env.int("KUAIBAN_TRACK_WINDOW_MINUTES", default=60)
 
 # REST API bearer tokens: requests per minute per token (429 with Retry-After beyond), and the
 # lifetime of a new token (`kuaiban token USERNAME --days N`).

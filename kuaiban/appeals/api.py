@@ -141,15 +141,16 @@ def _ref(obj: object | None) -> RefOut | None:
 def appeal_out(
     appeal: Appeal, user: User, *, co_units: list[RefOut] | None = None
 ) -> dict[str, object]:
-    full = policy.sees_contact(user, appeal)
+    mask = policy.number_mask(user, appeal)
+    full = mask.full
     return {
         "number": appeal.number,
         "status": appeal.status,
         "channel": appeal.channel,
         "kind": appeal.kind,
         "urgency": appeal.urgency,
-        "title": appeal.title,
-        "content": appeal.content,
+        "title": mask(appeal.title),
+        "content": mask(appeal.content),
         "category": _ref(appeal.category),
         "submitter": {
             "type": appeal.submitter_type,
@@ -162,7 +163,7 @@ def appeal_out(
             "credit_code": appeal.credit_code,
         },
         "region": _ref(appeal.region),
-        "address": appeal.address,
+        "address": mask(appeal.address),
         "occurred_at": appeal.occurred_at,
         "group_size": appeal.group_size,
         "received_at": appeal.received_at,
@@ -174,14 +175,14 @@ def appeal_out(
         "visit_due": appeal.visit_due,
         "alert": appeal.alert,
         "reply_result": appeal.reply_result or None,
-        "reply_text": appeal.reply_text,
+        "reply_text": mask(appeal.reply_text),
         "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,  # type: ignore[union-attr]
         "return_count": appeal.return_count,
         "rework_count": appeal.rework_count,
     }
 
 
-def event_out(event: AppealEvent) -> dict[str, object]:
+def event_out(event: AppealEvent, mask: policy.NumberMask) -> dict[str, object]:
     return {
         "seq": event.seq,
         "at": event.at,
@@ -189,14 +190,16 @@ def event_out(event: AppealEvent) -> dict[str, object]:
         "action": event.action,
         "from_status": event.from_status or None,
         "to_status": event.to_status or None,
-        "note": event.note,
-        "payload": event.payload,
+        "note": mask(event.note),
+        "payload": mask.deep(event.payload),
     }
 
 
 def _detail(appeal: Appeal, user: User) -> dict[str, object]:
     out = appeal_out(appeal, user)
-    out["events"] = [event_out(e) for e in appeal.events.order_by("seq")]
+    out["events"] = [
+        event_out(e, policy.number_mask(user, appeal)) for e in appeal.events.order_by("seq")
+    ]
     return out
 
 
@@ -262,7 +265,7 @@ def _created(appeal: Appeal, user: User, *, new: bool) -> dict[str, object]:
     if new and len(recorded) == appeal.event_count == _event_count(appeal):
         # Nothing happened to it since it was written (the usual case): answer from memory.
         out = appeal_out(appeal, user, co_units=[])
-        out["events"] = [event_out(e) for e in recorded]
+        out["events"] = [event_out(e, policy.number_mask(user, appeal)) for e in recorded]
     elif new:
         # An after-commit hook moved it on already (routing's automatic dispatch): re-read it.
         out = _detail(selectors.appeal_get(user=user, number=appeal.number or ""), user)
@@ -383,7 +386,9 @@ def _done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
     """
     user = _user(request)
     out = appeal_out(appeal, user)
-    out["events"] = [event_out(e) for e in _written_events(appeal)]
+    out["events"] = [
+        event_out(e, policy.number_mask(user, appeal)) for e in _written_events(appeal)
+    ]
     return out
 
 
@@ -412,7 +417,9 @@ def return_(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, o
     # After a return the unit no longer holds the appeal; answer with what it may still see.
     user = _user(request)
     out = appeal_out(appeal, user, co_units=[])
-    out["events"] = [event_out(e) for e in _written_events(appeal)]
+    out["events"] = [
+        event_out(e, policy.number_mask(user, appeal)) for e in _written_events(appeal)
+    ]
     return out
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 from typing import ClassVar
 
 from django.conf import settings
@@ -10,6 +12,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.org.models import Region, Unit
+
+# The receipt's access code (查询码): no 0/O, 1/I/L, so it can be read out on the phone.
+ACCESS_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ACCESS_CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14 codes
+
+
+def new_access_code() -> str:
+    return "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+
+
+def normalize_access_code(value: str) -> str:
+    """What a person typed, as stored: upper case, without spaces or hyphens."""
+    return "".join(c for c in value.upper() if c not in " -")
 
 
 class Channel(models.TextChoices):
@@ -191,6 +206,10 @@ class Appeal(models.Model):
     enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     phone_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # Given on the receipt; with the number it opens the public tracking page (/track/).
+    access_code = models.CharField(
+        _("access code"), max_length=ACCESS_CODE_LENGTH, default=new_access_code, editable=False
+    )
 
     region = models.ForeignKey(
         Region, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region")
@@ -308,6 +327,16 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"#{self.pk}"
+
+    @property
+    def access_code_display(self) -> str:
+        """The access code in two groups of five, as printed on the receipt."""
+        return f"{self.access_code[:5]}-{self.access_code[5:]}"
+
+    def access_code_matches(self, typed: str) -> bool:
+        """Constant-time comparison of a typed code with this appeal's."""
+        given = normalize_access_code(typed).encode()
+        return bool(self.access_code) and hmac.compare_digest(given, self.access_code.encode())
 
     @property
     def is_confidential(self) -> bool:

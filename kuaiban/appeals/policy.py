@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.db.models import Q
 
-from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Action, Appeal
+from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Action, Appeal, Status
+from kuaiban.core.masking import mask_text
 from kuaiban.org.models import Role, User
 
 # Roles that may perform each action (handlers are further limited to the lead unit).
@@ -26,8 +30,9 @@ UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Roles that see every appeal, and those that see every appeal except confidential ones.
 SEE_ALL = frozenset({Role.SUPERVISOR})
 SEE_ALL_BUT_CONFIDENTIAL = frozenset({Role.OPERATOR, Role.LEADER, Role.ADMIN, Role.VISITOR})
-# Roles that see a submitter's phone and ID number in full (plus the lead unit's handlers).
-SEE_CONTACT = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.VISITOR})
+# Roles that see a submitter's phone and ID number in full on every appeal they can open (plus
+# the lead unit's handlers, and return visitors for their visit queue: sees_full_numbers).
+FULL_NUMBERS = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 
 
 def visible_q(user: User) -> Q | None:
@@ -65,17 +70,54 @@ def can_see(user: User, appeal: Appeal) -> bool:
     return False
 
 
-def sees_contact(user: User, appeal: Appeal) -> bool:
-    if user.role in SEE_CONTACT:
+def sees_full_numbers(user: User, appeal: Appeal) -> bool:
+    """Whether ``user`` reads the submitter's phone and ID number in full, in the structured
+    fields and in free text alike. Operators and supervisors always; a handler for its own
+    unit's appeals (it must call back); a return visitor only for appeals in its visit queue
+    (replied, waiting for the call); everyone else (leaders, administrators, co-units) masked."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role in FULL_NUMBERS:
         return True
+    if user.role == Role.VISITOR:
+        return appeal.status == Status.REPLIED and not appeal.is_confidential
     return bool(user.role == Role.HANDLER and user.unit_id and appeal.lead_unit_id == user.unit_id)
 
 
-def sees_full_numbers(user: User, appeal: Appeal) -> bool:
-    """Whether ``user`` reads ``appeal``'s phone and ID numbers in full, in the structured
-    fields and inside its free text (title, content, replies, notes). Everyone else gets them
-    through :func:`kuaiban.core.masking.mask_text` (pages, API, exports)."""
-    return user.is_authenticated and user.is_active and sees_contact(user, appeal)
+def sees_contact(user: User, appeal: Appeal) -> bool:
+    """The older name of :func:`sees_full_numbers`."""
+    return sees_full_numbers(user, appeal)
+
+
+@dataclass(frozen=True)
+class NumberMask:
+    """Free text of one appeal as one reader may see it: unchanged when the reader sees full
+    numbers, else through the one masking function (mask_text) with the submitter's own phone
+    and ID number as known values."""
+
+    full: bool
+    known: tuple[str, ...] = ()
+
+    def __call__(self, text: str) -> str:
+        return text if self.full or not text else mask_text(text, self.known)
+
+    def deep(self, value: Any) -> Any:
+        """Every string inside a JSON-like value (an event's payload) masked."""
+        if self.full:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.deep(v) for v in value]
+        return value
+
+
+def number_mask(user: User, appeal: Appeal) -> NumberMask:
+    if sees_full_numbers(user, appeal):
+        return NumberMask(full=True)
+    return number_mask_public(appeal)
 
 
 def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
@@ -87,3 +129,8 @@ def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
     if appeal is not None and action in UNIT_BOUND_ACTIONS:
         return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
     return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)
+
+
+def number_mask_public(appeal: Appeal) -> NumberMask:
+    """For pages without a login (the self-rating link): always masked."""
+    return NumberMask(full=False, known=(appeal.submitter_phone, appeal.submitter_id_number))

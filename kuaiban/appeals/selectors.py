@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Case,
     DateTimeField,
@@ -25,6 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import STATUS_ACTIONS, Alert, Appeal, Channel, Kind, Status
+from kuaiban.core import throttle
 from kuaiban.core.errors import NotFound, ValidationFailed
 from kuaiban.core.text import fold
 from kuaiban.core.validation import check_date, check_id, check_year
@@ -285,19 +288,43 @@ def inbox(*, user: User) -> dict[str, QuerySet[Appeal]]:
     }
 
 
-def track(*, number: str, phone_last4: str) -> Appeal:
-    """The public lookup: tracking number plus the last four digits of the phone given."""
-    number = number.strip().upper()
-    digits = phone_last4.strip()
-    if not (len(digits) == 4 and digits.isdigit()):
-        raise ValidationFailed.one("phone_last4", _("Enter the last four digits of your phone."))
-    appeal = (
-        Appeal.objects.select_related("lead_unit", "merged_into")
-        .filter(number=number, phone_last4=digits)
-        .first()
+def track_subjects(*, number: str, client: str) -> tuple[throttle.Subject, throttle.Subject]:
+    """What the public lookups count wrong guesses against: the client address and the number."""
+    window = settings.KUAIBAN_TRACK_WINDOW_MINUTES * 60
+    return (
+        throttle.Subject("track:addr", client, settings.KUAIBAN_TRACK_FAILURES_PER_ADDRESS, window),
+        throttle.Subject(
+            "track:number", number, settings.KUAIBAN_TRACK_FAILURES_PER_NUMBER, window
+        ),
     )
-    if appeal is None:
-        raise NotFound(_("No appeal matches that number and phone."))
+
+
+def track(*, number: str, key: str, client: str) -> Appeal:
+    """The public lookup: tracking number plus the receipt's access code (查询码) or, as a
+    convenience, the last four digits of the phone given. Wrong guesses are counted per client
+    address and per number; past the limits every lookup is Throttled (429)."""
+    number = number.strip().upper()
+    typed = key.strip()
+    if not typed:
+        raise ValidationFailed.one(
+            "code",
+            _("Enter the access code on your receipt, or the last four digits of your phone."),
+        )
+    subjects = track_subjects(number=number, client=client)
+    throttle.check(*subjects)
+    appeal = (
+        Appeal.objects.select_related("lead_unit", "merged_into").filter(number=number).first()
+        if number
+        else None
+    )
+    if typed.isdigit() and len(typed) == 4:
+        ok = appeal is not None and hmac.compare_digest(typed, appeal.phone_last4 or "----")
+    else:
+        ok = appeal is not None and appeal.access_code_matches(typed)
+    if appeal is None or not ok:
+        throttle.fail(*subjects)
+        # One answer for an unknown number and a wrong key: the number's existence is not told.
+        raise NotFound(_("No appeal matches that number and access code."))
     return appeal
 
 

@@ -173,9 +173,11 @@ def available_actions(user: User, appeal: Appeal) -> list[str]:
 
 
 def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:
-    full = policy.sees_contact(user, appeal)
+    full = policy.sees_full_numbers(user, appeal)
     return {
         "appeal": appeal,
+        # The receipt's access code, for whoever gives it to the submitter.
+        "access_code": appeal.access_code_display if full and appeal.access_code else "",
         "events": appeal.events.select_related("actor").order_by("seq"),
         "visits": appeal.visits.order_by("at"),
         "phone": appeal.submitter_phone if full else mask_phone(appeal.submitter_phone),

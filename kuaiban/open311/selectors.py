@@ -273,19 +273,15 @@ def changeset() -> str:
 
 def _visible(api_key: ApiKey | None) -> QuerySet[Open311Request]:
     last_event = AppealEvent.objects.filter(appeal_id=OuterRef("appeal_id")).order_by("-seq")
-    qs = (
-        Open311Request.objects.select_related(
-            "appeal",
-            "appeal__lead_unit",
-            "appeal__category",
-            "appeal__merged_into",
-            # address_id's region up to the county (grid → village → township → county), for
-            # the address of a request located by address_id alone, without a query per row.
-            "appeal__region__parent__parent__parent",
-        )
-        .annotate(last_event_at=Subquery(last_event.values("at")[:1]))
-        .exclude(appeal__kind__in=CONFIDENTIAL_KINDS)
-    )
+    qs = Open311Request.objects.select_related(
+        "appeal",
+        "appeal__lead_unit",
+        "appeal__category",
+        "appeal__merged_into",
+        # address_id's region up to the county (grid → village → township → county), for
+        # the address of a request located by address_id alone, without a query per row.
+        "appeal__region__parent__parent__parent",
+    ).annotate(last_event_at=Subquery(last_event.values("at")[:1]))
     if api_key is None:
         return qs.filter(api_key__public=True)
     return qs.filter(Q(api_key__public=True) | Q(api_key=api_key))
@@ -294,8 +290,15 @@ def _visible(api_key: ApiKey | None) -> QuerySet[Open311Request]:
 def _status_notes(request: Open311Request, known: list[str]) -> str | None:
     appeal = request.appeal
     if appeal.status == Status.MERGED and appeal.merged_into_id:
+        master = appeal.merged_into
+        assert master is not None
+        if master.is_confidential:
+            # A confidential report's number is never published, not even as the master.
+            return _(
+                "Merged with another request about the same problem, which carries the answer."
+            )
         return _("Merged with request %(number)s, which carries the answer.") % {
-            "number": appeal.merged_into.number  # type: ignore[union-attr]
+            "number": master.number
         }
     if appeal.status == Status.INVALID:
         return _("Closed without action: not a valid appeal.")
@@ -311,9 +314,38 @@ def _region_address(appeal: Appeal) -> str:
     return region.path_names() if region is not None else ""
 
 
+def status_only_view(request: Open311Request) -> dict[str, Any]:
+    """A confidential report (举报), asked for by its own service_request_id: whether it is open
+    or closed, nothing else (no text, unit, place, service or notes)."""
+    appeal = request.appeal
+    closed = appeal.status in CLOSED_STATUSES
+    empty = dict.fromkeys(
+        (
+            "status_notes",
+            "service_name",
+            "service_code",
+            "description",
+            "agency_responsible",
+            "service_notice",
+            "requested_datetime",
+            "updated_datetime",
+            "expected_datetime",
+            "address",
+            "address_id",
+            "zipcode",
+            "lat",
+            "long",
+            "media_url",
+        )
+    )
+    return {**empty, "service_request_id": appeal.number, "status": "closed" if closed else "open"}
+
+
 def public_view(request: Open311Request, notices: dict[str, ServiceDef]) -> dict[str, Any]:
     """The GET answer for one request: public fields only, free text masked."""
     appeal = request.appeal
+    if appeal.is_confidential:
+        return status_only_view(request)
     known = [
         appeal.submitter_name,
         appeal.submitter_phone,
@@ -427,6 +459,9 @@ def requests_search(*, params: Any, api_key: ApiKey | None) -> list[dict[str, An
     if query.ids:
         qs = qs.filter(appeal__number__in=query.ids)
     else:
+        # A search by dates, codes or status never lists a confidential report (its number is
+        # told only to whoever already holds it).
+        qs = qs.exclude(appeal__kind__in=CONFIDENTIAL_KINDS)
         qs = qs.filter(requested_at__gte=query.start, requested_at__lte=query.end)
         if query.codes:
             qs = qs.filter(appeal__category__code__in=query.codes)

@@ -12,11 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from kuaiban.appeals import policy
 from kuaiban.appeals import services as appeals
 from kuaiban.appeals.forms import attach_errors
 from kuaiban.appeals.models import Appeal, Status
 from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from kuaiban.core.validation import mask_phone
 from kuaiban.org.models import User
 from kuaiban.visits import services
 from kuaiban.visits.forms import CallForm, SelfRatingForm, yes_no
@@ -46,8 +48,12 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 def _call_context(user: User, appeal: Appeal, form: CallForm) -> dict[str, object]:
+    full = policy.sees_full_numbers(user, appeal)
     return {
         "appeal": appeal,
+        # Outside the visit queue (not replied yet, or visited) a visitor reads it masked.
+        "full_numbers": full,
+        "phone": appeal.submitter_phone if full else mask_phone(appeal.submitter_phone),
         "form": form,
         "attempts": appeal.visits.order_by("at"),
         "now": clock.now(),

@@ -199,11 +199,11 @@ def test_whole_loop_through_the_browser(people: Any, county: Directory, make_app
     public = people("public", viewport=PHONE_SIZE, is_mobile=True, has_touch=True)
     page = public.go("/track")
     page.fill("input[name=number]", number)
-    page.fill("input[name=phone_last4]", "0000")
+    page.fill("input[name=code]", "0000")
     page.click("form.track button[type=submit]")
     assert page.locator("[role=alert]").is_visible()
     assert page.locator("[data-testid=track-result]").count() == 0
-    page.fill("input[name=phone_last4]", PHONE[-4:])
+    page.fill("input[name=code]", PHONE[-4:])
     page.click("form.track button[type=submit]")
     result = page.locator("[data-testid=track-result]")
     result.wait_for()

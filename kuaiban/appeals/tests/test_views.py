@@ -259,18 +259,18 @@ def test_track_with_wrong_last4_shows_a_clear_error_and_no_data(make_appeal: Any
     response = Client().get("/track", {"number": appeal.number, "phone_last4": "0000"})
     assert response.status_code == 404
     page = html(response)
-    assert "没有找到与该工单编号和电话后四位相符的诉求" in page
+    assert "没有找到与该工单编号和查询码相符的诉求" in page
     assert 'data-testid="track-result"' not in page
     for secret in (appeal.title, appeal.content, appeal.submitter_name, PHONE):
         assert secret not in page
 
 
-def test_track_with_malformed_last4_points_at_the_field(make_appeal: Any) -> None:
+def test_track_without_a_key_points_at_the_field(make_appeal: Any) -> None:
     appeal = make_appeal()
-    response = Client().get("/track/", {"number": appeal.number, "phone_last4": "56a"})
+    response = Client().get("/track/", {"number": appeal.number, "code": ""})
     assert response.status_code == 400
     page = html(response)
-    assert "请输入联系电话的后四位数字。" in page
+    assert "请输入回执上的查询码，或联系电话的后四位。" in page
     assert 'aria-invalid="true"' in page
     assert 'data-testid="track-result"' not in page
 

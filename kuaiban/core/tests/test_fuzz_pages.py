@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 ROLES = ["admin", "operator", "supervisor", "leader", "visitor", "handler-zjj"]
 # Every query parameter a page reads (grep request.GET in kuaiban/*/views.py).
 PARAMS = [
-    "q", "number", "phone_last4", "from", "to", "month", "date_from", "date_to", "status",
+    "q", "number", "phone_last4", "code", "from", "to", "month", "date_from", "date_to", "status",
     "unit", "channel", "kind", "region", "alert", "category", "cursor", "year", "period",
     "metric", "batch", "format", "industry", "size", "township", "assigned", "unread", "sort",
 ]  # fmt: skip

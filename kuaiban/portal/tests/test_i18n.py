@@ -37,7 +37,7 @@ def test_pages_are_in_simplified_chinese_by_default() -> None:
     response = Client().get("/track")
     assert lang_of(response) == "zh-hans"
     page = response.content.decode()
-    assert "诉求查询" in page and "联系电话后四位" in page
+    assert "诉求查询" in page and "查询码（或联系电话后四位）" in page
     assert "Track an appeal" not in page
 
 
@@ -45,7 +45,7 @@ def test_accept_language_en_gives_english() -> None:
     response = Client(headers={"Accept-Language": "en"}).get("/track")
     assert lang_of(response) == "en"
     page = response.content.decode()
-    assert "Track an appeal" in page and "Last four digits of your phone" in page
+    assert "Track an appeal" in page and "Access code (or last four digits of your phone)" in page
 
 
 def test_language_switcher_sets_the_language_for_later_pages(county: Directory) -> None:

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kuaiban.appeals import policy
 from kuaiban.appeals.models import Appeal
 from kuaiban.core import clock
 from kuaiban.core.errors import NotFound
@@ -73,12 +74,18 @@ def build(
     order: SupervisionOrder | None = None,
     now: dt.datetime | None = None,
 ) -> list[Notification]:
-    """Unsaved notifications, one per distinct active recipient."""
+    """Unsaved notifications, one per distinct active recipient. A notification about a
+    confidential report (举报) goes only to those who can open it (policy.can_see): its number
+    and title are news to anyone else."""
     now = now or clock.now()
+    subject = appeal if appeal is not None else (order.appeal if order is not None else None)
+    confidential = subject is not None and subject.is_confidential
     seen: set[int] = set()
     rows: list[Notification] = []
     for user in recipients:
         if user.pk in seen or not user.is_active:
+            continue
+        if confidential and not policy.can_see(user, subject):  # type: ignore[arg-type]
             continue
         seen.add(user.pk)
         rows.append(
