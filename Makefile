@@ -40,6 +40,7 @@ test: test-deps lint typecheck test-sqlite test-postgres
 lint: test-deps
 	$(BIN)/ruff check kuaiban bench
 	$(BIN)/ruff format --check kuaiban bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: test-deps
 	$(BIN)/mypy kuaiban

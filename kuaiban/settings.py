@@ -105,7 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "kuaiban.core.context_processors.navigation",
+                "kuaiban.org.context_processors.navigation",
             ],
         },
     }

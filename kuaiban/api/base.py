@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.utils.datastructures import MultiValueDict
@@ -20,8 +21,8 @@ from kuaiban.api.renderers import JSONRenderer
 from kuaiban.api.schemas import ErrorItem, ErrorOut
 from kuaiban.core.errors import DomainError, ValidationFailed
 from kuaiban.core.validation import clean_data
-from kuaiban.integrations.services import RateLimited
-from kuaiban.org.models import User
+from kuaiban.integrations.services import RateLimited, rate_limit_hit
+from kuaiban.org.models import ApiToken, User
 from kuaiban.org.services import TokenRejected, token_authenticate
 
 
@@ -51,10 +52,15 @@ class BearerToken(HttpBearer):
     (TokenRejected); over KUAIBAN_API_RATE_PER_MINUTE this minute: 429 with Retry-After."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = token_authenticate(token)
+        user = token_authenticate(token, on_use=_count_request)
         if user is not None:
             request.user = user
         return user
+
+
+def _count_request(token: ApiToken) -> None:
+    """One rate mechanism for tokens and API keys (RateLimited past the token's rate)."""
+    rate_limit_hit(bucket=f"token:{token.pk}", limit=settings.KUAIBAN_API_RATE_PER_MINUTE)
 
 
 def on_token_refused(request: HttpRequest, exc: Any) -> HttpResponse:

@@ -1,7 +1,7 @@
 """Mount every domain's router on the one API instance."""
 
+from kuaiban.api.appeals import router as appeals_router
 from kuaiban.api.base import api
-from kuaiban.appeals.api import router as appeals_router
 from kuaiban.enterprise.api import router as enterprise_router
 from kuaiban.integrations.api import router as integrations_router
 from kuaiban.metrics.api import router as metrics_router

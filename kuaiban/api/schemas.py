@@ -86,6 +86,17 @@ class ErrorOut(Schema):
     errors: list[ErrorItem] = []
 
 
+# The error answers every endpoint may give (each names the field or the reason).
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+class RefOut(Schema):
+    """A coded thing by code and name (a unit, a category, a region)."""
+
+    code: str
+    name: str
+
+
 # A wall-clock time of day in Asia/Shanghai, sent and answered without an offset ("09:30",
 # "09:30:00"). OpenAPI's ``format: time`` is RFC 3339's full-time, which requires an offset: what
 # the API sends would not match what it declares, so the document says what is really sent.

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import STATUS_ACTIONS, Alert, Appeal, Channel, Kind, Status
 from kuaiban.core import throttle
-from kuaiban.core.errors import NotFound, ValidationFailed
+from kuaiban.core.errors import FieldError, NotFound, ValidationFailed
 from kuaiban.core.text import fold
 from kuaiban.core.validation import check_date, check_id, check_year
 from kuaiban.org.models import Region, Unit, User
@@ -126,8 +126,6 @@ class LedgerFilter:
             sort=one("sort", LedgerSort),
         )
         if errors:
-            from kuaiban.core.errors import FieldError
-
             raise ValidationFailed([FieldError(f, m) for f, m in errors])
         return result
 

@@ -20,8 +20,16 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals.models import Appeal, Channel
+from kuaiban.appeals.services import appeal_id_next_sql
 from kuaiban.core import clock
-from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from kuaiban.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from kuaiban.integrations.models import (
     NAME_VALIDATOR,
     ApiKey,
@@ -93,8 +101,6 @@ def apikey_create(
     if mode not in ApiKey.Mode.values:
         errors.append(("mode", _("One of: realtime, batch.")))
     if errors:
-        from kuaiban.core.errors import FieldError
-
         raise ValidationFailed([FieldError(f, m) for f, m in errors])
     if ApiKey.objects.filter(name=name).exists():
         raise Conflict(_("An API key named %(name)s exists already.") % {"name": name})
@@ -312,8 +318,6 @@ def idempotent_register(
     foreign key is checked at commit), so the key's row is written once and in one round trip;
     a replay leaves a gap in the sequence, as a rollback does.
     """
-    from kuaiban.appeals.services import appeal_id_next_sql  # appeals' API imports this module
-
     key = clean_idempotency_key(key)
     table = IdempotencyKey._meta.db_table
     next_id = appeal_id_next_sql() or "NULL"  # SQLite: set once the appeal has its id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -57,14 +58,16 @@ def token_revoke(*, actor: User, token_id: int) -> ApiToken:
     return token
 
 
-def token_authenticate(key: str) -> User | None:
+def token_authenticate(
+    key: str, *, on_use: Callable[[ApiToken], None] | None = None
+) -> User | None:
     """The user of a working token, None for an unknown one; TokenRejected (401) for an expired
-    or revoked one, RateLimited (429) past KUAIBAN_API_RATE_PER_MINUTE requests this minute.
+    or revoked one. ``on_use(token)`` runs for a working token before its use is recorded: the
+    API counts the token's requests there (RateLimited, 429, past its rate), since the rate
+    mechanism belongs to ``integrations``, which builds on this app.
 
     The token's row is read on every request (one query with its user and unit), so a
     revocation or an expiry takes effect from the next request on, in every process."""
-    from kuaiban.integrations.services import rate_limit_hit  # one rate mechanism for all keys
-
     try:
         token = ApiToken.objects.select_related("user__unit").get(digest=ApiToken.digest_of(key))
     except ApiToken.DoesNotExist:
@@ -80,7 +83,8 @@ def token_authenticate(key: str) -> User | None:
             % {"date": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")},
             code="token_expired",
         )
-    rate_limit_hit(bucket=f"token:{token.pk}", limit=settings.KUAIBAN_API_RATE_PER_MINUTE)
+    if on_use is not None:
+        on_use(token)
     now = clock.now()
     # Touch last use at most once a minute: a hot token must not write on every request.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

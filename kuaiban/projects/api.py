@@ -9,8 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from kuaiban.api.schemas import InputSchema
-from kuaiban.appeals.api import ERRORS, RefOut
+from kuaiban.api.schemas import ERRORS, InputSchema, RefOut
 from kuaiban.org.models import User
 from kuaiban.projects import selectors, services
 

@@ -11,9 +11,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from kuaiban.api.schemas import InputSchema, QuerySchema
+from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema
 from kuaiban.appeals import policy
-from kuaiban.appeals.api import ERRORS
 from kuaiban.core import clock
 from kuaiban.core.errors import PermissionDenied
 from kuaiban.org.models import Role, User

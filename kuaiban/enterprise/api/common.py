@@ -9,8 +9,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from kuaiban.api.schemas import InputSchema, QuerySchema
-from kuaiban.appeals.api import RefOut
+from kuaiban.api.schemas import InputSchema, QuerySchema, RefOut
 from kuaiban.appeals.models import Appeal
 from kuaiban.enterprise import selectors
 from kuaiban.enterprise.models import (

@@ -9,8 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
 
-from kuaiban.api.schemas import InputSchema, LocalTime
-from kuaiban.appeals.api import ERRORS, RefOut
+from kuaiban.api.schemas import ERRORS, InputSchema, LocalTime, RefOut
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.enterprise import rules, selectors, services
 from kuaiban.enterprise.api.common import (

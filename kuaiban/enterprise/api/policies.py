@@ -9,9 +9,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
 
-from kuaiban.api.schemas import InputSchema
+from kuaiban.api.schemas import ERRORS, InputSchema, RefOut
 from kuaiban.appeals import selectors as appeal_selectors
-from kuaiban.appeals.api import ERRORS, RefOut
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.enterprise import industries, rules, selectors, services
 from kuaiban.enterprise.api.common import (

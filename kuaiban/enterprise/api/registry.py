@@ -10,8 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Schema, Status
 from ninja.files import UploadedFile
 
-from kuaiban.api.schemas import InputSchema, QuerySchema
-from kuaiban.appeals.api import ERRORS
+from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema
 from kuaiban.core.errors import PermissionDenied
 from kuaiban.enterprise import industries, rules, selectors, services
 from kuaiban.enterprise.api.common import (

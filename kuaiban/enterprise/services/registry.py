@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -426,8 +427,6 @@ def assignment_create(
     duty: str = "",
 ) -> Assignment:
     """Assign a leader or official (any active user) to an enterprise or a project."""
-    from kuaiban.projects.models import Project
-
     require(actor, rules.ASSIGN)
     errors: list[FieldError] = []
     person = User.objects.filter(username=(official or "").strip(), is_active=True).first()
@@ -442,7 +441,9 @@ def assignment_create(
         except ValidationFailed as exc:
             errors.extend(exc.errors)
     if project:
-        target_project = Project.objects.filter(pk=project).first()
+        # projects builds on enterprise (its pages assign officials): its model is looked up
+        # through the app registry rather than imported from the app above this one.
+        target_project = apps.get_model("projects", "Project").objects.filter(pk=project).first()
         if target_project is None:
             errors.append(FieldError("project", _("No project #%(id)s.") % {"id": project}))
     try:

@@ -18,6 +18,7 @@ DEMO_STEPS = [
     "kuaiban.enterprise.demo",
     "kuaiban.projects.demo",
     "kuaiban.integrations.demo",
+    "kuaiban.open311.demo",
     "kuaiban.routing.demo",
 ]
 

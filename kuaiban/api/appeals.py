@@ -8,13 +8,12 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Header, Query, Router, Schema, Status
 
-from kuaiban.api.schemas import ErrorOut, InputSchema, QuerySchema
+from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema, RefOut
 from kuaiban.appeals import policy, selectors, services
 from kuaiban.appeals.models import Appeal, AppealEvent
 from kuaiban.core.validation import mask_id, mask_phone
-from kuaiban.integrations.services import fingerprint, idempotent_register
+from kuaiban.intake import intake_register, intake_suggestions
 from kuaiban.org.models import User
-from kuaiban.routing.api import appeal_suggestions
 from kuaiban.routing.schemas import SuggestionsOut
 
 router = Router(tags=["appeals"])
@@ -70,11 +69,6 @@ class SubmitterOut(Schema):
     id_number: str
     enterprise_name: str
     credit_code: str
-
-
-class RefOut(Schema):
-    code: str
-    name: str
 
 
 class EventOut(Schema):
@@ -209,9 +203,6 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-
-
 @router.post(
     "",
     response={200: AppealCreatedOut, 201: AppealCreatedOut, **ERRORS},
@@ -246,18 +237,13 @@ def create_appeal(
         group_size=payload.group_size,
         category=payload.category,
     )
-    if idempotency_key is None:
-        appeal = services.appeal_register(actor=user, data=data)
-        return Status(201, _created(appeal, user, new=True))
-    appeal, created = idempotent_register(
-        scope=f"user:{user.pk}",
-        key=idempotency_key,
-        fingerprint_=fingerprint(payload.model_dump(mode="json")),
-        register=lambda drawn: services.appeal_register_within(
-            actor=user, data=data, appeal_id=drawn
-        ),
+    came = intake_register(
+        actor=user,
+        data=data,
+        idempotency_key=idempotency_key,
+        body=payload.model_dump(mode="json"),
     )
-    return Status(201 if created else 200, _created(appeal, user, new=created))
+    return Status(201 if came.created else 200, _created(came.appeal, user, new=came.created))
 
 
 def _created(appeal: Appeal, user: User, *, new: bool) -> dict[str, object]:
@@ -271,7 +257,7 @@ def _created(appeal: Appeal, user: User, *, new: bool) -> dict[str, object]:
         out = _detail(selectors.appeal_get(user=user, number=appeal.number or ""), user)
     else:  # an Idempotency-Key replay
         out = _detail(appeal, user)
-    out["suggestions"] = appeal_suggestions(appeal.title, appeal.content)
+    out["suggestions"] = intake_suggestions(appeal)
     return out
 
 
