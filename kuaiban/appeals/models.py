@@ -94,6 +94,7 @@ class Action(models.TextChoices):
     MERGED_IN = "merged_in", _("Another appeal merged in")
     INVALIDATE = "invalidate", _("Marked invalid")
     NOTE = "note", _("Note")
+    SUPPORT = "support", _("Another person raised the same problem")
 
 
 # The one table of legal moves: action → statuses it may start from. The target status of
@@ -215,6 +216,11 @@ class Appeal(models.Model):
         Region, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region")
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # Where it happened, as a WGS-84 point (a map pin, Open311's lat/long); empty when unknown.
+    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    # People who joined this appeal instead of filing their own ("我也遇到了").
+    supporter_count = models.PositiveIntegerField(_("supporters"), default=0, editable=False)
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
     group_size = models.PositiveIntegerField(_("people in group visit"), null=True, blank=True)
 
