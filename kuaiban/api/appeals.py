@@ -275,6 +275,11 @@ class ListParams(QuerySchema):
     from_: dt.date | None = Field(None, alias="from")
     to: dt.date | None = None
     q: str | None = Field(None, description="Keyword search (simplified or traditional)")
+    phone: str | None = Field(
+        None,
+        description="The submitter's phone (operators and supervisors only): a caller's history",
+        max_length=32,
+    )
     sort: Literal["alert"] | None = Field(
         None, description="`alert`: red, then yellow, then by the running deadline; default newest"
     )
@@ -295,6 +300,7 @@ def list_appeals(request: HttpRequest, params: Query[ListParams]) -> dict[str, o
         "from": params.from_.isoformat() if params.from_ else "",
         "to": params.to.isoformat() if params.to else "",
         "q": params.q or "",
+        "phone": params.phone or "",
         "sort": params.sort or "",
     }
     f = selectors.LedgerFilter.from_params(raw)

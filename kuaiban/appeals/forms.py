@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from django import forms
 from django.http import Http404, QueryDict
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.models import (
@@ -100,7 +101,20 @@ class RegisterForm(CleanForm):
         label=_("submitter type"), choices=SubmitterType.choices, initial="citizen"
     )
     submitter_name = forms.CharField(label=_("submitter name"), required=False)
-    submitter_phone = forms.CharField(label=_("phone"), required=False)
+    submitter_phone = forms.CharField(
+        label=_("phone"),
+        required=False,
+        # As the number is typed, the caller's last 90 days appear beside the form.
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "tel",
+                "autocomplete": "off",
+                "hx-get": reverse_lazy("appeals:caller_history"),
+                "hx-trigger": "input changed delay:400ms, change",
+                "hx-target": "#caller-history",
+            }
+        ),
+    )
     submitter_id_number = forms.CharField(label=_("ID number"), required=False)
     enterprise_name = forms.CharField(label=_("enterprise name"), required=False)
     credit_code = forms.CharField(label=_("unified social credit code"), required=False)

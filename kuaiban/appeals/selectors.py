@@ -26,11 +26,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals import policy
-from kuaiban.appeals.models import STATUS_ACTIONS, Alert, Appeal, Channel, Kind, Status
-from kuaiban.core import throttle
-from kuaiban.core.errors import FieldError, NotFound, ValidationFailed
+from kuaiban.appeals.models import (
+    STATUS_ACTIONS,
+    TERMINAL_STATUSES,
+    Alert,
+    Appeal,
+    Channel,
+    Kind,
+    Status,
+)
+from kuaiban.core import clock, throttle
+from kuaiban.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
-from kuaiban.core.validation import check_date, check_id, check_year
+from kuaiban.core.validation import check_date, check_id, check_year, clean_phone
 from kuaiban.org.models import Region, Unit, User
 
 
@@ -65,6 +73,7 @@ class LedgerFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     q: str = ""
+    phone: str = ""  # the submitter's phone, national digits (callers' history)
     sort: str = ""  # "" newest first; "alert": red, then yellow, then by the running deadline
 
     @classmethod
@@ -125,6 +134,12 @@ class LedgerFilter:
             q=(params.get("q") or "").strip()[:100],
             sort=one("sort", LedgerSort),
         )
+        raw_phone = (params.get("phone") or "").strip()
+        if raw_phone:
+            try:
+                result.phone = clean_phone(raw_phone, "phone")
+            except ValidationFailed as exc:
+                errors.extend((e.field, e.message) for e in exc.errors)
         if errors:
             raise ValidationFailed([FieldError(f, m) for f, m in errors])
         return result
@@ -189,6 +204,8 @@ def ledger(*, user: User, f: LedgerFilter) -> QuerySet[Appeal]:
         qs = qs.filter(received_at__gte=_local_midnight(f.date_from))
     if f.date_to:
         qs = qs.filter(received_at__lt=_local_midnight(f.date_to + dt.timedelta(days=1)))
+    if f.phone:
+        qs = qs.filter(submitter_phone=_phone_filter_allowed(user, f.phone))
     if f.q:
         needle = fold(f.q)
         if needle.upper().startswith("KB") and "-" in needle:
@@ -202,6 +219,52 @@ def ledger(*, user: User, f: LedgerFilter) -> QuerySet[Appeal]:
             "alert_rank", F("next_due_at").asc(nulls_last=True), "id"
         )
     return qs.order_by("-received_at", "-id")
+
+
+def _phone_filter_allowed(user: User, phone: str) -> str:
+    """Searching by a phone number is for the roles that read numbers in full (operators and
+    supervisors): anyone else could confirm a masked number by guessing it."""
+    if user.role not in policy.FULL_NUMBERS:
+        raise PermissionDenied(_("Your role cannot search appeals by phone number."))
+    return phone
+
+
+# ----- callers' history at intake -----------------------------------------------------------------
+
+CALLER_HISTORY_DAYS = 90
+CALLER_HISTORY_ROWS = 20
+
+
+@dataclass
+class CallerHistory:
+    """One phone's appeals of the last ``CALLER_HISTORY_DAYS`` days, newest first."""
+
+    phone: str
+    appeals: list[Appeal]
+    total: int
+    open_count: int
+
+    @property
+    def repeated(self) -> bool:
+        """重复来电: the phone has called about something within the window already."""
+        return self.total > 0
+
+
+def caller_history(*, user: User, phone: str, field_name: str = "phone") -> CallerHistory:
+    """What the operator sees while typing a caller's number: the appeals this user may open
+    that came from the phone in the last 90 days (so a repeated call is flagged and can be
+    merged or joined instead of registered twice)."""
+    national = _phone_filter_allowed(user, clean_phone(phone, field_name))
+    since = clock.now() - dt.timedelta(days=CALLER_HISTORY_DAYS)
+    qs = visible_appeals(user).filter(submitter_phone=national, received_at__gte=since)
+    total = qs.count()
+    open_count = qs.exclude(status__in=TERMINAL_STATUSES).count() if total else 0
+    rows = list(
+        qs.select_related("lead_unit", "category").order_by("-received_at", "-id")[
+            :CALLER_HISTORY_ROWS
+        ]
+    )
+    return CallerHistory(phone=national, appeals=rows, total=total, open_count=open_count)
 
 
 # ----- keyset pagination --------------------------------------------------------------------------

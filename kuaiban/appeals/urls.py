@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.ledger, name="ledger"),
     path("new/", views.register, name="register"),
     path("inbox/", views.inbox, name="inbox"),
+    path("caller/", views.caller_history, name="caller_history"),
     path("<str:number>/", views.detail, name="detail"),
     path("<str:number>/<str:action>/", views.act, name="act"),
 ]

@@ -106,6 +106,27 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "appeals/register.html", {"form": form}, status=status)
 
 
+@login_required
+def caller_history(request: HttpRequest) -> HttpResponse:
+    """The caller's last 90 days beside the intake form (htmx, as the phone is typed)."""
+    user = _user(request)
+    if not policy.may(user, Action.REGISTER):
+        raise DjangoPermissionDenied
+    raw = (request.GET.get("submitter_phone") or request.GET.get("phone") or "").strip()
+    context: dict[str, Any] = {"history": None, "error": ""}
+    status = 200
+    # Nothing to say until the number could be complete (a fixed line has at least 7 digits).
+    if sum(c.isdigit() for c in raw) >= 7:
+        try:
+            context["history"] = selectors.caller_history(
+                user=user, phone=raw, field_name="submitter_phone"
+            )
+        except DomainError as exc:
+            context["error"] = exc.message
+            status = exc.status
+    return render(request, "appeals/_caller_history.html", context, status=status)
+
+
 ACTIONS: dict[str, f.FormAction[Appeal]] = {
     Action.DISPATCH: (
         f.DispatchForm,
