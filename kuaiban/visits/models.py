@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -34,3 +35,29 @@ class SelfRatingLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal_id} {self.created_at:%Y-%m-%d}"
+
+
+class DeskSettings(models.Model):
+    """How the visit desk treats self-rating links. One row, edited in the admin."""
+
+    self_rating_wait_hours = models.PositiveSmallIntegerField(
+        _("hours to wait for a self-rating before calling"),
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 7)],
+        help_text=_(
+            "After the rating link is sent, the appeal leaves the call queue for this long; "
+            "if the submitter has not rated by then, the desk calls."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("visit desk settings")
+        verbose_name_plural = _("visit desk settings")
+
+    def __str__(self) -> str:
+        return str(_("Visit desk settings"))
+
+    @classmethod
+    def current(cls) -> DeskSettings:
+        return cls.objects.order_by("pk").first() or cls()

@@ -12,7 +12,7 @@ import secrets
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy
@@ -22,7 +22,7 @@ from kuaiban.appeals.selectors import appeal_get, visible_appeals
 from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, NotFound, PermissionDenied
 from kuaiban.org.models import Role, User
-from kuaiban.visits.models import SelfRatingLink
+from kuaiban.visits.models import DeskSettings, SelfRatingLink
 
 DESK_ROLES = frozenset({Role.VISITOR, Role.SUPERVISOR})
 SALT = "kuaiban.visits.self-rating"
@@ -35,12 +35,35 @@ def ensure_desk(user: User) -> None:
         raise PermissionDenied(_("Only return visitors and supervisors work at the visit desk."))
 
 
+def _awaiting_self_rating() -> Exists:
+    """An unused rating link sent within the administrator's wait (DeskSettings): the submitter
+    may still rate, so nobody calls yet."""
+    wait = dt.timedelta(hours=DeskSettings.current().self_rating_wait_hours)
+    now = clock.now()
+    return Exists(
+        SelfRatingLink.objects.filter(
+            appeal_id=OuterRef("pk"),
+            used_at__isnull=True,
+            created_at__gt=now - wait,
+            expires_at__gt=now,
+        )
+    )
+
+
+def desk_waiting(*, user: User) -> QuerySet[Appeal]:
+    """Replied appeals whose submitter was sent a rating link and may still use it."""
+    ensure_desk(user)
+    return visible_appeals(user).filter(_awaiting_self_rating(), status=Status.REPLIED)
+
+
 def desk_queue(*, user: User) -> QuerySet[Appeal]:
-    """Replied appeals waiting for their return visit, the most urgent visit deadline first."""
+    """Replied appeals waiting for their return visit, the most urgent visit deadline first;
+    those still waiting for the submitter's own rating (desk_waiting) are not called yet."""
     ensure_desk(user)
     return (
         visible_appeals(user)
         .filter(status=Status.REPLIED)
+        .exclude(_awaiting_self_rating())
         .select_related("lead_unit", "category")
         # Unreached calls of this round: since the latest reply (a rework starts a new round).
         .annotate(
@@ -88,6 +111,12 @@ def self_rating_link_create(*, actor: User, number: str) -> tuple[SelfRatingLink
     appeal = desk_appeal(user=actor, number=number)
     if not policy.may(actor, Action.VISIT, appeal):
         raise PermissionDenied(_("Your role may not visit this appeal."))
+    return self_rating_link_issue(appeal=appeal, actor=actor)
+
+
+def self_rating_link_issue(*, appeal: Appeal, actor: User) -> tuple[SelfRatingLink, str]:
+    """A new link for ``appeal`` (replied, not confidential, with a phone), without the desk's
+    role check: for the desk above and for the automatic message after a reply."""
     if appeal.is_confidential:
         raise Conflict(_("Confidential reports are visited by phone only."), code="confidential")
     if appeal.status != Status.REPLIED:

@@ -21,6 +21,7 @@ from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenie
 from kuaiban.core.validation import mask_phone
 from kuaiban.org.models import User
 from kuaiban.visits import services
+from kuaiban.visits.models import DeskSettings
 from kuaiban.visits.forms import CallForm, SelfRatingForm, yes_no
 
 QUEUE_SIZE = 100
@@ -43,7 +44,13 @@ def desk(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "visits/desk.html",
-        {"rows": list(queue[:QUEUE_SIZE]), "total": queue.count(), "now": clock.now()},
+        {
+            "rows": list(queue[:QUEUE_SIZE]),
+            "total": queue.count(),
+            "waiting": services.desk_waiting(user=user).count(),
+            "wait_hours": DeskSettings.current().self_rating_wait_hours,
+            "now": clock.now(),
+        },
     )
 
 
