@@ -21,8 +21,8 @@ from kuaiban.core.errors import Conflict, DomainError, NotFound, PermissionDenie
 from kuaiban.core.validation import mask_phone
 from kuaiban.org.models import User
 from kuaiban.visits import services
-from kuaiban.visits.models import DeskSettings
 from kuaiban.visits.forms import CallForm, SelfRatingForm, yes_no
+from kuaiban.visits.models import DeskSettings
 
 QUEUE_SIZE = 100
 
