@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
-from kuaiban.core.views import healthz
+from kuaiban.core.views import favicon, healthz
+
+admin.site.site_header = _("Kuaiban administration")
+admin.site.site_title = _("Kuaiban")
+admin.site.index_title = _("Settings and directory")
 
 urlpatterns = [
     path("", include("kuaiban.portal.urls")),
@@ -29,4 +34,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]
