@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy
@@ -65,10 +66,13 @@ def desk_queue(*, user: User) -> QuerySet[Appeal]:
         .filter(status=Status.REPLIED)
         .exclude(_awaiting_self_rating())
         .select_related("lead_unit", "category")
-        # Unreached calls of this round: since the latest reply (a rework starts a new round).
+        # Days with an unreached call in this round (since the latest reply: a rework starts a
+        # new round), as the rule counts them: three different days end the visit unrated.
         .annotate(
             attempts=Count(
-                "visits", filter=Q(visits__reached=False, visits__at__gte=F("replied_at"))
+                TruncDate("visits__at"),
+                filter=Q(visits__reached=False, visits__at__gte=F("replied_at")),
+                distinct=True,
             )
         )
         .order_by(F("visit_due").asc(nulls_last=True), "id")

@@ -251,3 +251,19 @@ def test_links_are_refused_for_reports_and_unreplied_appeals(county: Directory) 
             services.self_rating_link_create(actor=user("supervisor"), number=n)
         assert getattr(info.value, "status", None) == 409
     assert not SelfRatingLink.objects.exists()
+
+
+def test_the_desk_counts_days_not_reached_not_calls(county: Directory) -> None:
+    n = replied(county, "2026-06-08")
+    c = client("visitor")
+    for hour in ("09:00", "11:00", "16:00"):
+        with clock.frozen(at("2026-06-09", hour)):
+            c.post(reverse("visits:call", args=[n]), {"reached": "no", "note": "无人接听"})
+    # Three calls on one day are one day of the rule's three.
+    assert services.desk_queue(user=user("visitor")).get(number=n).attempts == 1
+    with clock.frozen(at("2026-06-10", "09:00")):
+        c.post(reverse("visits:call", args=[n]), {"reached": "no", "note": "关机"})
+    assert services.desk_queue(user=user("visitor")).get(number=n).attempts == 2
+    assert Appeal.objects.get(number=n).status == Status.REPLIED
+    html = c.get(reverse("visits:desk")).content.decode()
+    assert "未接通天数" in html
