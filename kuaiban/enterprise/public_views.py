@@ -51,6 +51,8 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 context["booking"] = booking
                 context["form"] = None
+                # Read again: the places taken now include this booking.
+                context["meeting"] = selectors.public_meeting(pk)
                 status = 201
     return render(request, "enterprise/public/book.html", context, status=status)
 

@@ -273,7 +273,9 @@ def _add_booking(
 def booking_create(
     *, meeting_id: int, credit_code: str, phone: str, contact_name: str = ""
 ) -> Booking:
-    """The public books a place: no login, the credit code names the enterprise."""
+    """The public books a place: no login. The credit code names the enterprise and the phone
+    must be one of its registered contacts (as on the policy page), so nobody books in another
+    company's name with its public credit code."""
     clean = collect(
         [
             ("credit_code", lambda: enterprise_for_code(credit_code)),
@@ -284,6 +286,10 @@ def booking_create(
             ),
         ]
     )
+    if not clean["credit_code"].contacts.filter(phone=clean["phone"]).exists():
+        raise ValidationFailed.one(
+            "phone", _("That phone is not a registered contact of this enterprise.")
+        )
     # Lock the meeting so two last-minute bookings cannot both take the last place.
     meeting = _locked(meeting_id)
     _booking_open(meeting, clock.now())

@@ -45,7 +45,7 @@ def schedule(api: Any, **over: Any) -> int:
     return int(r.body["id"])
 
 
-def book_page(web: Any, meeting: int, credit_code: str, phone: str = "13905311234") -> Any:
+def book_page(web: Any, meeting: int, credit_code: str, phone: str = "13905310001") -> Any:
     return web(None).post(
         f"/meetings/{meeting}/",
         {"credit_code": credit_code, "phone": phone, "contact_name": "王建军"},
@@ -85,9 +85,22 @@ def test_public_booking_with_credit_code_and_phone(web: Any, api: Any, ent: Any)
         r = book_page(web, meeting, e.credit_code.lower())
     assert r.status_code == 201
     assert 'data-testid="booked"' in r.content.decode() and e.name in r.content.decode()
+    # The places shown after booking count this booking (capacity 2).
+    assert "<dd>1 / 2</dd>" in r.content.decode()
     booking = Booking.objects.get()
-    assert booking.enterprise == e and booking.phone == "13905311234"
+    assert booking.enterprise == e and booking.phone == "13905310001"
     assert booking.source == "public" and not booking.attended
+
+
+def test_booking_needs_a_registered_contact_phone(web: Any, api: Any, ent: Any) -> None:
+    e = ent("清河县兴业机械制造有限公司")
+    meeting = schedule(api)
+    with clock.frozen(at(12, 9)):
+        # The credit code is public: with any other phone nobody books in the company's name.
+        r = book_page(web, meeting, e.credit_code, phone="13905311234")
+    assert r.status_code == 400
+    assert "该号码不是本企业登记的联系电话" in r.content.decode()
+    assert not Booking.objects.exists()
 
 
 def test_bad_credit_codes_get_clear_errors(web: Any, api: Any, ent: Any) -> None:
@@ -113,10 +126,10 @@ def test_double_booking_is_refused(web: Any, api: Any, ent: Any) -> None:
     meeting = schedule(api)
     with clock.frozen(at(12, 9)):
         assert book_page(web, meeting, e.credit_code).status_code == 201
-        again = book_page(web, meeting, e.credit_code, phone="13905319999")
+        again = book_page(web, meeting, e.credit_code, phone="13905310001")
         via_api = api(None).post(
             f"/meetings/{meeting}/bookings",
-            {"credit_code": e.credit_code, "phone": "13905319999"},
+            {"credit_code": e.credit_code, "phone": "13905310001"},
         )
     assert again.status_code == 409
     assert "已经预约" in again.content.decode()
@@ -130,7 +143,7 @@ def test_over_capacity_is_refused(web: Any, api: Any, ent: Any) -> None:
     with clock.frozen(at(12, 9)):
         assert book_page(web, meeting, a.credit_code).status_code == 201
         r = api(None).post(
-            f"/meetings/{meeting}/bookings", {"credit_code": b.credit_code, "phone": "13905312222"}
+            f"/meetings/{meeting}/bookings", {"credit_code": b.credit_code, "phone": "13905310001"}
         )
         assert r.status == 201, r.body
         full = book_page(web, meeting, c.credit_code)
@@ -161,7 +174,7 @@ def test_booking_after_the_meeting_closed_is_refused(web: Any, api: Any, ent: An
     with clock.frozen(at(12, 9)):
         assert api("operator").post(f"/meetings/{meeting}/close").status == 200
         closed = api(None).post(
-            f"/meetings/{meeting}/bookings", {"credit_code": b.credit_code, "phone": "13905312222"}
+            f"/meetings/{meeting}/bookings", {"credit_code": b.credit_code, "phone": "13905310001"}
         )
         listed = api(None).get("/meetings/open")
     assert closed.status == 409 and closed.body["code"] == "closed"
@@ -265,7 +278,7 @@ def test_attendance_problems_and_the_meeting_page(web: Any, api: Any, ent: Any) 
     assert second.status == 201 and second.body["status"] == "received"
 
     appeal = Appeal.objects.get(number=first.body["number"])
-    assert appeal.channel == "breakfast" and appeal.submitter_phone == "13905311234"
+    assert appeal.channel == "breakfast" and appeal.submitter_phone == "13905310001"
     link = EnterpriseAppeal.objects.get(appeal=appeal)
     assert link.meeting_id == meeting and link.enterprise == a and link.source == "meeting"
     # The leader may not register appeals in the ledger: the system does, naming the leader.

@@ -11,6 +11,15 @@
     }
   });
 
+  // <form data-confirm="…">: ask before a destructive one-click action (cancel, end, revoke).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm") &&
+        !window.confirm(form.getAttribute("data-confirm"))) {
+      ev.preventDefault();
+    }
+  }, true);
+
   document.addEventListener("click", function (ev) {
     var target = ev.target instanceof Element ? ev.target : null;
     if (!target) { return; }
