@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from kuaiban.enterprise import services
-from kuaiban.enterprise.models import Meeting, MeetingStatus
+from kuaiban.enterprise.models import MeetingStatus
 from kuaiban.org.demo import Directory
 from kuaiban.org.models import User
 
