@@ -1,0 +1,89 @@
+"""Every write to the ledger. One function per transition; nothing else changes an appeal's status.
+
+Each transition locks the appeal row, checks the actor's role and unit, the current status and the
+input, writes the new state and exactly one event (hash-chained) in the same transaction, and runs
+the registered after-commit hooks (notifications, webhooks) only once the transaction commits.
+
+The package is split by responsibility; callers import from here, not from its modules:
+
+- ``events``: the event chain (``record_event``) and the after-commit hooks (``on_event``,
+  ``hooks_paused``);
+- ``checks``: the locked read, the guard (visibility, role, unit, state) and the input cleaners
+  every transition shares, with the limits;
+- ``registration``: ``AppealInput``, ``validate_input`` and ``appeal_register`` (and its variant
+  inside the caller's transaction);
+- ``dispatch``: dispatch, claim and return;
+- ``replies``: reply, answer, return visit, rework and close;
+- ``endings``: merge and invalidate.
+"""
+
+from kuaiban.appeals.services.checks import (
+    ADDRESS_MAX,
+    GROUP_MAX,
+    MAX_RETURNS,
+    NAME_MAX,
+    REASON_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    UNREACHED_ATTEMPTS_TO_END,
+)
+from kuaiban.appeals.services.dispatch import appeal_claim, appeal_dispatch, appeal_return
+from kuaiban.appeals.services.endings import appeal_invalidate, appeal_merge
+from kuaiban.appeals.services.events import (
+    EventHook,
+    _event_hooks,  # the registered hooks: bench/sweep.py times them in place
+    hooks_paused,
+    on_event,
+    record_event,
+)
+from kuaiban.appeals.services.registration import (
+    AppealInput,
+    appeal_id_draw,
+    appeal_id_next_sql,
+    appeal_register,
+    appeal_register_within,
+    number_for,
+    validate_input,
+)
+from kuaiban.appeals.services.replies import (
+    VisitInput,
+    appeal_answer,
+    appeal_close,
+    appeal_reply,
+    appeal_rework,
+    appeal_visit,
+)
+
+__all__ = [
+    "ADDRESS_MAX",
+    "GROUP_MAX",
+    "MAX_RETURNS",
+    "NAME_MAX",
+    "REASON_MAX",
+    "TEXT_MAX",
+    "TITLE_MAX",
+    "UNREACHED_ATTEMPTS_TO_END",
+    "AppealInput",
+    "EventHook",
+    "VisitInput",
+    "_event_hooks",
+    "appeal_answer",
+    "appeal_claim",
+    "appeal_close",
+    "appeal_dispatch",
+    "appeal_id_draw",
+    "appeal_id_next_sql",
+    "appeal_invalidate",
+    "appeal_merge",
+    "appeal_register",
+    "appeal_register_within",
+    "appeal_reply",
+    "appeal_return",
+    "appeal_rework",
+    "appeal_visit",
+    "hooks_paused",
+    "number_for",
+    "on_event",
+    "record_event",
+    "validate_input",
+]
