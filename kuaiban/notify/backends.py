@@ -318,13 +318,14 @@ def _hmac256(key: bytes, message: str) -> bytes:
 def tc3_canonical_request(
     *, method: str, host: str, content_type: str, payload: bytes, query: str = ""
 ) -> str:
-    """Step 1 of TC3-HMAC-SHA256, signing the two headers content-type and host."""
+    """Step 1 of TC3-HMAC-SHA256, signing the two headers content-type and host (names and
+    values in lower case, as the specification says)."""
     return "\n".join(
         [
             method,
             "/",
             query,
-            f"content-type:{content_type}\nhost:{host}\n",
+            f"content-type:{content_type.strip().lower()}\nhost:{host.strip().lower()}\n",
             "content-type;host",
             _sha256_hex(payload),
         ]

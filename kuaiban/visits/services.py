@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy
@@ -99,6 +100,35 @@ def self_rating_link_create(*, actor: User, number: str) -> tuple[SelfRatingLink
         appeal=appeal,
         nonce=secrets.token_urlsafe(16),
         created_by=actor,
+        created_at=now,
+        expires_at=now + LINK_VALID,
+    )
+    return link, token_for(link)
+
+
+def rating_path(token: str) -> str:
+    """The site-relative URL of the self-rating page for ``token``."""
+    return reverse("visits:rate", args=[token])
+
+
+@transaction.atomic
+def self_rating_link_issue(*, number: str) -> tuple[SelfRatingLink, str] | None:
+    """A one-time link made by the system, not a desk: what is sent by SMS to the submitter
+    once the unit has replied. None when the appeal takes no link (not replied, a
+    confidential kind, visited by phone only, or no phone to send it to)."""
+    appeal = Appeal.objects.select_for_update().filter(number=number).first()
+    if (
+        appeal is None
+        or appeal.is_confidential
+        or appeal.status != Status.REPLIED
+        or not appeal.submitter_phone
+    ):
+        return None
+    now = clock.now()
+    link = SelfRatingLink.objects.create(
+        appeal=appeal,
+        nonce=secrets.token_urlsafe(16),
+        created_by=self_rating_actor(),
         created_at=now,
         expires_at=now + LINK_VALID,
     )
