@@ -315,6 +315,9 @@ KUAIBAN_SMS_NOTIFY_CHANNELS: list[str] = env.list(
 )
 # A reply quoted in an SMS is cut to this many characters (the rest is on the tracking page).
 KUAIBAN_SMS_REPLY_CHARS: int = env.int("KUAIBAN_SMS_REPLY_CHARS", default=100)
+# After the self-rating link goes out by SMS, the visit desk waits this many hours for the
+# submitter's own rating before the appeal shows in its call queue (0: it shows at once).
+KUAIBAN_SELF_RATING_WAIT_HOURS: float = env.float("KUAIBAN_SELF_RATING_WAIT_HOURS", default=48.0)
 # The public address of this installation (https://12345.example.gov.cn), for links sent by
 # e-mail (relative when empty) and SMS (the self-rating link; http://127.0.0.1:8000 when empty).
 KUAIBAN_SITE_URL: str = env.str("KUAIBAN_SITE_URL", default="")

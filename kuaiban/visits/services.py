@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -37,12 +38,24 @@ def ensure_desk(user: User) -> None:
 
 
 def desk_queue(*, user: User) -> QuerySet[Appeal]:
-    """Replied appeals waiting for their return visit, the most urgent visit deadline first."""
+    """Replied appeals waiting for their return visit, the most urgent visit deadline first.
+
+    An appeal whose submitter was sent the self-rating link by SMS (by the system, after the
+    reply) stays out of the queue while the link is unused for ``KUAIBAN_SELF_RATING_WAIT_HOURS``
+    (0: never): the desk calls only those who have not rated by then."""
     ensure_desk(user)
+    queue = visible_appeals(user).filter(status=Status.REPLIED)
+    wait = float(getattr(settings, "KUAIBAN_SELF_RATING_WAIT_HOURS", 0) or 0)
+    if wait > 0:
+        sent = SelfRatingLink.objects.filter(
+            appeal=OuterRef("pk"),
+            created_by__username=SELF_RATING_USERNAME,
+            used_at__isnull=True,
+            created_at__gt=clock.now() - dt.timedelta(hours=wait),
+        )
+        queue = queue.exclude(Exists(sent))
     return (
-        visible_appeals(user)
-        .filter(status=Status.REPLIED)
-        .select_related("lead_unit", "category")
+        queue.select_related("lead_unit", "category")
         # Unreached calls of this round: since the latest reply (a rework starts a new round).
         .annotate(
             attempts=Count(

@@ -4,6 +4,7 @@ closed; a report (举报) only its number and status; hotline callers only when 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -14,11 +15,13 @@ from django.utils import translation
 from kuaiban.appeals import services as appeals
 from kuaiban.appeals.models import Appeal, Status
 from kuaiban.conftest import user
+from kuaiban.core import clock
 from kuaiban.notify import hooks
 from kuaiban.notify.models import SmsMessage
 from kuaiban.notify.tests.conftest import Outbox
 from kuaiban.org.demo import Directory
 from kuaiban.visits.models import SelfRatingLink
+from kuaiban.visits.services import desk_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = "13912345678"
@@ -174,3 +177,20 @@ def test_answered_at_intake_sends_the_answer_and_the_link(
     )
     assert [m["template"] for m in outbox.to(PHONE)] == ["receipt", "replied", "rating"]
     assert "医保局窗口" in outbox.texts(PHONE)[1]
+
+
+def test_the_desk_calls_only_those_who_have_not_rated_in_time(
+    county: Directory, outbox: Outbox, settings: Any
+) -> None:
+    settings.KUAIBAN_SELF_RATING_WAIT_HOURS = 48
+    texted = register(county)
+    through_reply(texted.number or "")
+    hotline = register(county, channel="hotline")  # not texted: the desk calls at once
+    through_reply(hotline.number or "")
+    visitor = user("visitor")
+    assert [a.number for a in desk_queue(user=visitor)] == [hotline.number]
+    link = SelfRatingLink.objects.get(appeal=texted)
+    with clock.frozen(link.created_at + dt.timedelta(hours=48, minutes=1)):
+        assert {a.number for a in desk_queue(user=visitor)} == {texted.number, hotline.number}
+    settings.KUAIBAN_SELF_RATING_WAIT_HOURS = 0
+    assert {a.number for a in desk_queue(user=visitor)} == {texted.number, hotline.number}
