@@ -22,8 +22,10 @@ never the receipt's access code nor the submitter's rating link.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import phonenumbers
 from django.conf import settings
@@ -46,6 +48,19 @@ STEPS = {
 
 Recipients = Callable[[Appeal], Iterable[str]]
 _extra_recipients: list[Recipients] = []
+_silenced: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "kuaiban_sms_silenced", default=False
+)
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Send nobody anything for the events recorded inside (the demo's invented history)."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
 
 
 def also_tell(provider: Recipients) -> Recipients:
@@ -98,7 +113,7 @@ def notices(appeal: Appeal, event: AppealEvent) -> list[tuple[str, dict[str, str
 
 def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
     """The after-commit hook (registered in apps.py): queue the SMS this event owes."""
-    if not settings.KUAIBAN_SMS_NOTIFY or event.action not in STEPS:
+    if not settings.KUAIBAN_SMS_NOTIFY or event.action not in STEPS or _silenced.get():
         return
     if appeal.channel not in settings.KUAIBAN_SMS_NOTIFY_CHANNELS:
         return

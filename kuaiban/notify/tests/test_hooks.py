@@ -194,3 +194,11 @@ def test_the_desk_calls_only_those_who_have_not_rated_in_time(
         assert {a.number for a in desk_queue(user=visitor)} == {texted.number, hotline.number}
     settings.KUAIBAN_SELF_RATING_WAIT_HOURS = 0
     assert {a.number for a in desk_queue(user=visitor)} == {texted.number, hotline.number}
+
+
+def test_silenced_events_tell_nobody(county: Directory, outbox: Outbox) -> None:
+    with hooks.silenced():
+        through_reply(register(county).number or "")
+    assert outbox.lines() == [] and not SelfRatingLink.objects.exists()
+    register(county)
+    assert len(outbox.lines()) == 1
