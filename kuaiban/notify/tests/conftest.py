@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -37,22 +36,14 @@ def outbox(settings: Any, tmp_path: Path) -> Outbox:
 
 
 @pytest.fixture(autouse=True)
-def _templates_and_fresh_throttles(request: Any) -> None:
-    """The tests run with real commits (``django_db(transaction=True)``: delivery happens after
-    commit), so tables are emptied between tests: put the default templates back each time."""
+def _fresh_throttles(request: Any) -> None:
+    """The tests run with real commits (``django_db(transaction=True, serialized_rollback=True)``:
+    delivery happens after commit; the rollback brings back the default templates of the data
+    migration); the shared cache's throttle counters start empty."""
     marker = request.node.get_closest_marker("django_db")
     if marker is None:
         return
     request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
     from django.core.cache import caches
 
-    from kuaiban.notify.models import SmsTemplate
-
     caches["shared"].clear()
-    for code, name, text, urgent in DEFAULTS:
-        SmsTemplate.objects.get_or_create(
-            code=code, defaults={"name": name, "text": text, "urgent": urgent}
-        )
-
-
-DEFAULTS = importlib.import_module("kuaiban.notify.migrations.0002_default_templates").DEFAULTS

@@ -14,7 +14,7 @@ from kuaiban.notify.models import SmsMessage, SmsTemplate
 from kuaiban.notify.tests.conftest import Outbox
 from kuaiban.org.models import Role, User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PHONE = "13812345678"
 
 

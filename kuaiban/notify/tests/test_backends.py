@@ -240,7 +240,7 @@ def test_an_unreachable_gateway_is_retried(settings: Any) -> None:
     assert caught.value.retry
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_gateway_500_is_retried_with_backoff_until_it_answers(
     http_settings: Any, gateway: Gateway
 ) -> None:
@@ -457,7 +457,7 @@ def test_tencent_a_refused_number_is_not_retried(tencent: Gateway) -> None:
     assert not caught.value.retry
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_tencent_through_send_sms_uses_the_template_cloud_id_and_its_order(
     tencent: Gateway, settings: Any
 ) -> None:

@@ -17,7 +17,7 @@ from kuaiban.notify import codes
 from kuaiban.notify.models import PhoneCode, SmsMessage
 from kuaiban.notify.tests.conftest import Outbox
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PHONE = "13812345678"
 
 

@@ -23,7 +23,7 @@ from kuaiban.org.demo import Directory
 from kuaiban.visits.models import SelfRatingLink
 from kuaiban.visits.services import desk_queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PHONE = "13912345678"
 REPLY = (
     "经核实，阳光花园小区5号楼供暖管道阀门故障，已于11月24日更换阀门，室温恢复到20度。"

@@ -19,7 +19,7 @@ from kuaiban.notify.models import SmsMessage, SmsTemplate
 from kuaiban.notify.tests.conftest import Outbox
 
 # Real commits: messages are delivered after the caller's transaction commits.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 TZ = ZoneInfo("Asia/Shanghai")
 PHONE = "13812345678"
 
