@@ -44,7 +44,8 @@ def _serve(argv: list[str]) -> None:
         default=True,
         help=(
             "also run the background workers as child processes: the deadline sweep, webhook "
-            "deliveries, model training jobs and the metrics facts (default: on; turn off "
+            "deliveries, model training jobs, the metrics facts and SMS retries (default: on; "
+            "turn off "
             "where they run as services of their own)"
         ),
     )
@@ -105,6 +106,7 @@ BACKGROUND = (
     ("webhooks", "--loop"),  # outbound webhook deliveries with retries
     ("routing_worker", "--loop"),  # training jobs queued from the admin pages
     ("rollup", "--loop"),  # the metrics facts of changed appeals, in batches
+    ("sms", "--loop"),  # SMS released after quiet hours, and retries of failed ones
 )
 
 

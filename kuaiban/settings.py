@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kuaiban.integrations",
     "kuaiban.enterprise",
     "kuaiban.projects",
+    "kuaiban.notify",
     "kuaiban.api",
     "kuaiban.portal",
 ]
@@ -261,6 +262,62 @@ KUAIBAN_API_TOKEN_DAYS: int = env.int("KUAIBAN_API_TOKEN_DAYS", default=90)
 
 # Webhooks post to public addresses only; true lets them reach loopback and private networks.
 KUAIBAN_WEBHOOK_ALLOW_PRIVATE: bool = env.bool("KUAIBAN_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+# ----- SMS (kuaiban.notify; docs/public.md, "SMS") ----------------------------------------------
+# The backend is a dotted path, like EMAIL_BACKEND: the file outbox ($KUAIBAN_DATA_DIR/outbox/
+# sms.jsonl) by default; kuaiban.notify.backends.HttpBackend, AliyunBackend or TencentBackend.
+KUAIBAN_SMS_BACKEND: str = env.str(
+    "KUAIBAN_SMS_BACKEND", default="kuaiban.notify.backends.FileBackend"
+)
+KUAIBAN_SMS_OUTBOX: str = env.str("KUAIBAN_SMS_OUTBOX", default="")
+KUAIBAN_SMS_TIMEOUT_SECONDS: float = env.float("KUAIBAN_SMS_TIMEOUT_SECONDS", default=5.0)
+KUAIBAN_SMS_MAX_ATTEMPTS: int = env.int("KUAIBAN_SMS_MAX_ATTEMPTS", default=8)
+# Non-urgent messages written in these hours (local time) wait for their end; codes never do.
+# Empty: no quiet hours.
+KUAIBAN_SMS_QUIET_HOURS: str = env.str("KUAIBAN_SMS_QUIET_HOURS", default="22:00-08:00")
+KUAIBAN_SMS_TIMEZONE: str = env.str("KUAIBAN_SMS_TIMEZONE", default="Asia/Shanghai")
+# The generic HTTP gateway: URL, method and one "Name: value" header for its credentials.
+KUAIBAN_SMS_HTTP_URL: str = env.str("KUAIBAN_SMS_HTTP_URL", default="")
+KUAIBAN_SMS_HTTP_METHOD: str = env.str("KUAIBAN_SMS_HTTP_METHOD", default="POST")
+KUAIBAN_SMS_HTTP_AUTH_HEADER: str = env.str("KUAIBAN_SMS_HTTP_AUTH_HEADER", default="")
+# 阿里云短信服务 (Dysmsapi) and 腾讯云短信: credentials and the approved sign name (签名).
+KUAIBAN_SMS_ALIYUN_ACCESS_KEY_ID: str = env.str("KUAIBAN_SMS_ALIYUN_ACCESS_KEY_ID", default="")
+KUAIBAN_SMS_ALIYUN_ACCESS_KEY_SECRET: str = env.str(
+    "KUAIBAN_SMS_ALIYUN_ACCESS_KEY_SECRET", default=""
+)
+KUAIBAN_SMS_ALIYUN_SIGN_NAME: str = env.str("KUAIBAN_SMS_ALIYUN_SIGN_NAME", default="")
+KUAIBAN_SMS_ALIYUN_ENDPOINT: str = env.str(
+    "KUAIBAN_SMS_ALIYUN_ENDPOINT", default="https://dysmsapi.aliyuncs.com/"
+)
+KUAIBAN_SMS_ALIYUN_REGION: str = env.str("KUAIBAN_SMS_ALIYUN_REGION", default="cn-hangzhou")
+KUAIBAN_SMS_TENCENT_SECRET_ID: str = env.str("KUAIBAN_SMS_TENCENT_SECRET_ID", default="")
+KUAIBAN_SMS_TENCENT_SECRET_KEY: str = env.str("KUAIBAN_SMS_TENCENT_SECRET_KEY", default="")
+KUAIBAN_SMS_TENCENT_SDK_APP_ID: str = env.str("KUAIBAN_SMS_TENCENT_SDK_APP_ID", default="")
+KUAIBAN_SMS_TENCENT_SIGN_NAME: str = env.str("KUAIBAN_SMS_TENCENT_SIGN_NAME", default="")
+KUAIBAN_SMS_TENCENT_ENDPOINT: str = env.str(
+    "KUAIBAN_SMS_TENCENT_ENDPOINT", default="https://sms.tencentcloudapi.com/"
+)
+KUAIBAN_SMS_TENCENT_REGION: str = env.str("KUAIBAN_SMS_TENCENT_REGION", default="ap-guangzhou")
+# One-time codes: valid minutes, wrong tries before a code burns, and the throttles.
+KUAIBAN_SMS_CODE_MINUTES: int = env.int("KUAIBAN_SMS_CODE_MINUTES", default=10)
+KUAIBAN_SMS_CODE_ATTEMPTS: int = env.int("KUAIBAN_SMS_CODE_ATTEMPTS", default=5)
+KUAIBAN_SMS_CODE_PHONE_INTERVAL_SECONDS: int = env.int(
+    "KUAIBAN_SMS_CODE_PHONE_INTERVAL_SECONDS", default=60
+)
+KUAIBAN_SMS_CODE_PER_PHONE_HOUR: int = env.int("KUAIBAN_SMS_CODE_PER_PHONE_HOUR", default=5)
+KUAIBAN_SMS_CODE_PER_ADDRESS_MINUTE: int = env.int("KUAIBAN_SMS_CODE_PER_ADDRESS_MINUTE", default=5)
+KUAIBAN_SMS_CODE_PER_ADDRESS_HOUR: int = env.int("KUAIBAN_SMS_CODE_PER_ADDRESS_HOUR", default=30)
+# Telling submitters at each public step: on/off, and the channels whose submitters hear
+# (operator-registered hotline appeals get a call-back; add "hotline" to text them too).
+KUAIBAN_SMS_NOTIFY: bool = env.bool("KUAIBAN_SMS_NOTIFY", default=True)
+KUAIBAN_SMS_NOTIFY_CHANNELS: list[str] = env.list(
+    "KUAIBAN_SMS_NOTIFY_CHANNELS", default=["web", "app", "direct_line", "mailbox"]
+)
+# A reply quoted in an SMS is cut to this many characters (the rest is on the tracking page).
+KUAIBAN_SMS_REPLY_CHARS: int = env.int("KUAIBAN_SMS_REPLY_CHARS", default=100)
+# The public address of this installation (https://12345.example.gov.cn), for links sent by
+# e-mail (relative when empty) and SMS (the self-rating link; http://127.0.0.1:8000 when empty).
+KUAIBAN_SITE_URL: str = env.str("KUAIBAN_SITE_URL", default="")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kuaiban@localhost")

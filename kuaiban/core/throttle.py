@@ -22,14 +22,20 @@ from dataclasses import dataclass
 from django.core.cache import caches
 from django.utils.translation import gettext as _
 
-from kuaiban.core.errors import DomainError
+from kuaiban.core.errors import DomainError, FieldError
 
 
 class Throttled(DomainError):
-    """Too many wrong guesses; ``retry_after`` is in whole seconds (at least 1)."""
+    """Too many wrong guesses (or requests); ``retry_after`` is in whole seconds (at least 1).
+    ``field``, when given, names the input the refusal is about."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message=message, code="throttled", status=429)
+    def __init__(self, message: str, retry_after: int, *, field: str | None = None) -> None:
+        super().__init__(
+            message=message,
+            code="throttled",
+            status=429,
+            errors=[FieldError(field, message)] if field else [],
+        )
         self.retry_after = retry_after
 
 
@@ -58,21 +64,22 @@ def _cache():  # type: ignore[no-untyped-def]
     return caches["shared"]
 
 
-def check(*subjects: Subject) -> None:
-    """Throttled if any subject has used up its failures in this window."""
+def check(*subjects: Subject, message: str | None = None, field: str | None = None) -> None:
+    """Throttled if any subject has used up its failures in this window. ``message`` (with
+    ``%(seconds)d`` and ``%(minutes)d``) replaces the wrong-attempts text, for counters of
+    requests rather than failures (:func:`fail` counts either)."""
     now = time.time()
     keys = {s.key(now): s for s in subjects}
     counts = _cache().get_many(list(keys))
     worst = [s.retry_after(now) for k, s in keys.items() if int(counts.get(k) or 0) >= s.limit]
     if worst:
         seconds = max(worst)
+        text = message or _(
+            "Too many wrong attempts. For your security, lookups are paused: "
+            "try again in %(minutes)d minutes."
+        )
         raise Throttled(
-            _(
-                "Too many wrong attempts. For your security, lookups are paused: "
-                "try again in %(minutes)d minutes."
-            )
-            % {"minutes": math.ceil(seconds / 60)},
-            seconds,
+            text % {"minutes": math.ceil(seconds / 60), "seconds": seconds}, seconds, field=field
         )
 
 

@@ -14,6 +14,7 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy
@@ -136,6 +137,25 @@ def self_rating_link_issue(*, appeal: Appeal, actor: User) -> tuple[SelfRatingLi
         expires_at=now + LINK_VALID,
     )
     return link, token_for(link)
+
+
+def rating_path(token: str) -> str:
+    """The site-relative URL of the self-rating page for ``token``."""
+    return reverse("visits:rate", args=[token])
+
+
+@transaction.atomic
+def self_rating_link_send(*, number: str) -> tuple[SelfRatingLink, str] | None:
+    """A one-time link made by the system, not a desk: what is sent by SMS to the submitter
+    once the unit has replied. None when the appeal takes no link (not replied, a
+    confidential kind, visited by phone only, or no phone to send it to)."""
+    appeal = Appeal.objects.select_for_update().filter(number=number).first()
+    if appeal is None:
+        return None
+    try:
+        return self_rating_link_issue(appeal=appeal, actor=self_rating_actor())
+    except Conflict:
+        return None
 
 
 def _link(token: str, *, lock: bool = False) -> SelfRatingLink:

@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -119,7 +118,7 @@ def link(request: HttpRequest, number: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("visits:call", number=number)
-    url = request.build_absolute_uri(reverse("visits:rate", args=[token]))
+    url = request.build_absolute_uri(services.rating_path(token))
     messages.success(
         request,
         _("Self-rating link for %(number)s (valid for 7 days, one use): %(url)s")
