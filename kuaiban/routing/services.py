@@ -576,7 +576,8 @@ def _note_dispatch(appeal_id: int, payload: dict[str, Any], at: dt.datetime) -> 
 
 
 def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
-    """The ledger's after-commit hook: index and suggest on registration, note dispatches.
+    """The ledger's after-commit hook: suggest on registration, note dispatches. (The appeal is
+    already findable by the similar-appeal lookup: a trigger wrote its search row at commit.)
 
     Every other event (claims, replies, the sweep's alerts ...) returns at once, without a query.
     """
@@ -585,9 +586,6 @@ def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
         return
     if event.action != Action.REGISTER:
         return
-    runtime.similar_index.add(
-        appeal.pk, appeal.title, appeal.content, appeal.region_id, appeal.received_at
-    )
     suggestion = suggestion_record(
         appeal_id=appeal.pk, text=appeal_text(appeal.title, appeal.content), at=event.at
     )
