@@ -480,9 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--hot-size", type=int, default=100_000)
     parser.add_argument("--cv", action="store_true", help="also run the 5-fold CV (slow)")
-    parser.add_argument(
-        "--only", choices=("classifier", "hot"), action="append", default=None
-    )
+    parser.add_argument("--only", choices=("classifier", "hot"), action="append", default=None)
     args = parser.parse_args(argv)
     raw = load_raw_messages(args.data_dir)
     parts = args.only or ["classifier", "hot"]

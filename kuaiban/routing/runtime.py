@@ -25,6 +25,7 @@ from kuaiban.routing.models import ModelVersion
 
 log = logging.getLogger(__name__)
 
+
 def recheck_seconds() -> float:
     return float(getattr(settings, "KUAIBAN_ROUTING_RECHECK_SECONDS", 1.0))
 

@@ -5,7 +5,7 @@ text (``Appeal.search_text``: NFKC, Traditional → Simplified, lower case; see
 ``kuaiban.core.text.fold``) with whitespace and punctuation removed, so a text written in
 Traditional characters finds its Simplified twin. The score is the cosine of the two bigram
 sets, each bigram weighted by its inverse document frequency (IDF): 1.0 for the same text, about
-0.2–0.5 for two citizens' own words about one problem at one place, below ``MIN_SCORE`` for
+0.1–0.5 for two citizens' own words about one problem at one place, below ``MIN_SCORE`` for
 unrelated appeals.
 
 PostgreSQL (production): ``routing_similartext`` holds each appeal's bigrams as a ``tsvector``
@@ -45,10 +45,10 @@ from kuaiban.core.text import fold
 __all__ = ["MIN_SCORE", "SIMILAR_DAYS", "analyze", "bigrams", "reset", "search"]
 
 SIMILAR_DAYS = 90
-MIN_SCORE = 0.15
+MIN_SCORE = 0.08
 CANDIDATES = 200
 ROW_BUDGET = 3000
-MIN_GRAMS = 3
+MIN_GRAMS = 1
 MAX_GRAMS = 24
 SCAN_LIMIT = 20_000
 STATS_SECONDS = 300.0
@@ -199,7 +199,8 @@ def _read_stats() -> _Weight:
 
 def _rare_first(grams: Iterable[str], idf: _Weight) -> list[str]:
     """The text's rarest bigrams, as many as keep the estimated match under ``ROW_BUDGET`` rows
-    (at least ``MIN_GRAMS``, at most ``MAX_GRAMS``)."""
+    (at least ``MIN_GRAMS``, at most ``MAX_GRAMS``): the rows the GIN match fetches from the
+    heap, not the index, are what a lookup costs."""
     chosen: list[str] = []
     expected = 0.0
     for gram in sorted(grams, key=lambda g: (idf.frequency(g), g)):
