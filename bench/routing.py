@@ -20,10 +20,8 @@ import argparse
 import bisect
 import csv
 import itertools
-import os
 import random
 import re
-import resource
 import statistics
 import sys
 import time
@@ -412,10 +410,6 @@ class AppealFaker:
 # --------------------------------------------------------------------------------------------
 # Benchmarks
 # --------------------------------------------------------------------------------------------
-
-
-def _rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
 def _percentiles(values: list[float]) -> tuple[float, float, float]:

@@ -84,11 +84,10 @@ def search(
     start = since if since is not None else clock.now() - dt.timedelta(days=SIMILAR_DAYS)
     if connection.vendor == "postgresql":
         weight = _stats.get()
-        candidates = _postgres_candidates(grams, weight, start, exclude_id)
-    else:
-        candidates = _scan_candidates(start, exclude_id)
-        weight = _counted_idf(candidates)
-    return _rank(grams, candidates, weight, limit, min_score)
+        found = _postgres_candidates(grams, weight, start, exclude_id)
+        return _rank(grams, found, weight, limit, min_score)
+    scanned = _scan_candidates(start, exclude_id)
+    return _rank(grams, scanned, _counted_idf(scanned), limit, min_score)
 
 
 def _rank(
