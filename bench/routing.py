@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from kuaiban.routing import classifier, hot  # noqa: E402
+from kuaiban.routing import classifier, evaluation, hot  # noqa: E402
 
 
 def tokenize_raw(text: str) -> list[str]:
@@ -448,9 +448,9 @@ def bench_classifier(data_dir: Path, raw: list[str], *, cv: bool) -> None:
     )
     if cv:
         t0 = time.perf_counter()
-        result = classifier.cross_validate(texts, labels, folds=5, seed=0, desegment=True)
+        result = evaluation.cross_validate(texts, labels, folds=5, seed=0, desegment=True)
         print(f"classifier: 5-fold de-segmented CV in {time.perf_counter() - t0:.0f} s")
-        print(classifier.format_report(result))
+        print(evaluation.format_report(result))
 
 
 def bench_hot(raw: list[str], *, size: int) -> None:

@@ -24,7 +24,8 @@ from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, NotFound, ValidationFailed
 from kuaiban.org.models import User
 from kuaiban.routing import runtime
-from kuaiban.routing.classifier import appeal_text, cross_validate, train
+from kuaiban.routing.classifier import appeal_text, train
+from kuaiban.routing.evaluation import cross_validate
 from kuaiban.routing.models import (
     ModelVersion,
     Target,
