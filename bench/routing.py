@@ -1,11 +1,11 @@
-"""Benchmark of the routing library (classifier, similar-appeal index, hot-issue grouping).
+"""Benchmark of the routing library (classifier, hot-issue grouping); the similar-appeal lookup,
+which lives in PostgreSQL, is measured by ``bench/similar.py`` (it reuses this corpus).
 
-Standalone: ``python bench/routing.py [--data-dir ../shared/data] [--index-size 1000000]``.
+Standalone: ``python bench/routing.py [--data-dir ../shared/data]``.
 
 Prints, each with its target:
   * training time of the category classifier on appeals_train_7class.csv (7,636 messages);
   * classification throughput (appeals/s, one process) on raw messages;
-  * similar-appeal lookup latency (p50 / p95 / p99) over an index of ``--index-size`` appeals;
   * hot-issue grouping time for ``--hot-size`` appeals (default 100,000).
 
 The large corpora are synthetic but realistic: appeals written from templates (issue × place, with
@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 import bisect
 import csv
-import gc
 import itertools
-import os
 import random
 import re
-import resource
 import statistics
 import sys
 import time
@@ -38,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from kuaiban.routing import classifier, hot, similar  # noqa: E402
+from kuaiban.routing import classifier, evaluation, hot  # noqa: E402
 
 
 def tokenize_raw(text: str) -> list[str]:
@@ -415,10 +412,6 @@ class AppealFaker:
 # --------------------------------------------------------------------------------------------
 
 
-def _rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-
-
 def _percentiles(values: list[float]) -> tuple[float, float, float]:
     ordered = sorted(values)
     last = len(ordered) - 1
@@ -455,57 +448,9 @@ def bench_classifier(data_dir: Path, raw: list[str], *, cv: bool) -> None:
     )
     if cv:
         t0 = time.perf_counter()
-        result = classifier.cross_validate(texts, labels, folds=5, seed=0, desegment=True)
+        result = evaluation.cross_validate(texts, labels, folds=5, seed=0, desegment=True)
         print(f"classifier: 5-fold de-segmented CV in {time.perf_counter() - t0:.0f} s")
-        print(classifier.format_report(result))
-
-
-def bench_similar(raw: list[str], *, size: int, queries: int) -> None:
-    faker = AppealFaker(raw, seed=1)
-    index = similar.SimilarIndex()
-    t0 = time.perf_counter()
-    batch: list[tuple[int, str, dict[str, int]]] = []
-    for i, text in enumerate(faker.stream(size)):
-        batch.append((i, text, {"org": i % 40}))
-        if len(batch) == 20_000:
-            index.add_many(batch)
-            batch = []
-    if batch:
-        index.add_many(batch)
-    build_s = time.perf_counter() - t0
-    gc.collect()
-    print(f"similar: load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while measuring")
-    print(
-        f"similar: indexed {len(index):,} appeals in {build_s:.0f} s "
-        f"({len(index) / build_s:,.0f}/s), index ~{index.nbytes() / 2**30:.2f} GiB, "
-        f"process peak RSS {_rss_gib():.1f} GiB"
-    )
-    probe = AppealFaker(raw, seed=2)
-    n_events = max(1, size // 3)
-    texts = [probe.appeal(probe.event(n_events)) for _ in range(queries)]
-    for text in texts[:20]:
-        index.query(text, k=10)
-    times: list[float] = []
-    cpu_times: list[float] = []
-    hits = 0
-    for text in texts:
-        t0, c0 = time.perf_counter(), time.process_time()
-        found = index.query(text, k=10)
-        times.append((time.perf_counter() - t0) * 1000)
-        cpu_times.append((time.process_time() - c0) * 1000)
-        hits += bool(found)
-    p50, p95, p99 = _percentiles(times)
-    cpu50, cpu95, _ = _percentiles(cpu_times)
-    print(
-        f"similar: lookup over {len(index):,} appeals: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-        f"p99 {p99:.1f} ms wall; CPU p50 {cpu50:.1f} ms, p95 {cpu95:.1f} ms "
-        f"({queries} queries, {hits} with a match) (target p95 < 50 ms) {_verdict(p95 < 50)}"
-    )
-    t0 = time.perf_counter()
-    for i in range(1000):
-        index.remove(i)
-    index.add_many([(f"new-{i}", text, {"org": 0}) for i, text in enumerate(texts[:1000])])
-    print(f"similar: 1,000 removals + 1,000 additions in {time.perf_counter() - t0:.2f} s")
+        print(evaluation.format_report(result))
 
 
 def bench_hot(raw: list[str], *, size: int) -> None:
@@ -527,22 +472,16 @@ def bench_hot(raw: list[str], *, size: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--index-size", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--hot-size", type=int, default=100_000)
     parser.add_argument("--cv", action="store_true", help="also run the 5-fold CV (slow)")
-    parser.add_argument(
-        "--only", choices=("classifier", "similar", "hot"), action="append", default=None
-    )
+    parser.add_argument("--only", choices=("classifier", "hot"), action="append", default=None)
     args = parser.parse_args(argv)
     raw = load_raw_messages(args.data_dir)
-    parts = args.only or ["classifier", "similar", "hot"]
+    parts = args.only or ["classifier", "hot"]
     if "classifier" in parts:
         bench_classifier(args.data_dir, raw, cv=args.cv)
     if "hot" in parts:
         bench_hot(raw, size=args.hot_size)
-    if "similar" in parts:
-        bench_similar(raw, size=args.index_size, queries=args.queries)
     return 0
 
 

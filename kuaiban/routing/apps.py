@@ -11,6 +11,6 @@ class RoutingConfig(AppConfig):
         from kuaiban.appeals.services import on_event
         from kuaiban.routing.services import on_appeal_event
 
-        # New appeals join the similar-appeal index and get their suggestion recorded (and maybe
-        # an automatic dispatch); dispatches are compared with the suggestion. Never raises.
+        # New appeals get their suggestion recorded (and maybe an automatic dispatch);
+        # dispatches are compared with the suggestion. Never raises.
         on_event(on_appeal_event)

@@ -3,7 +3,7 @@ from one period to the next.
 
 Method (all sparse / vectorised; 100,000 appeals in well under a minute on one core):
 
-1. Features as in the similar-appeal index: character uni- and bigrams of the normalised text,
+1. Features (``kuaiban.routing.grams``): character uni- and bigrams of the normalised text,
    TF-IDF weighted with the period's own document frequencies, each appeal pruned to its 48
    best n-grams and L2-normalised.
 2. Similarity graph: the sparse product ``X @ X.T`` in row blocks, keeping pairs with cosine
@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from kuaiban.routing.similar import DF_TABLE_SIZE, df_buckets, gram_batch, top_per_doc
+from kuaiban.routing.grams import DF_TABLE_SIZE, df_buckets, gram_batch, top_per_doc
 from kuaiban.routing.text import compact, tokenize_normalized
 
 __all__ = ["HotIssue", "IssueTrend", "compare_periods", "group_hot_issues", "similarity_graph"]
@@ -78,7 +78,7 @@ def _features(texts: Sequence[str], kept: int) -> tuple[sparse.csr_matrix, npt.N
     """Pruned, L2-normalised TF-IDF rows and the n-gram code of each column."""
     grams = gram_batch(texts, prepared=True)
     n = grams.n_docs
-    # Document frequencies in hashed buckets (as in the similar-appeal index): no sort needed.
+    # Document frequencies in hashed buckets: no sort needed.
     buckets = df_buckets(grams.code)
     df = np.bincount(buckets, minlength=DF_TABLE_SIZE)
     idf_all = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)

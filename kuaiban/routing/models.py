@@ -1,11 +1,13 @@
-"""Routing: trained model versions, training jobs, the auto-dispatch setting and the suggestion
-shown for each appeal (to count how often operators overrode it)."""
+"""Routing: trained model versions, training jobs, the auto-dispatch setting, the suggestion
+shown for each appeal (to count how often operators overrode it) and the search rows of the
+similar-appeal lookup."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -163,3 +165,29 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal_id} → {self.top_unit_id}"
+
+
+class SimilarText(models.Model):
+    """One appeal's character bigrams for the similar-appeal lookup (``kuaiban.routing.similar``).
+
+    On PostgreSQL a trigger on the appeals table writes this row in the transaction that
+    registers the appeal (so it is findable at commit) and rewrites it when the folded text,
+    the received time or the merged/invalid state changes; ``grams`` is a ``tsvector`` of the
+    distinct bigrams of ``Appeal.search_text`` with a GIN index over the live rows (migration
+    0003). On SQLite the table stays empty: the lookup scans the recent appeals instead.
+    """
+
+    appeal = models.OneToOneField(
+        Appeal, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    # False once the appeal is merged or marked invalid: it is no longer offered as similar.
+    live = models.BooleanField(default=True)
+    grams = SearchVectorField(null=True)
+
+    class Meta:
+        verbose_name = _("similar-appeal search row")
+        verbose_name_plural = _("similar-appeal search rows")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id}"

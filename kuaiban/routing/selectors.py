@@ -20,7 +20,7 @@ from kuaiban.core import validation
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.core.validation import check_year
 from kuaiban.org.models import Region, Role, Unit, User
-from kuaiban.routing import runtime
+from kuaiban.routing import runtime, similar
 from kuaiban.routing.classifier import appeal_text
 from kuaiban.routing.hot import compare_periods, group_hot_issues
 from kuaiban.routing.models import RoutingSettings, Suggestion
@@ -64,17 +64,11 @@ def similar_appeals(
     k: int = SIMILAR_K,
 ) -> list[SimilarAppeal]:
     """The most similar appeals of the last 90 days that ``user`` may see: same township first,
-    then by similarity; merged and invalid appeals left out."""
+    then by similarity; merged and invalid appeals left out. The role filter applies to the
+    lookup's whole candidate list (up to ``similar.CANDIDATES``), not to its first ``k``."""
     if policy.visible_q(user) is None or not text.strip():
         return []
-    index = runtime.similar_index.get()
-    cutoff = runtime.cutoff_day()
-    hits = index.query(
-        text,
-        k=k * 4,
-        filter=lambda _key, meta: meta is not None and meta[0] >= cutoff,
-        exclude=exclude_id,
-    )
+    hits = similar.search(text, exclude_id=exclude_id)
     if not hits:
         return []
     scores = dict(hits)

@@ -15,6 +15,7 @@ import pytest
 
 from kuaiban.appeals.models import Appeal, Category, Status
 from kuaiban.core import clock
+from kuaiban.core.text import fold
 from kuaiban.org.demo import Directory
 from kuaiban.routing import services
 from kuaiban.routing.classifier import load_csv, train
@@ -118,6 +119,7 @@ def closed_ledger(county: Directory) -> Any:
                     kind="complaint",
                     title=text[:20],
                     content=text,
+                    search_text=fold(f"{text[:20]}\n{text}"),
                     category=tops[category],
                     lead_unit=county.units[unit],
                     region=county.villages[i % len(county.villages)],

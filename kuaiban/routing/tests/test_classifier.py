@@ -16,12 +16,10 @@ from kuaiban.routing.classifier import (
     ModelFormatError,
     TextClassifier,
     appeal_text,
-    cross_validate,
-    evaluate,
-    format_report,
     load_csv,
     train,
 )
+from kuaiban.routing.evaluation import cross_validate, evaluate, format_report
 
 SAMPLE = Path(__file__).parent / "fixtures" / "appeals_sample.csv"
 

@@ -9,13 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kuaiban.core.errors import DomainError
 from kuaiban.routing import runtime, services
-from kuaiban.routing.classifier import (
-    TextClassifier,
-    cross_validate,
-    evaluate,
-    format_report,
-    train,
-)
+from kuaiban.routing.classifier import TextClassifier, train
+from kuaiban.routing.evaluation import cross_validate, evaluate, format_report
 from kuaiban.routing.models import ModelVersion
 
 
