@@ -17,6 +17,7 @@ import os
 import random
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -172,6 +173,20 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
         return 0.0
     rank = max(1, round(p / 100 * len(sorted_values) + 0.5 - 1e-9))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+# ----- the host's reference speed ---------------------------------------------------------------
+
+
+def host_loop() -> float:
+    """CPU seconds of a fixed pure-Python loop: the host's reference speed (lower is faster).
+
+    Print it beside every figure: this shared VM's speed drifts within minutes."""
+    c0 = time.process_time()
+    s = 0
+    for i in range(10**7):
+        s += i
+    return time.process_time() - c0
 
 
 # ----- realistic appeal bodies ------------------------------------------------------------------

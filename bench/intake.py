@@ -58,6 +58,7 @@ class Plan:
     measure_at: float
     stop_at: float | None
     quota: int | None  # measured requests for this process, or None for a duration run
+    created_marker: bytes = b'"number"'  # a 201 answer counts as created if its body has this
 
 
 @dataclass
@@ -101,7 +102,7 @@ async def _user(plan: Plan, result: Result, index: int, state: dict[str, Any]) -
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT):
                     status, body = await conn.request(raw)
-                outcome = "201" if status == 201 and b'"number"' in body else str(status)
+                outcome = "201" if status == 201 and plan.created_marker in body else str(status)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
                 outcome, body = type(exc).__name__, str(exc).encode()
                 await conn.close()

@@ -29,15 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 MESSAGES = 10_000
 
 
-def host_loop() -> float:
-    """CPU seconds of a fixed pure-Python loop: the host's reference speed (lower is faster)."""
-    c0 = time.process_time()
-    s = 0
-    for i in range(10**7):
-        s += i
-    return time.process_time() - c0
-
-
 def load_raw_messages(data_dir: Path) -> list[str]:
     with (data_dir / "messages_hot_issues.csv").open(encoding="utf-8") as fh:
         return [f"{r['title']}\n{r['content'].strip()}" for r in csv.DictReader(fh)]
@@ -128,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.before is None:
         parser.error("--before is required")
+    # Here, not at the top: a --worker imports kuaiban from its own checkout, and bench.common
+    # imports this checkout's kuaiban (the demo texts).
+    sys.path.insert(0, str(REPO))
+    from bench.common import host_loop
+
     sides = []
     for name, checkout, python in (
         ("before", args.before.resolve(), args.before_python),
