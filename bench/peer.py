@@ -69,6 +69,8 @@ TARGET_RATIO = 4.0  # issue 13: intake at least 4x django-helpdesk per CPU
 
 HELPDESK_SETTINGS = """\
 SECRET_KEY = "peer-bench-only-not-a-secret"
+# django-helpdesk 2.6 turns on teams mode by default, which needs pinax-teams installed.
+HELPDESK_TEAMS_MODE_ENABLED = False
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 INSTALLED_APPS = [
