@@ -47,3 +47,21 @@ def _fresh_throttles(request: Any) -> None:
     from django.core.cache import caches
 
     caches["shared"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_templates(request: Any) -> None:
+    """The default templates come from a data migration. A transactional test elsewhere in the
+    suite (they flush every table) removes them for the tests after it, so put them back the
+    way the migration does. Skipped for tests without database access."""
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        marker = request.node.get_closest_marker("django_db")
+        if marker is None:
+            return
+        request.getfixturevalue("db")
+    import importlib
+
+    from django.apps import apps
+
+    seed = importlib.import_module("kuaiban.notify.migrations.0002_default_templates").seed
+    seed(apps, None)
