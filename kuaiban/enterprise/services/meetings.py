@@ -37,6 +37,7 @@ from kuaiban.enterprise.services.registry import (
     link_appeal,
     register_problem,
     require,
+    require_contact,
     text,
 )
 from kuaiban.org.models import Role, User
@@ -286,10 +287,7 @@ def booking_create(
             ),
         ]
     )
-    if not clean["credit_code"].contacts.filter(phone=clean["phone"]).exists():
-        raise ValidationFailed.one(
-            "phone", _("That phone is not a registered contact of this enterprise.")
-        )
+    require_contact(clean["credit_code"], clean["phone"])
     # Lock the meeting so two last-minute bookings cannot both take the last place.
     meeting = _locked(meeting_id)
     _booking_open(meeting, clock.now())

@@ -23,7 +23,12 @@ from kuaiban.enterprise.models import (
     Notice,
     Policy,
 )
-from kuaiban.enterprise.services.registry import collect, enterprise_for_code, require
+from kuaiban.enterprise.services.registry import (
+    collect,
+    enterprise_for_code,
+    require,
+    require_contact,
+)
 from kuaiban.enterprise.services.registry import text as clean_text
 from kuaiban.org.models import Unit, User
 
@@ -208,10 +213,7 @@ def enterprise_for_contact(*, credit_code: str, phone: str) -> Enterprise:
         ]
     )
     enterprise: Enterprise = clean["credit_code"]
-    if not enterprise.contacts.filter(phone=clean["phone"]).exists():
-        raise ValidationFailed.one(
-            "phone", _("That phone is not a registered contact of this enterprise.")
-        )
+    require_contact(enterprise, clean["phone"])
     return enterprise
 
 

@@ -277,6 +277,14 @@ def enterprise_for_code(value: str, field_name: str = "credit_code") -> Enterpri
     return enterprise
 
 
+def require_contact(enterprise: Enterprise, phone: str) -> None:
+    """The public proves who they are with a registered contact phone (``phone`` cleaned)."""
+    if not enterprise.contacts.filter(phone=phone).exists():
+        raise ValidationFailed.one(
+            "phone", _("That phone is not a registered contact of this enterprise.")
+        )
+
+
 # ----- links between appeals and enterprises -----------------------------------------------------
 
 
