@@ -57,6 +57,8 @@ class AppealIn(InputSchema):
     submitter: SubmitterIn | None = None
     region: str | None = Field(None, description="Region code")
     address: str | None = None
+    lat: float | None = Field(None, description="Latitude, WGS-84 (with lng)")
+    lng: float | None = Field(None, description="Longitude, WGS-84 (with lat)")
     occurred_at: dt.datetime | None = None
     group_size: int | None = Field(None, description="People in a group petition visit")
     category: str | None = Field(None, description="Category code")
@@ -94,6 +96,8 @@ class AppealOut(Schema):
     submitter: SubmitterOut
     region: RefOut | None
     address: str
+    lat: float | None
+    lng: float | None
     occurred_at: dt.datetime | None
     group_size: int | None
     received_at: dt.datetime
@@ -158,6 +162,8 @@ def appeal_out(
         },
         "region": _ref(appeal.region),
         "address": mask(appeal.address),
+        "lat": float(appeal.lat) if appeal.lat is not None else None,
+        "lng": float(appeal.lng) if appeal.lng is not None else None,
         "occurred_at": appeal.occurred_at,
         "group_size": appeal.group_size,
         "received_at": appeal.received_at,
@@ -233,6 +239,8 @@ def create_appeal(
         credit_code=sub.credit_code,
         region=payload.region,
         address=payload.address,
+        lat=payload.lat,
+        lng=payload.lng,
         occurred_at=payload.occurred_at,
         group_size=payload.group_size,
         category=payload.category,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from kuaiban.core.errors import ValidationFailed
+from kuaiban.core.errors import FieldError, ValidationFailed
 
 
 def clean_phone(value: str, field: str = "phone") -> str:
@@ -159,3 +160,35 @@ def check_id(value: int, field: str) -> int:
     if not 0 <= value <= ID_MAX:
         raise ValidationFailed.one(field, _("Not a valid identifier."))
     return value
+
+
+def clean_point(
+    lat: Any, lng: Any, *, lat_field: str = "lat", lng_field: str = "lng"
+) -> tuple[Decimal, Decimal] | None:
+    """A WGS-84 point as stored (six decimals, about 0.1 m), or None when neither is given.
+
+    Both or neither: half a point is an error on the missing half. Latitude is within ±90 and
+    longitude within ±180; anything not a finite number is refused by name.
+    """
+    if lat in (None, "") and lng in (None, ""):
+        return None
+    errors: list[FieldError] = []
+    values: list[Decimal] = []
+    for value, field, bound in ((lat, lat_field, 90), (lng, lng_field, 180)):
+        if value in (None, ""):
+            errors.append(FieldError(field, _("Give both latitude and longitude, or neither.")))
+            continue
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            errors.append(FieldError(field, _("Must be a number.")))
+            continue
+        if not number.is_finite() or not -bound <= number <= bound:
+            errors.append(
+                FieldError(field, _("Must be between -%(bound)d and %(bound)d.") % {"bound": bound})
+            )
+            continue
+        values.append(number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
+    if errors:
+        raise ValidationFailed(errors)
+    return values[0], values[1]

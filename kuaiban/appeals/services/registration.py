@@ -37,7 +37,13 @@ from kuaiban.appeals.services.events import record_event
 from kuaiban.core import clock
 from kuaiban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
-from kuaiban.core.validation import check_date, clean_credit_code, clean_id_number, clean_phone
+from kuaiban.core.validation import (
+    check_date,
+    clean_credit_code,
+    clean_id_number,
+    clean_phone,
+    clean_point,
+)
 from kuaiban.org.models import Region, User
 
 
@@ -59,6 +65,9 @@ class AppealInput:
     occurred_at: dt.datetime | None = None
     group_size: int | None = None
     category: str | None = None
+    # Where it happened, WGS-84 (a map pin, Open311's lat/long): both or neither.
+    lat: float | str | None = None
+    lng: float | str | None = None
 
 
 def validate_input(data: AppealInput) -> dict[str, Any]:
@@ -119,6 +128,12 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
     run("region", lambda: _known(Region, data.region, "region", _("Unknown region %(code)r.")))
     run("address", lambda: _text(data.address, "address", required=False, limit=ADDRESS_MAX))
 
+    try:
+        point = clean_point(data.lat, data.lng)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    else:
+        clean["lat"], clean["lng"] = point or (None, None)
     run("occurred_at", lambda: _occurred_at(data.occurred_at))
     run("group_size", lambda: _group_size(data.group_size, clean.get("channel")))
 

@@ -303,3 +303,13 @@ def test_openapi_document(api: Any) -> None:
     for p in ("/api/v1/appeals", "/api/v1/appeals/{number}", "/api/v1/appeals/{number}/claim"):
         assert p in paths
     assert api(None).client.get("/api/v1/docs").status_code == 200
+
+
+def test_a_map_pin_is_stored_and_a_half_point_is_refused(api: Any) -> None:
+    r = create(api, lat=34.7365, lng=116.9312)
+    assert r.status == 201, r.body
+    assert (r.body["lat"], r.body["lng"]) == (34.7365, 116.9312)
+    before = Appeal.objects.count()
+    r = create(api, lat=34.7365)
+    assert r.status == 400 and r.body["errors"][0]["field"] == "lng"
+    assert Appeal.objects.count() == before

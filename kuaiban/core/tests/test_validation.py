@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.utils import translation
 
 from kuaiban.core.errors import ValidationFailed
-from kuaiban.core.validation import clean_phone
+from kuaiban.core.validation import clean_phone, clean_point
 
 
 @pytest.mark.parametrize(
@@ -40,3 +42,25 @@ def test_bad_numbers_name_the_field_in_each_language(given: str, zh: str, en: st
         [error] = caught.value.errors
         assert error.field == "submitter.phone"
         assert message in str(error.message)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "field"),
+    [
+        ("91", "116.4", "lat"),
+        ("34.7", "-180.5", "lng"),
+        ("北纬34度", "116.4", "lat"),
+        ("NaN", "116.4", "lat"),
+        ("34.7", "", "lng"),
+        (None, "116.4", "lat"),
+    ],
+)
+def test_a_bad_point_names_its_field(lat: object, lng: object, field: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        clean_point(lat, lng)
+    assert [e.field for e in caught.value.errors] == [field]
+
+
+def test_a_point_is_kept_to_six_decimals_and_none_is_none() -> None:
+    assert clean_point("34.73456789", 116.9) == (Decimal("34.734568"), Decimal("116.900000"))
+    assert clean_point(None, "") is None
