@@ -252,6 +252,8 @@ CACHES = {
 # The public lookups (/track/, Open311 by service_request_id): at most this many wrong guesses per
 # client address and per tracking number in one window; past it, 429 with Retry-After.
 KUAIBAN_TRACK_FAILURES_PER_ADDRESS: int = env.int("KUAIBAN_TRACK_FAILURES_PER_ADDRESS", default=20)
+# Public submissions (/submit/, POST /api/v1/public/appeals) accepted per client address an hour.
+KUAIBAN_PUBLIC_SUBMITS_PER_HOUR: int = env.int("KUAIBAN_PUBLIC_SUBMITS_PER_HOUR", default=20)
 KUAIBAN_TRACK_FAILURES_PER_NUMBER: int = env.int("KUAIBAN_TRACK_FAILURES_PER_NUMBER", default=10)
 KUAIBAN_TRACK_WINDOW_MINUTES: int = env.int("KUAIBAN_TRACK_WINDOW_MINUTES", default=60)
 

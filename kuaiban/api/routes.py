@@ -7,6 +7,7 @@ from kuaiban.integrations.api import router as integrations_router
 from kuaiban.metrics.api import router as metrics_router
 from kuaiban.notify.api import router as notify_router
 from kuaiban.org.api import router as org_router
+from kuaiban.portal.api import router as portal_router
 from kuaiban.projects.api import router as projects_router
 from kuaiban.routing.api import router as routing_router
 from kuaiban.supervision.api import router as supervision_router
@@ -23,7 +24,8 @@ api.add_router("/", integrations_router)
 api.add_router("/", enterprise_router)
 api.add_router("/", projects_router)
 # The public front door (no bearer token, every call throttled): each domain mounts its own
-# router at /public (notify: the SMS codes).
+# router at /public (notify: the SMS codes; portal: submitting and following appeals).
 api.add_router("/public", notify_router)
+api.add_router("/public", portal_router)
 
 __all__ = ["api"]

@@ -48,5 +48,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
                 items.append((reverse(name), label))
             except NoReverseMatch:
                 continue
+    else:
+        items.append((reverse("submit"), _("Submit an appeal")))
     items.append((reverse("track"), _("Track an appeal")))
     return {"nav_items": items}

@@ -6,4 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("track/", views.track, name="track"),
     path("track", views.track),
+    path("submit/", views.submit, name="submit"),
+    path("submit/receipt/", views.receipt, name="receipt"),
+    path("submit/<slug:entrance>/", views.submit, name="submit-entrance"),
 ]

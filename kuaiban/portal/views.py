@@ -1,23 +1,29 @@
-"""Public pages: home redirect and appeal tracking (no personal data is ever shown here)."""
+"""Public pages: the front door (submit, receipt) and appeal tracking (no personal data is
+ever shown here)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from kuaiban.appeals import selectors
-from kuaiban.appeals.models import Appeal
+from kuaiban.appeals.models import Appeal, Kind
 from kuaiban.core import throttle
-from kuaiban.core.errors import DomainError
+from kuaiban.core.errors import DomainError, FieldError
 from kuaiban.core.masking import mask_text
+from kuaiban.notify import codes
 from kuaiban.org.models import Role, User
+from kuaiban.portal import services
+from kuaiban.portal.models import Entrance
 
 
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
-        return redirect("track")
+        return redirect("submit")  # the public's front door
     if user.role == Role.HANDLER:
         return redirect("appeals:inbox")
     if user.role == Role.OPERATOR:
@@ -27,6 +33,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _known(appeal: Appeal) -> list[str]:
     return [appeal.submitter_name, appeal.submitter_phone, appeal.submitter_id_number]
+
+
+def masked_title(appeal: Appeal) -> str:
+    """The title as the public sees it: numbers masked, nothing at all for a report."""
+    return "" if appeal.is_confidential else mask_text(appeal.title, _known(appeal))
 
 
 def public_timeline(appeal: Appeal, known: list[str] | None = None) -> list[dict[str, object]]:
@@ -94,3 +105,100 @@ def track(request: HttpRequest) -> HttpResponse:
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+class SubmitForm(forms.Form):
+    """What the page shows; the checks are the service's (``portal.services.public_submit``)."""
+
+    kind = forms.ChoiceField(
+        label=_("What kind of appeal"),
+        choices=[(k.value, k.label) for k in services.PUBLIC_KINDS],
+        initial=Kind.COMPLAINT,
+    )
+    title = forms.CharField(label=_("Subject"), required=False, max_length=120)
+    content = forms.CharField(
+        label=_("What happened"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("When and where, what the problem is, and what you would like done."),
+    )
+    address = forms.CharField(label=_("Where"), required=False, max_length=200)
+    name = forms.CharField(label=_("Your name (optional)"), required=False, max_length=100)
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    code = forms.CharField(
+        label=_("SMS code"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+        ),
+    )
+    anonymous = forms.BooleanField(
+        label=_("Report anonymously (reports only: no name, no phone)"), required=False
+    )
+
+
+# The service's field names as the form's.
+_FORM_FIELD = {"submitter.name": "name", "submitter.phone": "phone"}
+
+
+@never_cache
+def submit(request: HttpRequest, entrance: str | None = None) -> HttpResponse:
+    try:
+        door = services.entrance_get(entrance)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    status = 200
+    notice = ""
+    if request.method == "POST" and request.POST.get("action") == "code":
+        # Only the phone matters here: the rest of what was typed is shown again, unchecked.
+        form = SubmitForm(initial=request.POST.dict())
+        try:
+            codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
+            notice = str(_("A code is on its way by SMS."))
+        except DomainError as exc:
+            status = exc.status
+            form = SubmitForm(request.POST)
+            form.is_valid()
+            form.errors.clear()
+            form.add_error("phone", exc.message)
+    else:
+        form = SubmitForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("action") != "code":
+        if form.is_valid():
+            try:
+                appeal = services.public_submit(
+                    services.Submission(**form.cleaned_data, entrance=door.slug),
+                    client=client_address(request),
+                )
+            except DomainError as exc:
+                status = exc.status
+                for error in exc.errors or [FieldError("content", exc.message)]:
+                    name = _FORM_FIELD.get(error.field, error.field)
+                    form.add_error(name if name in form.fields else None, error.message)
+            else:
+                request.session["receipt"] = [appeal.number, appeal.access_code_display]
+                return redirect("receipt")
+        else:
+            status = 400
+    return render(
+        request,
+        "portal/submit.html",
+        {
+            "form": form,
+            "entrance": door,
+            "notice": notice,
+            "entrances": Entrance.objects.filter(active=True),
+        },
+        status=status,
+    )
+
+
+@never_cache
+def receipt(request: HttpRequest) -> HttpResponse:
+    number, code = request.session.get("receipt") or ("", "")
+    if not number:
+        return redirect("submit")
+    return render(request, "portal/receipt.html", {"number": number, "access_code": code})

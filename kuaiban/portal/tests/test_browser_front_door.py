@@ -1,0 +1,103 @@
+"""The front door through a real browser on a 390 px phone, in Simplified Chinese.
+
+A resident of 城关镇 asks for a code, submits on 书记直通车, reads the code and the receipt from
+the SMS outbox, tracks the appeal; after the unit replies the self-rating link arrives by SMS and
+is used. Screenshots go to ``artifacts/front_door/``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kuaiban.appeals import services
+from kuaiban.appeals.models import Appeal
+from kuaiban.org.demo import Directory
+from kuaiban.org.models import User
+from kuaiban.portal.tests.conftest import Outbox
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PHONE = "13912345678"
+CONTENT = "东关街菜市场门口的下水道井盖坏了一个多星期，晚上很黑，已经有老人差点踩空，请尽快修好。"
+REPLY = "已安排市政维修队更换井盖并加装警示标志，现已修复，欢迎监督。"
+
+
+def no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{page.url} is {width}px wide on a 390px phone"
+
+
+def test_submit_track_and_rate_on_a_phone(
+    browser: Any, live_server: Any, artifacts: Path, outbox: Outbox, county: Directory, settings: Any
+) -> None:
+    settings.KUAIBAN_SITE_URL = live_server.url
+    shots = artifacts / "front_door"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")  # the public's home is the front door
+        assert page.url.endswith("/submit/")
+        page.click("text=书记直通车")
+        page.wait_for_selector("h1:has-text('书记直通车')")
+        page.select_option("select[name=kind]", "complaint")
+        page.fill("input[name=title]", "井盖损坏")
+        page.fill("textarea[name=content]", CONTENT)
+        page.fill("input[name=address]", "城关镇东关街菜市场门口")
+        page.fill("input[name=phone]", PHONE)
+        page.click("button[value=code]")
+        page.wait_for_selector("[data-testid=code-sent]")
+        assert page.input_value("textarea[name=content]") == CONTENT  # nothing typed is lost
+        code = re.search(r"验证码是(\d{6})", outbox.texts(PHONE)[-1]).group(1)  # type: ignore[union-attr]
+        page.fill("input[name=code]", "000000" if code != "000000" else "111111")
+        page.click("button[value=submit]")
+        page.wait_for_selector("[data-field=code]")
+        assert "验证码" in page.inner_text("[data-field=code]")
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shots / "1-wrong-code.png"), full_page=True)
+        page.fill("input[name=code]", code)
+        page.click("button[value=submit]")
+        page.wait_for_selector("[data-testid=receipt]")
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shots / "2-receipt.png"), full_page=True)
+        number = page.inner_text("[data-testid=receipt-number]").strip()
+        access = page.inner_text("[data-testid=receipt-code]").strip()
+        receipt_sms = outbox.texts(PHONE)[-1]
+        assert number in receipt_sms and access in receipt_sms
+        appeal = Appeal.objects.get(number=number)
+        assert appeal.channel == "direct_line" and appeal.submitter_phone == PHONE
+
+        page.click("text=查询进度")
+        page.fill("input[name=code]", access)
+        page.click("button:has-text('查询')")
+        page.wait_for_selector("[data-testid=track-result]")
+        assert "井盖损坏" in page.inner_text("[data-testid=track-result]")
+        assert PHONE not in page.content()
+
+        handler = User.objects.get(username="handler-chengguan")
+        services.appeal_dispatch(actor=None, number=number, unit=handler.unit.code)  # type: ignore[union-attr]
+        services.appeal_claim(actor=handler, number=number)
+        services.appeal_reply(actor=handler, number=number, result="resolved", text=REPLY)
+        texts = outbox.texts(PHONE)
+        assert any("已转交" in t for t in texts) and any(REPLY[:20] in t for t in texts)
+        link = re.search(r"(http\S+)", texts[-1]).group(1)  # type: ignore[union-attr]
+        assert link.startswith(live_server.url)
+
+        page.goto(link)
+        page.wait_for_selector("[data-testid=rate]")
+        page.check("input[name=resolved][value=yes]")
+        page.check("input[name=satisfaction][value=satisfied]")
+        page.check("input[name=contacted][value=yes]")
+        no_sideways_scroll(page)
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-testid=thanks]")
+        page.screenshot(path=str(shots / "3-rated.png"), full_page=True)
+        appeal.refresh_from_db()
+        assert appeal.status == "visited"
+    finally:
+        context.close()
