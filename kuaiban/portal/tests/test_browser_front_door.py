@@ -19,7 +19,10 @@ from kuaiban.org.demo import Directory
 from kuaiban.org.models import User
 from kuaiban.portal.tests.conftest import Outbox
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 PHONE = "13912345678"
 CONTENT = "东关街菜市场门口的下水道井盖坏了一个多星期，晚上很黑，已经有老人差点踩空，请尽快修好。"
@@ -32,7 +35,12 @@ def no_sideways_scroll(page: Any) -> None:
 
 
 def test_submit_track_and_rate_on_a_phone(
-    browser: Any, live_server: Any, artifacts: Path, outbox: Outbox, county: Directory, settings: Any
+    browser: Any,
+    live_server: Any,
+    artifacts: Path,
+    outbox: Outbox,
+    county: Directory,
+    settings: Any,
 ) -> None:
     settings.KUAIBAN_SITE_URL = live_server.url
     shots = artifacts / "front_door"
