@@ -4,9 +4,10 @@ the contract apps and mini-programs submit and follow appeals through."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Form, Router, Schema, Status
+from ninja import Form, Path, Query, Router, Schema, Status
 
 from kuaiban.api.schemas import ERRORS, ErrorOut
 from kuaiban.appeals import selectors
@@ -86,7 +87,11 @@ def submit(request: HttpRequest, payload: Form[SubmitIn]) -> Status:
         "(429 past the limit); an unknown number and a wrong code get the same 404."
     ),
 )
-def follow(request: HttpRequest, number: str, access_code: str = "") -> PublicAppealOut:
+def follow(
+    request: HttpRequest,
+    number: Annotated[str, Path(max_length=32)],
+    access_code: Annotated[str, Query(max_length=20)] = "",
+) -> PublicAppealOut:
     appeal = selectors.track(number=number, key=access_code, client=client_address(request))
     confidential = appeal.is_confidential
     return PublicAppealOut(

@@ -13,6 +13,7 @@ from kuaiban.appeals import selectors
 from kuaiban.appeals.models import Appeal, Kind
 from kuaiban.core import throttle
 from kuaiban.core.errors import DomainError, FieldError
+from kuaiban.core.forms import CleanForm
 from kuaiban.core.masking import mask_text
 from kuaiban.notify import codes
 from kuaiban.org.models import Role, User
@@ -107,7 +108,7 @@ def track(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(CleanForm):
     """What the page shows; the checks are the service's (``portal.services.public_submit``)."""
 
     kind = forms.ChoiceField(
