@@ -379,8 +379,9 @@ def public_view(request: Open311Request, notices: dict[str, ServiceDef]) -> dict
         or None,
         "address_id": request.address_id or None,
         "zipcode": None,
-        "lat": request.lat,
-        "long": request.long,
+        # The appeal's own location (its map pin), stored from the POST's lat/long.
+        "lat": appeal.lat,
+        "long": appeal.lng,
         "media_url": request.media_url or None,
     }
 
