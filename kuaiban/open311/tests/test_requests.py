@@ -4,10 +4,12 @@ media_url is kept, and the list is paged (page, page_size) — all through HTTP,
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 
 from kuaiban.appeals.models import Appeal, AppealEvent
 from kuaiban.core import clock
@@ -255,3 +257,27 @@ def test_get_requests_largest_page_is_fine(
     assert o311.post("json", form).status == 201
     assert len(_ids(o311, fmt, page_size=200)) == 1
     assert _ids(o311, fmt, page=1_000_000, page_size=200) == []  # far beyond the end: empty
+
+
+def test_bad_page_size_is_explained_in_chinese(o311: Open311Client, county: Any) -> None:
+    a = o311.get("requests", "json", page_size="500")
+    assert a.errors == [(400, "page_size: 应为 1 到 200 之间的整数。")]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_migration_copies_older_requests_location(
+    o311: Open311Client, form: dict[str, Any], fmt: str
+) -> None:
+    # A request registered before appeals had a location: its lat/long only on the request row.
+    assert o311.post(fmt, form).status == 201
+    Appeal.objects.update(lat=None, lng=None)
+    del form["lat"], form["long"]
+    form["description"] = "建设街口的井盖丢了，晚上很危险。"
+    assert o311.post(fmt, form).status == 201  # no point at all: stays without one
+    migration = importlib.import_module("kuaiban.open311.migrations.0003_appeal_location")
+    migration.copy_location(django_apps, None)
+    first, second = Appeal.objects.order_by("id")
+    assert (first.lat, first.lng) == (Decimal("36.123456"), Decimal("115.654321"))
+    assert second.lat is None and second.lng is None
+    rows = o311.get("requests", fmt).requests()
+    assert [(str(r["lat"]), str(r["long"])) for r in rows][-1] == ("36.123456", "115.654321")
