@@ -18,5 +18,9 @@ ANONYMOUS_RATE: int = _env.int("KUAIBAN_OPEN311_ANON_RATE", default=300)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 DESCRIPTION_MAX = 4000
+# GET requests.{json,xml}: without page_size, one page is RESPONSE_LIMIT answers (as before
+# paging); a page_size asked for is 1..PAGE_SIZE_MAX; page is 1..PAGE_MAX.
 RESPONSE_LIMIT = 1000
+PAGE_SIZE_MAX = 200
+PAGE_MAX = 1_000_000
 MAX_SPAN_DAYS = 90

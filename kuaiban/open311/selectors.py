@@ -379,8 +379,9 @@ def public_view(request: Open311Request, notices: dict[str, ServiceDef]) -> dict
         or None,
         "address_id": request.address_id or None,
         "zipcode": None,
-        "lat": request.lat,
-        "long": request.long,
+        # The appeal's own location (its map pin), stored from the POST's lat/long.
+        "lat": appeal.lat,
+        "long": appeal.lng,
         "media_url": request.media_url or None,
     }
 
@@ -404,6 +405,20 @@ def _parse_when(value: str, name: str) -> dt.datetime:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
+def _whole_number(value: str | None, name: str, *, low: int, high: int) -> int | None:
+    """A positive integer typed in the query string (None when absent), low..high or refused."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    # Digits only, and few of them: no sign, decimal point, exponent or 5,000-digit number.
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
+        raise ValidationFailed.one(
+            name,
+            _("A whole number from %(low)d to %(high)d.") % {"low": low, "high": high},
+        )
+    return int(text)
+
+
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -415,12 +430,22 @@ class RequestQuery:
     statuses: list[str]
     start: dt.datetime
     end: dt.datetime
+    page: int = 1
+    page_size: int = conf.RESPONSE_LIMIT
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
 
     @classmethod
     def parse(cls, params: Any) -> RequestQuery:
         ids = _split(params.get("service_request_id"))
         codes = _split(params.get("service_code"))
         statuses = _split(params.get("status"))
+        page = _whole_number(params.get("page"), "page", low=1, high=conf.PAGE_MAX)
+        page_size = _whole_number(
+            params.get("page_size"), "page_size", low=1, high=conf.PAGE_SIZE_MAX
+        )
         bad = [s for s in statuses if s not in ("open", "closed")]
         if bad:
             raise ValidationFailed.one(
@@ -448,12 +473,19 @@ class RequestQuery:
             start = end - span
         assert start is not None and end is not None
         return cls(
-            ids=ids[: conf.RESPONSE_LIMIT], codes=codes, statuses=statuses, start=start, end=end
+            ids=ids[: conf.RESPONSE_LIMIT],
+            codes=codes,
+            statuses=statuses,
+            start=start,
+            end=end,
+            page=page or 1,
+            page_size=page_size or conf.RESPONSE_LIMIT,
         )
 
 
 def requests_search(*, params: Any, api_key: ApiKey | None) -> list[dict[str, Any]]:
-    """GET requests: by ids (which overrides everything else) or by code, status and dates."""
+    """GET requests: by ids (which overrides everything else) or by code, status and dates;
+    one page of the answers (``page``, ``page_size``)."""
     query = RequestQuery.parse(params)
     qs = _visible(api_key)
     if query.ids:
@@ -469,7 +501,8 @@ def requests_search(*, params: Any, api_key: ApiKey | None) -> list[dict[str, An
             qs = qs.exclude(appeal__status__in=CLOSED_STATUSES)
         elif set(query.statuses) == {"closed"}:
             qs = qs.filter(appeal__status__in=CLOSED_STATUSES)
-    rows = list(qs.order_by("-requested_at", "-id")[: conf.RESPONSE_LIMIT])
+    # Newest first; the id breaks ties, so pages never overlap nor skip a request.
+    rows = list(qs.order_by("-requested_at", "-id")[query.offset : query.offset + query.page_size])
     notices = catalogue()
     return [public_view(r, notices) for r in rows]
 

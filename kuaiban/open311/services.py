@@ -12,7 +12,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals import services as appeals
 from kuaiban.appeals.models import Appeal, Urgency
 from kuaiban.core.errors import FieldError, ValidationFailed
-from kuaiban.core.validation import check_year, clean_phone
+from kuaiban.core.validation import check_year, clean_phone, clean_point
 from kuaiban.integrations import services as integrations
 from kuaiban.integrations.models import ApiKey
 from kuaiban.open311 import conf
@@ -37,7 +37,6 @@ ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 STRING_MAX = 200
 TEXT_MAX = 500
 TITLE_MAX = 40
-SIX_PLACES = Decimal("0.000001")
 # Field names of the appeal service → the Open311 parameter a client sent.
 FIELD_NAMES = {
     "content": "description",
@@ -47,6 +46,8 @@ FIELD_NAMES = {
     "region": "address_id",
     "category": "service_code",
     "title": "description",
+    "lat": "lat",
+    "lng": "long",
 }
 # Open311 parameters that are part of a request's identity for Idempotency-Key comparison.
 SIGNIFICANT = (
@@ -90,18 +91,6 @@ class ParsedRequest:
 def _one(form: Any, name: str) -> str:
     value = form.get(name)
     return str(value).strip() if value is not None else ""
-
-
-def _coordinate(text: str, name: str, limit: int, errors: list[FieldError]) -> Decimal | None:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errors.append(FieldError(name, _("Not a number.")))
-        return None
-    if not value.is_finite() or not -limit <= value <= limit:
-        errors.append(FieldError(name, _("Between -%(n)d and %(n)d.") % {"n": limit}))
-        return None
-    return value.quantize(SIX_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _limited(form: Any, name: str, limit: int, errors: list[FieldError]) -> str:
@@ -185,14 +174,13 @@ def parse(form: Any) -> ParsedRequest:
 
     lat_raw, long_raw = _one(form, "lat"), _one(form, "long")
     lat = long = None
-    if lat_raw or long_raw:
-        if not (lat_raw and long_raw):
-            errors.append(
-                FieldError("lat" if not lat_raw else "long", _("Send lat and long together."))
-            )
-        else:
-            lat = _coordinate(lat_raw, "lat", 90, errors)
-            long = _coordinate(long_raw, "long", 180, errors)
+    try:
+        # The one cleaner of a map pin (both or neither, in range), by Open311's names.
+        point = clean_point(lat_raw, long_raw, lat_field="lat", lng_field="long")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    else:
+        lat, long = point or (None, None)
     address_string = _limited(form, "address_string", appeals.ADDRESS_MAX, errors)
     address_id = _limited(form, "address_id", 32, errors)
     region = None
@@ -334,6 +322,9 @@ def _register(
         region=parsed.region.code if parsed.region else None,
         address=parsed.address_string,
         category=parsed.service.code,
+        # Already clean; the appeal's cleaner checks the pin again, as for every channel.
+        lat=None if parsed.lat is None else str(parsed.lat),
+        lng=None if parsed.long is None else str(parsed.long),
     )
     try:
         appeal = appeals.appeal_register_within(  # in request_create's transaction
