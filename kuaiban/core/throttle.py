@@ -18,11 +18,15 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.cache import caches
 from django.utils.translation import gettext as _
 
 from kuaiban.core.errors import DomainError, FieldError
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 
 class Throttled(DomainError):
@@ -98,3 +102,10 @@ def fail(*subjects: Subject) -> None:
         # incr keeps the expiry on Redis and memcached; the database backend's incr rewrites
         # the row with the default timeout, so set it back to the window's end.
         cache.touch(key, ttl)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client address public calls are counted against (behind a proxy: the proxy's,
+    unless the web server rewrites REMOTE_ADDR from the proxy's header, as Granian and most
+    reverse proxies can be told to)."""
+    return str(request.META.get("REMOTE_ADDR") or "unknown")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from kuaiban.api.schemas import ERRORS, ErrorOut, InputSchema
+from kuaiban.core.throttle import client_address
 from kuaiban.notify import codes
 
 router = Router(tags=["public"])
@@ -20,12 +21,6 @@ class CodeOut(Schema):
     detail: str
     expires_in: int  # seconds the code stays valid
     resend_after: int  # seconds before another code may be asked for this phone
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address as the web server saw it (behind a proxy, configure the server to
-    rewrite REMOTE_ADDR from the proxy's header)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 @router.post(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
+from kuaiban.core.throttle import client_address
 from kuaiban.integrations import services as integrations
 from kuaiban.integrations.models import ApiKey
 from kuaiban.integrations.services import RateLimited
@@ -34,10 +35,6 @@ class Params:
         return value
 
 
-def _client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 def _admit(request: HttpRequest, *, key_required: bool) -> ApiKey | None:
     """Check jurisdiction_id, the api_key (required for POST, checked if sent) and the rate."""
     params = Params(request)
@@ -50,7 +47,7 @@ def _admit(request: HttpRequest, *, key_required: bool) -> ApiKey | None:
         integrations.rate_limit_hit(bucket=api_key.scope, limit=api_key.rate_per_minute)
     else:
         integrations.rate_limit_hit(
-            bucket=f"ip:{_client_address(request)}"[:80], limit=conf.ANONYMOUS_RATE
+            bucket=f"ip:{client_address(request)}"[:80], limit=conf.ANONYMOUS_RATE
         )
     return api_key
 

@@ -11,8 +11,9 @@ from ninja import Form, Path, Query, Router, Schema, Status
 
 from kuaiban.api.schemas import ERRORS, ErrorOut
 from kuaiban.appeals import selectors
+from kuaiban.core.throttle import client_address
 from kuaiban.portal import services
-from kuaiban.portal.views import client_address, masked_title, public_timeline
+from kuaiban.portal.views import masked_title, public_timeline
 
 router = Router(tags=["public"])
 

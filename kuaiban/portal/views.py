@@ -15,6 +15,7 @@ from kuaiban.core import throttle
 from kuaiban.core.errors import DomainError, FieldError
 from kuaiban.core.forms import CleanForm
 from kuaiban.core.masking import mask_text
+from kuaiban.core.throttle import client_address
 from kuaiban.notify import codes
 from kuaiban.org.models import Role, User
 from kuaiban.portal import services
@@ -61,12 +62,6 @@ def public_timeline(appeal: Appeal, known: list[str] | None = None) -> list[dict
             }
         )
     return rows
-
-
-def client_address(request: HttpRequest) -> str:
-    """The address wrong guesses are counted against (behind a proxy: the proxy's, unless it
-    rewrites REMOTE_ADDR, as Granian and most reverse proxies can be told to)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 @never_cache
