@@ -141,7 +141,13 @@ class Connection:
 
 
 def build_request(
-    target: Target, method: str, path: str, *, token: str | None = None, body: bytes = b""
+    target: Target,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    body: bytes = b"",
+    content_type: str = "application/json",
 ) -> bytes:
     lines = [
         f"{method} {target.base_path}{path} HTTP/1.1",
@@ -152,7 +158,7 @@ def build_request(
     if token:
         lines.append(f"Authorization: Bearer {token}")
     if body or method in ("POST", "PUT", "PATCH"):
-        lines.append("Content-Type: application/json")
+        lines.append(f"Content-Type: {content_type}")
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
 

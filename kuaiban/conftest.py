@@ -50,6 +50,24 @@ def _no_rate_allowances_between_tests() -> Iterator[None]:
     caches["default"].clear()
 
 
+@pytest.fixture(autouse=True)
+def attachments_dir(settings: Any, tmp_path: Path) -> Path:
+    """Each test's appeal files in a folder of its own (the storage the settings name)."""
+    folder = tmp_path / "attachments"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder, "base_url": None},
+        },
+    }
+    return folder
+
+
+def stored_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
 @pytest.fixture
 def county(db: None) -> Directory:
     return build_directory()

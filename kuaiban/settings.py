@@ -182,6 +182,30 @@ STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Photos and documents of appeals (kuaiban.core.uploads): never served as static files, only
+    # through the views that check who may open them. On the file system under the data directory
+    # by default; KUAIBAN_ATTACHMENTS_S3_BUCKET moves them to S3-compatible object storage through
+    # django-storages (`pip install "kuaiban[s3]"`; docs/public.md, "Attachments").
+    "attachments": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env("KUAIBAN_ATTACHMENTS_S3_BUCKET"),
+                "endpoint_url": env("KUAIBAN_ATTACHMENTS_S3_ENDPOINT", default=None),
+                "region_name": env("KUAIBAN_ATTACHMENTS_S3_REGION", default=None),
+                "access_key": env("KUAIBAN_ATTACHMENTS_S3_ACCESS_KEY", default=None),
+                "secret_key": env("KUAIBAN_ATTACHMENTS_S3_SECRET_KEY", default=None),
+                "default_acl": "private",
+                "querystring_auth": True,
+                "file_overwrite": True,
+            },
+        }
+        if env("KUAIBAN_ATTACHMENTS_S3_BUCKET", default="")
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": DATA_DIR / "attachments", "base_url": None},
+        }
+    ),
 }
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -254,6 +278,15 @@ CACHES = {
 KUAIBAN_TRACK_FAILURES_PER_ADDRESS: int = env.int("KUAIBAN_TRACK_FAILURES_PER_ADDRESS", default=20)
 # Public submissions (/submit/, POST /api/v1/public/appeals) accepted per client address an hour.
 KUAIBAN_PUBLIC_SUBMITS_PER_HOUR: int = env.int("KUAIBAN_PUBLIC_SUBMITS_PER_HOUR", default=20)
+# Uploaded files (kuaiban.core.uploads): the largest accepted, the long side photos are shrunk
+# to, and how many photos one public submission may carry.
+KUAIBAN_UPLOAD_MAX_MB: int = env.int("KUAIBAN_UPLOAD_MAX_MB", default=20)
+KUAIBAN_IMAGE_MAX_SIDE: int = env.int("KUAIBAN_IMAGE_MAX_SIDE", default=2048)
+KUAIBAN_PHOTOS_PER_APPEAL: int = env.int("KUAIBAN_PHOTOS_PER_APPEAL", default=9)
+# How long a public page's link to one of the unit's "after" photos stays valid.
+KUAIBAN_PUBLIC_PHOTO_LINK_HOURS: int = env.int("KUAIBAN_PUBLIC_PHOTO_LINK_HOURS", default=24)
+# Django refuses (400) a request carrying more files than this before any view runs.
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 KUAIBAN_TRACK_FAILURES_PER_NUMBER: int = env.int("KUAIBAN_TRACK_FAILURES_PER_NUMBER", default=10)
 KUAIBAN_TRACK_WINDOW_MINUTES: int = env.int("KUAIBAN_TRACK_WINDOW_MINUTES", default=60)
 

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, QueryDict
 from django.urls import reverse_lazy
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.models import (
@@ -21,8 +24,10 @@ from kuaiban.appeals.models import (
     Urgency,
 )
 from kuaiban.appeals.services import AppealInput
+from kuaiban.core import uploads
 from kuaiban.core.errors import DomainError
-from kuaiban.core.forms import CleanForm
+from kuaiban.core.forms import CleanForm, FilesField
+from kuaiban.core.uploads import Upload
 from kuaiban.org.models import Region, Unit, User
 
 # Service error fields → form fields.
@@ -66,6 +71,7 @@ def form_action(
     user: User,
     number: str,
     data: QueryDict,
+    files: MultiValueDict[str, UploadedFile] | None = None,
     passing: tuple[type[DomainError], ...] = (),
 ) -> ActionOutcome[T]:
     """The POST of one of a page's action forms (named ``action`` and prefixed with it): bind
@@ -74,7 +80,7 @@ def form_action(
     if action not in actions:
         raise Http404
     form_class, call = actions[action]
-    form = form_class(data, prefix=action)
+    form = form_class(data, files, prefix=action)
     if not form.is_valid():
         return ActionOutcome(form, False, None, 400)
     try:
@@ -84,6 +90,22 @@ def form_action(
     except DomainError as exc:
         attach_errors(form, exc)
         return ActionOutcome(form, False, None, exc.status)
+
+
+def step_files_field(**kwargs: Any) -> FilesField:
+    """The photos-and-documents input of a step's form (registration, reply, visit)."""
+    kwargs.setdefault("help_text", _("Photos (JPEG, PNG) or PDF documents, up to 9."))
+    return FilesField(label=_("photos and documents"), accept="image/*,application/pdf", **kwargs)
+
+
+def step_files(cleaned: Mapping[str, Any]) -> tuple[Upload, ...]:
+    """The files of a step's valid form, checked by content (a ``ValidationFailed`` names
+    ``attachments``); nothing is stored until the step's service runs."""
+    return uploads.prepare_all(
+        cleaned.get("attachments") or [],
+        field="attachments",
+        limit=int(settings.KUAIBAN_PHOTOS_PER_APPEAL),
+    )
 
 
 class RegisterForm(CleanForm):
@@ -120,6 +142,7 @@ class RegisterForm(CleanForm):
     credit_code = forms.CharField(label=_("unified social credit code"), required=False)
     region = forms.ChoiceField(label=_("region"), required=False)
     address = forms.CharField(label=_("address"), required=False)
+    attachments = step_files_field()
     occurred_at = forms.DateTimeField(
         label=_("occurred at"),
         required=False,
@@ -147,6 +170,7 @@ class RegisterForm(CleanForm):
             address=d["address"],
             occurred_at=d["occurred_at"],
             group_size=d["group_size"],
+            files=step_files(d),
         )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -185,6 +209,9 @@ class ReasonForm(CleanForm):
 class ReplyForm(CleanForm):
     result = forms.ChoiceField(label=_("result"), choices=ReplyResult.choices)
     text = forms.CharField(label=_("reply"), widget=forms.Textarea(attrs={"rows": 4}))
+    attachments = step_files_field(
+        help_text=_("Photos of the result are shown to the submitter (办理前后对比).")
+    )
 
 
 class AnswerForm(CleanForm):
@@ -204,6 +231,7 @@ class VisitForm(CleanForm):
         label=_("unit really contacted the submitter"), choices=TRI, required=False
     )
     note = forms.CharField(label=_("note"), required=False)
+    attachments = step_files_field()
 
 
 class NoteForm(CleanForm):

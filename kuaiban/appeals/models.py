@@ -9,8 +9,10 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.core import uploads
 from kuaiban.org.models import Region, Unit
 
 # The receipt's access code (查询码): no 0/O, 1/I/L, so it can be read out on the phone.
@@ -441,3 +443,77 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal_id} {self.at:%Y-%m-%d}"
+
+
+class AttachmentStage(models.TextChoices):
+    INTAKE = "intake", _("at registration")
+    REPLY = "reply", _("with the reply")
+    VISIT = "visit", _("on the return visit")
+
+
+class Attachment(models.Model):
+    """A photo or document of an appeal, stored once per content (kuaiban.core.uploads).
+
+    ``event`` is the step it came with, whose sealed payload lists its SHA-256. ``public``: the
+    submitter may see it on the public pages (the unit's "after" photos); never for a report.
+    """
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="attachments")
+    event = models.ForeignKey(
+        AppealEvent, on_delete=models.PROTECT, related_name="attachments", null=True
+    )
+    stage = models.CharField(_("stage"), max_length=8, choices=AttachmentStage.choices)
+    public = models.BooleanField(_("shown to the submitter"), default=False)
+    # The file's name in STORAGES["attachments"] (kuaiban.core.uploads.store), looked up there
+    # when it is served, so the storage can be changed without touching the rows.
+    stored_as = models.CharField(max_length=120)
+    name = models.CharField(_("file name"), max_length=120)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True)
+    height = models.PositiveIntegerField(null=True)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["appeal_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.name}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    def read(self) -> bytes:
+        with uploads.storage().open(self.stored_as, "rb") as f:
+            return f.read()
+
+    def response(self) -> FileResponse:
+        return uploads.file_response(
+            self.stored_as, content_type=self.content_type, filename=self.name
+        )
+
+
+class Supporter(models.Model):
+    """A person who joined an appeal about the problem they also have ("我也遇到了").
+
+    Told the appeal's public steps by SMS as the submitter is (never its access code); counted in
+    ``Appeal.supporter_count``. Their phone is proven by an SMS code when they join.
+    """
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="supporters")
+    phone = models.CharField(_("phone"), max_length=20)
+    joined_at = models.DateTimeField(_("joined"))
+
+    class Meta:
+        ordering: ClassVar = ["appeal_id", "joined_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["appeal", "phone"], name="supporter_appeal_phone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} +{self.phone[-4:]}"

@@ -9,5 +9,6 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("caller/", views.caller_history, name="caller_history"),
     path("<str:number>/", views.detail, name="detail"),
+    path("<str:number>/files/<int:pk>/", views.attachment, name="attachment"),
     path("<str:number>/<str:action>/", views.act, name="act"),
 ]

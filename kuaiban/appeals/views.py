@@ -7,14 +7,21 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kuaiban.appeals import forms as f
 from kuaiban.appeals import policy, selectors, services
-from kuaiban.appeals.models import ALLOWED_TRANSITIONS, Action, Appeal, Kind
+from kuaiban.appeals.models import (
+    ALLOWED_TRANSITIONS,
+    Action,
+    Appeal,
+    AppealEvent,
+    Attachment,
+    Kind,
+)
 from kuaiban.core.errors import DomainError, NotFound
 from kuaiban.core.validation import mask_id, mask_phone
 from kuaiban.org.models import Region, Role, Unit, User
@@ -84,7 +91,7 @@ def register(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not policy.may(user, Action.REGISTER):
         raise DjangoPermissionDenied
-    form = f.RegisterForm(request.POST or None)
+    form = f.RegisterForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -142,7 +149,7 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
     Action.REPLY: (
         f.ReplyForm,
         lambda u, n, d: services.appeal_reply(
-            actor=u, number=n, result=d["result"], text=d["text"]
+            actor=u, number=n, result=d["result"], text=d["text"], files=f.step_files(d)
         ),
     ),
     Action.ANSWER: (
@@ -160,6 +167,7 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
                 satisfaction=d["satisfaction"] or None,
                 authentic=_yesno(d["authentic"]),
                 note=d["note"],
+                files=f.step_files(d),
             ),
         ),
     ),
@@ -193,13 +201,24 @@ def available_actions(user: User, appeal: Appeal) -> list[str]:
     return out
 
 
+def _timeline(appeal: Appeal) -> list[AppealEvent]:
+    """The appeal's events in order, each with ``files``: the attachments it came with."""
+    files: dict[int | None, list[Attachment]] = {}
+    for row in appeal.attachments.all():
+        files.setdefault(row.event_id, []).append(row)
+    events = list(appeal.events.select_related("actor").order_by("seq"))
+    for event in events:
+        event.files = files.get(event.pk, [])  # type: ignore[attr-defined]
+    return events
+
+
 def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:
     full = policy.sees_full_numbers(user, appeal)
     return {
         "appeal": appeal,
         # The receipt's access code, for whoever gives it to the submitter.
         "access_code": appeal.access_code_display if full and appeal.access_code else "",
-        "events": appeal.events.select_related("actor").order_by("seq"),
+        "events": _timeline(appeal),
         "visits": appeal.visits.order_by("at"),
         "phone": appeal.submitter_phone if full else mask_phone(appeal.submitter_phone),
         "id_number": appeal.submitter_id_number if full else mask_id(appeal.submitter_id_number),
@@ -218,6 +237,19 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "appeals/detail.html", _detail_context(user, appeal))
+
+
+@login_required
+def attachment(request: HttpRequest, number: str, pk: int) -> FileResponse:
+    """One of an appeal's files, to whoever may open the appeal (404 to everyone else)."""
+    try:
+        appeal = selectors.appeal_get(user=_user(request), number=number)
+    except NotFound:
+        raise Http404 from None
+    row = appeal.attachments.filter(pk=pk).first()
+    if row is None:
+        raise Http404
+    return row.response()
 
 
 def _still_sees(user: User, number: str) -> bool:
@@ -239,7 +271,13 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     home = "appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger"
     try:
         outcome = f.form_action(
-            ACTIONS, action, user=user, number=number, data=request.POST, passing=(NotFound,)
+            ACTIONS,
+            action,
+            user=user,
+            number=number,
+            data=request.POST,
+            files=request.FILES,
+            passing=(NotFound,),
         )
     except NotFound:
         # Another action took it out of this user's sight between the page and the lock.

@@ -31,3 +31,26 @@ class CleanForm(forms.Form):
                     check_date(value, name)
             except ValidationFailed as exc:
                 self.add_error(name if name in self.fields else None, str(exc.message))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """A file input taking several files (Django's documented pattern); cleans to a list.
+
+    Only Django's own checks run here (a file was sent, it has a name); what the file is, and
+    whether it may be kept, is ``kuaiban.core.uploads.prepare``'s to decide."""
+
+    def __init__(self, *args: object, accept: str = "", **kwargs: object) -> None:
+        attrs = {"accept": accept} if accept else {}
+        kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self, data: object, initial: object = None) -> list[object]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []

@@ -115,10 +115,15 @@ def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
     """The after-commit hook (registered in apps.py): queue the SMS this event owes."""
     if not settings.KUAIBAN_SMS_NOTIFY or event.action not in STEPS or _silenced.get():
         return
-    if appeal.channel not in settings.KUAIBAN_SMS_NOTIFY_CHANNELS:
+    # The submitter of a desk channel hears from the operator; the people who joined the appeal
+    # at the front door asked to be told, whatever channel it came in by.
+    public = appeal.channel in settings.KUAIBAN_SMS_NOTIFY_CHANNELS
+    if not public and not appeal.supporter_count:
         return
     owed = notices(appeal, event)
     submitter = appeal.submitter_phone if _mobile(appeal.submitter_phone or "") else ""
+    if not public:
+        submitter = ""
     if submitter:
         for template, context in owed:
             send_sms(submitter, template, context, appeal=appeal)

@@ -7,13 +7,18 @@ import datetime as dt
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Form, Path, Query, Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 
 from kuaiban.api.schemas import ERRORS, ErrorOut
 from kuaiban.appeals import selectors
+from kuaiban.core import throttle
 from kuaiban.core.throttle import client_address
+from kuaiban.core.validation import clean_point, clean_text
 from kuaiban.portal import services
+from kuaiban.portal.photos import public_photos
 from kuaiban.portal.views import masked_title, public_timeline
+from kuaiban.routing import selectors as routing
 
 router = Router(tags=["public"])
 
@@ -44,6 +49,12 @@ class TimelineOut(Schema):
     text: str
 
 
+class PhotoOut(Schema):
+    url: str  # a signed link, valid for KUAIBAN_PUBLIC_PHOTO_LINK_HOURS
+    name: str
+    at: dt.datetime
+
+
 class PublicAppealOut(Schema):
     number: str
     status: str
@@ -53,6 +64,7 @@ class PublicAppealOut(Schema):
     unit: str
     reply_due: dt.datetime | None
     timeline: list[TimelineOut]
+    photos: list[PhotoOut]  # the unit's "after" photos; none for a report
 
 
 @router.post(
@@ -64,12 +76,19 @@ class PublicAppealOut(Schema):
         "`phone` + `code` (from `POST /api/v1/public/codes`), or `anonymous=true` for a report "
         "(`kind=report`). `lat`/`lng` (WGS-84) both or neither; `entrance` is an entrance's "
         "address (e.g. `direct-line`, `mailbox`; default: the website). Every refusal is a 4xx "
-        "naming the field and writes nothing. Throttled per client address (429)."
+        "naming the field and writes nothing. `photos`: up to 9 image files (JPEG, PNG, WebP; "
+        "20 MB each at most), judged by their content and re-saved without metadata (EXIF, GPS). "
+        "Throttled per client address (429)."
     ),
 )
-def submit(request: HttpRequest, payload: Form[SubmitIn]) -> Status:
+def submit(
+    request: HttpRequest,
+    payload: Form[SubmitIn],
+    photos: File[list[UploadedFile] | None] = None,
+) -> Status:
     appeal = services.public_submit(
-        services.Submission(**payload.model_dump()), client=client_address(request)
+        services.Submission(**payload.model_dump(), photos=photos or ()),
+        client=client_address(request),
     )
     return Status(
         201, ReceiptOut(number=appeal.number or "", access_code=appeal.access_code_display)
@@ -104,4 +123,101 @@ def follow(
         unit="" if confidential or not appeal.lead_unit_id else str(appeal.lead_unit),
         reply_due=None if confidential else appeal.reply_due,
         timeline=[TimelineOut(**row) for row in public_timeline(appeal)],  # type: ignore[arg-type]
+        photos=[PhotoOut(**p) for p in public_photos(appeal)],  # type: ignore[arg-type]
+    )
+
+
+class SimilarOut(Schema):
+    number: str
+    title: str  # phone and ID numbers masked
+    category: str
+    status: str
+    status_label: str
+    received_at: dt.datetime
+    supporters: int
+    metres: int | None  # from the given point, rounded to 100 m; None without two points
+
+
+SIMILAR_PER_MINUTE = 60
+
+
+@router.get(
+    "/similar",
+    auth=None,
+    response={200: list[SimilarOut], 429: ErrorOut, **ERRORS},
+    summary="Open appeals like this one (the duplicate prompt)",
+    description=(
+        'Before a person sends, "这些是您要反映的问题吗?": up to five open, non-confidential '
+        "appeals of the last 90 days whose text is like `text` and, with `lat`/`lng`, that lie "
+        "within 1.5 km (those without a point follow the near ones). No personal data. Each can "
+        "be joined with `POST /appeals/{number}/support`. At most 60 calls a minute per address."
+    ),
+)
+def similar(
+    request: HttpRequest,
+    text: Annotated[str, Query(min_length=1, max_length=2000)],
+    lat: Annotated[str, Query(max_length=20)] = "",
+    lng: Annotated[str, Query(max_length=20)] = "",
+) -> list[SimilarOut]:
+    subject = throttle.Subject(
+        "public-similar:addr-minute", client_address(request), SIMILAR_PER_MINUTE, 60
+    )
+    throttle.check(subject, field="text")
+    throttle.fail(subject)  # every lookup counts
+    point = clean_point(lat, lng)
+    found = routing.public_similar(
+        text=clean_text(text, "text"),
+        lat=float(point[0]) if point else None,
+        lng=float(point[1]) if point else None,
+    )
+    return [
+        SimilarOut(
+            number=s.appeal.number or "",
+            title=masked_title(s.appeal),
+            category=s.appeal.category.name if s.appeal.category else "",
+            status=s.appeal.status,
+            status_label=s.appeal.get_status_display(),
+            received_at=s.appeal.received_at,
+            supporters=s.appeal.supporter_count,
+            metres=None if s.metres is None else int(round(s.metres / 100) * 100),
+        )
+        for s in found
+    ]
+
+
+class SupportIn(Schema):
+    phone: str
+    code: str
+
+
+class SupportOut(Schema):
+    number: str
+    supporters: int
+    detail: str
+
+
+@router.post(
+    "/appeals/{number}/support",
+    auth=None,
+    response={200: SupportOut, 429: ErrorOut, **ERRORS},
+    summary='Join an open appeal: "我也遇到了"',
+    description=(
+        "`phone` + `code` (from `POST /codes`). The appeal counts one more supporter and the "
+        "person is told its following public steps by SMS (never its access code). 404 for an "
+        "unknown or confidential appeal, 409 for one closed, merged or invalid, one this phone "
+        "submitted or joined already (the code is not spent then), 400 for a wrong code."
+    ),
+)
+def support(
+    request: HttpRequest,
+    number: Annotated[str, Path(max_length=32)],
+    payload: Form[SupportIn],
+) -> SupportOut:
+    appeal = services.public_support(
+        number=number, phone=payload.phone, code=payload.code, client=client_address(request)
+    )
+    return SupportOut(
+        number=appeal.number or "",
+        supporters=appeal.supporter_count,
+        detail=_("You have joined this appeal: we will tell you of each step by SMS."),
     )

@@ -8,15 +8,18 @@ field, and nothing is written before every check has passed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import IO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import services
 from kuaiban.appeals.models import Appeal, Kind, SubmitterType
-from kuaiban.core import throttle
+from kuaiban.core import throttle, uploads
 from kuaiban.core.errors import FieldError, NotFound, ValidationFailed
+from kuaiban.core.validation import clean_phone
 from kuaiban.notify.codes import code_verify
 from kuaiban.portal.models import Entrance
 
@@ -37,6 +40,8 @@ class Submission:
     lat: str | float | None = None
     lng: str | float | None = None
     entrance: str = ""
+    # The uploaded photo files as received; checked and re-encoded here (core.uploads).
+    photos: Sequence[IO[bytes]] = ()
 
 
 def entrance_get(slug: str | None) -> Entrance:
@@ -73,6 +78,16 @@ def public_submit(sub: Submission, *, client: str) -> Appeal:
     if sub.kind not in PUBLIC_KINDS:
         raise ValidationFailed.one("kind", _("Choose what kind of appeal this is."))
     errors: list[FieldError] = []
+    photos: tuple[uploads.Upload, ...] = ()
+    try:
+        photos = uploads.prepare_all(
+            sub.photos,
+            field="photos",
+            limit=int(settings.KUAIBAN_PHOTOS_PER_APPEAL),
+            images_only=True,
+        )
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
     if sub.anonymous:
         if sub.kind != Kind.REPORT:
             errors.append(FieldError("anonymous", _("Only a report may be made anonymously.")))
@@ -94,6 +109,7 @@ def public_submit(sub: Submission, *, client: str) -> Appeal:
         address=sub.address,
         lat=sub.lat,
         lng=sub.lng,
+        files=photos,
     )
     try:
         services.validate_input(data)
@@ -110,3 +126,40 @@ def public_submit(sub: Submission, *, client: str) -> Appeal:
     )
     throttle.fail(*subjects)  # counts this submission against the address
     return appeal
+
+
+def public_support(*, number: str, phone: str, code: str, client: str) -> Appeal:
+    """Join the open, public appeal ``number`` as one more person with the same problem.
+
+    The phone is proven by its SMS code, spent only once the appeal is known to be joinable
+    (a closed or confidential appeal, or an unknown number, answers before the code is
+    touched). Throttled with the submissions of the same address.
+    """
+    subjects = _subjects(client or "unknown")
+    throttle.check(
+        *subjects,
+        message=_("Too many submissions from here: try again in %(seconds)d seconds."),
+        field="phone",
+    )
+    appeal = Appeal.objects.filter(number=number).first()
+    if appeal is None or appeal.is_confidential:
+        raise NotFound(_("No such appeal."))
+    services.check_joinable(appeal)
+    errors: list[FieldError] = []
+    if not phone.strip():
+        errors.append(FieldError("phone", _("Enter your mobile number.")))
+    if not code.strip():
+        errors.append(FieldError("code", _("Enter the 6-digit code from the SMS.")))
+    if errors:
+        raise ValidationFailed(errors)
+    services.check_joinable(appeal, clean_phone(phone, "phone"))
+    joined = services.appeal_support(number=number, phone=code_verify(phone, code))
+    throttle.fail(*subjects)
+    return joined
+
+
+def supporters_of(appeal: Appeal) -> list[str]:
+    """The phones told of ``appeal``'s steps besides its submitter's (notify.hooks.also_tell)."""
+    if not appeal.supporter_count:
+        return []
+    return list(appeal.supporters.values_list("phone", flat=True))

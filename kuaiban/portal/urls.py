@@ -1,12 +1,14 @@
 from django.urls import path
 
-from kuaiban.portal import views
+from kuaiban.portal import photos, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("track/", views.track, name="track"),
     path("track", views.track),
     path("submit/", views.submit, name="submit"),
+    path("photos/<str:token>/", photos.photo, name="public-photo"),
     path("submit/receipt/", views.receipt, name="receipt"),
+    path("submit/join/<str:number>/", views.support, name="support"),
     path("submit/<slug:entrance>/", views.submit, name="submit-entrance"),
 ]

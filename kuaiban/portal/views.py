@@ -13,13 +13,14 @@ from kuaiban.appeals import selectors
 from kuaiban.appeals.models import Appeal, Kind
 from kuaiban.core import throttle
 from kuaiban.core.errors import DomainError, FieldError
-from kuaiban.core.forms import CleanForm
+from kuaiban.core.forms import CleanForm, FilesField
 from kuaiban.core.masking import mask_text
 from kuaiban.core.throttle import client_address
 from kuaiban.notify import codes
 from kuaiban.org.models import Role, User
 from kuaiban.portal import services
 from kuaiban.portal.models import Entrance
+from kuaiban.portal.photos import public_photos
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -93,6 +94,7 @@ def track(request: HttpRequest) -> HttpResponse:
                 status_only=appeal.is_confidential,
                 title=mask_text(appeal.title, known),
                 timeline=public_timeline(appeal, known),
+                photos=public_photos(appeal),
                 master=master,
                 master_status_only=bool(master and master.is_confidential),
                 master_timeline=public_timeline(master) if master else [],
@@ -118,6 +120,11 @@ class SubmitForm(CleanForm):
         help_text=_("When and where, what the problem is, and what you would like done."),
     )
     address = forms.CharField(label=_("Where"), required=False, max_length=200)
+    photos = FilesField(
+        label=_("Photos (up to 9)"),
+        accept="image/*",
+        help_text=_("Photos are re-saved without their location data and other metadata."),
+    )
     name = forms.CharField(label=_("Your name (optional)"), required=False, max_length=100)
     phone = forms.CharField(
         label=_("Mobile number"),
@@ -154,6 +161,9 @@ def submit(request: HttpRequest, entrance: str | None = None) -> HttpResponse:
         try:
             codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
             notice = str(_("A code is on its way by SMS."))
+            if request.FILES:
+                # A page cannot be sent back with its files chosen: say so rather than lose them.
+                notice += " " + str(_("Please choose your photos again before you submit."))
         except DomainError as exc:
             status = exc.status
             form = SubmitForm(request.POST)
@@ -161,7 +171,7 @@ def submit(request: HttpRequest, entrance: str | None = None) -> HttpResponse:
             form.errors.clear()
             form.add_error("phone", exc.message)
     else:
-        form = SubmitForm(request.POST or None)
+        form = SubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and request.POST.get("action") != "code":
         if form.is_valid():
             try:
@@ -179,6 +189,9 @@ def submit(request: HttpRequest, entrance: str | None = None) -> HttpResponse:
                 return redirect("receipt")
         else:
             status = 400
+        if status != 200 and request.FILES:
+            # The page comes back without the files that were chosen: say so beside the field.
+            form["photos"].help_text = _("Please choose your photos again before you submit.")
     return render(
         request,
         "portal/submit.html",
@@ -198,3 +211,68 @@ def receipt(request: HttpRequest) -> HttpResponse:
     if not number:
         return redirect("submit")
     return render(request, "portal/receipt.html", {"number": number, "access_code": code})
+
+
+class SupportForm(CleanForm):
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    code = forms.CharField(
+        label=_("SMS code"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+        ),
+    )
+
+
+@never_cache
+def support(request: HttpRequest, number: str) -> HttpResponse:
+    """ "我也遇到了": join an open public appeal instead of filing the same problem again."""
+    appeal = (
+        Appeal.objects.select_related("category", "lead_unit")
+        .filter(number=number[:32], kind__in=[k for k in services.PUBLIC_KINDS if k != Kind.REPORT])
+        .first()
+    )
+    if appeal is None:
+        raise Http404
+    form = SupportForm(request.POST or None)
+    status, notice, joined = 200, "", False
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "code":
+                form = SupportForm(initial=request.POST.dict())
+                codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
+                notice = str(_("A code is on its way by SMS."))
+            elif form.is_valid():
+                appeal = services.public_support(
+                    number=appeal.number or "",
+                    phone=form.cleaned_data["phone"],
+                    code=form.cleaned_data["code"],
+                    client=client_address(request),
+                )
+                joined = True
+            else:
+                status = 400
+        except DomainError as exc:
+            status = exc.status
+            if action == "code":
+                form = SupportForm(request.POST)
+                form.is_valid()
+                form.errors.clear()
+            for error in exc.errors or [FieldError("phone", exc.message)]:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+    return render(
+        request,
+        "portal/support.html",
+        {
+            "appeal": appeal,
+            "title": masked_title(appeal),
+            "form": form,
+            "notice": notice,
+            "joined": joined,
+        },
+        status=status,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy
-from kuaiban.appeals.models import Appeal, Category, Status
+from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, Category, Status
 from kuaiban.appeals.selectors import visible_appeals
+from kuaiban.appeals.services import JOINABLE
 from kuaiban.core import validation
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.core.validation import check_year
@@ -99,6 +101,57 @@ def similar_to_appeal(*, user: User, appeal: Appeal, k: int = SIMILAR_K) -> list
         exclude_id=appeal.pk,
         k=k,
     )
+
+
+# ----- the public duplicate prompt ("这些是您要反映的问题吗?") ----------------------------------
+
+PUBLIC_SIMILAR_K = 5
+# A person's point and a candidate's point farther apart than this: not the same problem.
+PUBLIC_SIMILAR_RADIUS_M = 1500.0
+PUBLIC_SIMILAR_MIN_SCORE = 0.15
+
+
+def metres_between(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine) on a 6,371 km sphere: enough to tell 100 m from 2 km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass
+class PublicSimilar:
+    appeal: Appeal
+    score: float
+    metres: float | None  # from the person's point, when both have one
+
+
+def public_similar(
+    *, text: str, lat: float | None = None, lng: float | None = None, k: int = PUBLIC_SIMILAR_K
+) -> list[PublicSimilar]:
+    """Open appeals anyone may join that read like ``text`` and, when a point is given, lie
+    within ``PUBLIC_SIMILAR_RADIUS_M`` of it (those without a point are kept, after the near
+    ones). Never a confidential kind, nor one closed, merged or invalid: the public prompt shows
+    only what the public tracking page would, and only what can still be joined."""
+    hits = similar.search(text, min_score=PUBLIC_SIMILAR_MIN_SCORE)
+    if not hits:
+        return []
+    scores = dict(hits)
+    rows = (
+        Appeal.objects.filter(pk__in=list(scores), status__in=list(JOINABLE))
+        .exclude(kind__in=list(CONFIDENTIAL_KINDS))
+        .select_related("category", "lead_unit")
+    )
+    found = []
+    for a in rows:
+        metres = None
+        if lat is not None and lng is not None and a.lat is not None and a.lng is not None:
+            metres = metres_between(lat, lng, float(a.lat), float(a.lng))
+            if metres > PUBLIC_SIMILAR_RADIUS_M:
+                continue
+        found.append(PublicSimilar(a, float(scores[a.pk]), metres))
+    found.sort(key=lambda s: (s.metres is None, -s.score, -s.appeal.pk))
+    return found[:k]
 
 
 # ----- hot issues ---------------------------------------------------------------------------------

@@ -53,10 +53,12 @@ from kuaiban.appeals.services.replies import (
     appeal_rework,
     appeal_visit,
 )
+from kuaiban.appeals.services.support import JOINABLE, appeal_support, check_joinable
 
 __all__ = [
     "ADDRESS_MAX",
     "GROUP_MAX",
+    "JOINABLE",
     "MAX_RETURNS",
     "NAME_MAX",
     "REASON_MAX",
@@ -80,7 +82,9 @@ __all__ = [
     "appeal_reply",
     "appeal_return",
     "appeal_rework",
+    "appeal_support",
     "appeal_visit",
+    "check_joinable",
     "hooks_paused",
     "number_for",
     "on_event",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from kuaiban.appeals import policy
 from kuaiban.appeals.models import (
     Action,
     Appeal,
+    AttachmentStage,
     Category,
     Channel,
     Kind,
@@ -23,6 +24,7 @@ from kuaiban.appeals.models import (
     SubmitterType,
     Urgency,
 )
+from kuaiban.appeals.services import attachments
 from kuaiban.appeals.services.checks import (
     ADDRESS_MAX,
     GROUP_MAX,
@@ -37,6 +39,7 @@ from kuaiban.appeals.services.events import record_event
 from kuaiban.core import clock
 from kuaiban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
+from kuaiban.core.uploads import Upload
 from kuaiban.core.validation import (
     check_date,
     clean_credit_code,
@@ -68,6 +71,8 @@ class AppealInput:
     # Where it happened, WGS-84 (a map pin, Open311's lat/long): both or neither.
     lat: float | str | None = None
     lng: float | str | None = None
+    # Photos and documents, already checked and re-encoded (kuaiban.core.uploads.prepare).
+    files: Sequence[Upload] = ()
 
 
 def validate_input(data: AppealInput) -> dict[str, Any]:
@@ -236,7 +241,12 @@ def appeal_register_within(
         received_at=now,
         created_by=actor,
     )
-    payload = {"channel": appeal.channel, "kind": appeal.kind, **(extra_payload or {})}
+    payload = {
+        "channel": appeal.channel,
+        "kind": appeal.kind,
+        **attachments.payload_of(data.files),
+        **(extra_payload or {}),
+    }
     if connection.vendor == "postgresql":
         # Draw the id first so the row is written once, with its number and the head of its
         # event chain: a second write would touch every index again (the number is indexed, so
@@ -244,15 +254,16 @@ def appeal_register_within(
         # commit (Django's PostgreSQL foreign keys are DEFERRABLE INITIALLY DEFERRED).
         appeal.pk = appeal_id if appeal_id is not None else appeal_id_draw()
         appeal.number = number_for(appeal.pk, now)
-        record_event(
+        event = record_event(
             appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload
         )
         appeal.save(force_insert=True)
-        return appeal
-    appeal.save(force_insert=True)
-    appeal.number = number_for(appeal.pk, now)
-    record_event(
-        appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload
-    )
-    appeal.save(update_fields=["number", "event_count", "last_event_hash"])
+    else:
+        appeal.save(force_insert=True)
+        appeal.number = number_for(appeal.pk, now)
+        event = record_event(
+            appeal, actor=actor, action=Action.REGISTER, to_status=Status.RECEIVED, payload=payload
+        )
+        appeal.save(update_fields=["number", "event_count", "last_event_hash"])
+    attachments.attach(appeal, event, data.files, stage=AttachmentStage.INTAKE, actor=actor)
     return appeal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -12,12 +13,14 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals.models import (
     Action,
     Appeal,
+    AttachmentStage,
     Kind,
     ReplyResult,
     Satisfaction,
     Status,
     Visit,
 )
+from kuaiban.appeals.services import attachments
 from kuaiban.appeals.services.checks import (
     REASON_MAX,
     TEXT_MAX,
@@ -31,12 +34,16 @@ from kuaiban.appeals.services.checks import (
 from kuaiban.appeals.services.events import record_event
 from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, FieldError, ValidationFailed
+from kuaiban.core.uploads import Upload
 from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import User
 
 
 @transaction.atomic
-def appeal_reply(*, actor: User | None, number: str, result: str, text: str) -> Appeal:
+def appeal_reply(
+    *, actor: User | None, number: str, result: str, text: str, files: Sequence[Upload] = ()
+) -> Appeal:
+    """The unit's reply; its photos (``files``, checked already) are the public "after" photos."""
     appeal = _locked(number)
     _guard(appeal, actor, Action.REPLY)
     result = _choice(result, "result", ReplyResult)
@@ -46,7 +53,7 @@ def appeal_reply(*, actor: User | None, number: str, result: str, text: str) -> 
     appeal.reply_result = result
     appeal.reply_text = text
     deadlines.schedule(appeal, "visit", start=now)
-    record_event(
+    event = record_event(
         appeal,
         actor=actor,
         action=Action.REPLY,
@@ -57,9 +64,11 @@ def appeal_reply(*, actor: User | None, number: str, result: str, text: str) -> 
             "result": result,
             "on_time": bool(appeal.reply_due is None or now <= appeal.reply_due),
             "visit_due": deadlines.iso(appeal.visit_due),
+            **attachments.payload_of(files),
         },
     )
     appeal.save()
+    attachments.attach(appeal, event, files, stage=AttachmentStage.REPLY, actor=actor)
     return appeal
 
 
@@ -132,6 +141,7 @@ class VisitInput:
     satisfaction: str | None = None
     authentic: bool | None = None
     note: str | None = None
+    files: Sequence[Upload] = ()
 
 
 @transaction.atomic
@@ -190,7 +200,7 @@ def appeal_visit(*, actor: User | None, number: str, data: VisitInput) -> Appeal
         note=note,
     )
     before = _set_status(appeal, Status.VISITED, now)
-    record_event(
+    event = record_event(
         appeal,
         actor=actor,
         action=Action.VISIT,
@@ -203,8 +213,10 @@ def appeal_visit(*, actor: User | None, number: str, data: VisitInput) -> Appeal
             "resolved": data.resolved,
             "satisfaction": data.satisfaction,
             "authentic": data.authentic,
+            **attachments.payload_of(data.files),
         },
     )
+    attachments.attach(appeal, event, data.files, stage=AttachmentStage.VISIT, actor=actor)
     if data.satisfaction == Satisfaction.DISSATISFIED or data.authentic is False:
         cause = "dissatisfied" if data.satisfaction == Satisfaction.DISSATISFIED else "untrue"
         _rework(appeal, actor, now, note, cause)

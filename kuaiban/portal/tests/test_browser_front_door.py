@@ -1,12 +1,14 @@
 """The front door through a real browser on a 390 px phone, in Simplified Chinese.
 
-A resident of 城关镇 asks for a code, submits on 书记直通车, reads the code and the receipt from
-the SMS outbox, tracks the appeal; after the unit replies the self-rating link arrives by SMS and
-is used. Screenshots go to ``artifacts/front_door/``.
+A resident of 城关镇 chooses a photo, asks for a code, submits on 书记直通车, reads the code and
+the receipt from the SMS outbox, tracks the appeal; after the unit replies with an "after" photo
+the tracking page shows it, and the self-rating link arrives by SMS and is used. Screenshots go
+to ``artifacts/front_door/``.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ import pytest
 
 from kuaiban.appeals import services
 from kuaiban.appeals.models import Appeal
+from kuaiban.core import uploads
+from kuaiban.core.tests.photos import has_gps, phone_jpeg
 from kuaiban.org.demo import Directory
 from kuaiban.org.models import User
 from kuaiban.portal.tests.conftest import Outbox
@@ -26,6 +30,7 @@ pytestmark = [
 
 PHONE = "13912345678"
 CONTENT = "东关街菜市场门口的下水道井盖坏了一个多星期，晚上很黑，已经有老人差点踩空，请尽快修好。"
+PHOTO = {"name": "井盖.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg()}
 REPLY = "已安排市政维修队更换井盖并加装警示标志，现已修复，欢迎监督。"
 
 
@@ -58,9 +63,11 @@ def test_submit_track_and_rate_on_a_phone(
         page.fill("textarea[name=content]", CONTENT)
         page.fill("input[name=address]", "城关镇东关街菜市场门口")
         page.fill("input[name=phone]", PHONE)
-        page.click("button[value=code]")
-        page.wait_for_selector("[data-testid=code-sent]")
+        page.set_input_files("input[name=photos]", files=[PHOTO])
+        page.click("button[value=code]")  # asked without leaving the page: the photo stays
+        page.wait_for_selector("[data-testid=code-status].ok")
         assert page.input_value("textarea[name=content]") == CONTENT  # nothing typed is lost
+        assert page.evaluate("document.querySelector('input[name=photos]').files.length") == 1
         code = re.search(r"验证码是(\d{6})", outbox.texts(PHONE)[-1]).group(1)  # type: ignore[union-attr]
         page.fill("input[name=code]", "000000" if code != "000000" else "111111")
         page.click("button[value=submit]")
@@ -68,6 +75,8 @@ def test_submit_track_and_rate_on_a_phone(
         assert "验证码" in page.inner_text("[data-field=code]")
         no_sideways_scroll(page)
         page.screenshot(path=str(shots / "1-wrong-code.png"), full_page=True)
+        assert "重新选择照片" in page.inner_text("#f-photos")
+        page.set_input_files("input[name=photos]", files=[PHOTO])
         page.fill("input[name=code]", code)
         page.click("button[value=submit]")
         page.wait_for_selector("[data-testid=receipt]")
@@ -79,6 +88,8 @@ def test_submit_track_and_rate_on_a_phone(
         assert number in receipt_sms and access in receipt_sms
         appeal = Appeal.objects.get(number=number)
         assert appeal.channel == "direct_line" and appeal.submitter_phone == PHONE
+        (photo,) = appeal.attachments.all()
+        assert photo.stage == "intake" and not has_gps(photo.read())
 
         page.click("text=查询进度")
         page.fill("input[name=code]", access)
@@ -90,11 +101,21 @@ def test_submit_track_and_rate_on_a_phone(
         handler = User.objects.get(username="handler-chengguan")
         services.appeal_dispatch(actor=None, number=number, unit=handler.unit.code)  # type: ignore[union-attr]
         services.appeal_claim(actor=handler, number=number)
-        services.appeal_reply(actor=handler, number=number, result="resolved", text=REPLY)
+        after = uploads.prepare(io.BytesIO(phone_jpeg(800, 600)), field="files")
+        services.appeal_reply(
+            actor=handler, number=number, result="resolved", text=REPLY, files=[after]
+        )
         texts = outbox.texts(PHONE)
         assert any("已转交" in t for t in texts) and any(REPLY[:20] in t for t in texts)
         link = re.search(r"(http\S+)", texts[-1]).group(1)  # type: ignore[union-attr]
         assert link.startswith(live_server.url)
+
+        page.reload()  # the tracking page now shows the reply and the unit's "after" photo
+        page.wait_for_selector("[data-testid=public-photos] img")
+        loaded = "document.querySelector('[data-testid=public-photos] img').naturalWidth"
+        page.wait_for_function(f"{loaded} > 0")
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shots / "3-after-photo.png"), full_page=True)
 
         page.goto(link)
         page.wait_for_selector("[data-testid=rate]")
@@ -104,7 +125,7 @@ def test_submit_track_and_rate_on_a_phone(
         no_sideways_scroll(page)
         page.click("button[type=submit]")
         page.wait_for_selector("[data-testid=thanks]")
-        page.screenshot(path=str(shots / "3-rated.png"), full_page=True)
+        page.screenshot(path=str(shots / "4-rated.png"), full_page=True)
         appeal.refresh_from_db()
         assert appeal.status == "visited"
     finally:
