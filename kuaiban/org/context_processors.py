@@ -51,4 +51,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     else:
         items.append((reverse("submit"), _("Submit an appeal")))
     items.append((reverse("track"), _("Track an appeal")))
+    if not (isinstance(user, User) and user.is_authenticated):
+        items.append((reverse("mine"), _("My appeals")))
     return {"nav_items": items}

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("track/", views.track, name="track"),
     path("track", views.track),
+    path("mine/", views.mine, name="mine"),
     path("submit/", views.submit, name="submit"),
     path("photos/<str:token>/", photos.photo, name="public-photo"),
     path("submit/receipt/", views.receipt, name="receipt"),

@@ -3,6 +3,9 @@ ever shown here)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +19,7 @@ from kuaiban.core.errors import DomainError, FieldError
 from kuaiban.core.forms import CleanForm, FilesField
 from kuaiban.core.masking import mask_text
 from kuaiban.core.throttle import client_address
+from kuaiban.core.validation import mask_phone
 from kuaiban.notify import codes
 from kuaiban.org.models import Role, User
 from kuaiban.portal import services
@@ -276,3 +280,75 @@ def support(request: HttpRequest, number: str) -> HttpResponse:
         },
         status=status,
     )
+
+
+# "My appeals": how long a phone proven by its code stays open in this browser's session.
+MINE_MINUTES = 30
+_MINE_KEY = "mine"
+
+
+def _mine_phone(request: HttpRequest) -> str:
+    phone, until = request.session.get(_MINE_KEY) or ("", 0)
+    return str(phone) if isinstance(until, int | float) and until > time.time() else ""
+
+
+def _mine_rows(appeals: Iterable[Appeal]) -> list[dict[str, object]]:
+    rows = []
+    for appeal in appeals:
+        known = _known(appeal)
+        rows.append(
+            {
+                "appeal": appeal,
+                "status_only": appeal.is_confidential,
+                "title": masked_title(appeal),
+                "timeline": public_timeline(appeal, known),
+                "photos": public_photos(appeal),
+            }
+        )
+    return rows
+
+
+@never_cache
+def mine(request: HttpRequest) -> HttpResponse:
+    """A person's own appeals, from every channel, once their phone is proven by an SMS code."""
+    form = SupportForm(request.POST or None)
+    status, notice = 200, ""
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "forget":
+        request.session.pop(_MINE_KEY, None)
+        return redirect("mine")
+    if action in ("code", "open"):
+        try:
+            if action == "code":
+                form = SupportForm(initial=request.POST.dict())
+                codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
+                notice = str(_("A code is on its way by SMS."))
+            elif form.is_valid():
+                phone = codes.code_verify(form.cleaned_data["phone"], form.cleaned_data["code"])
+                request.session.cycle_key()
+                request.session[_MINE_KEY] = [phone, int(time.time()) + MINE_MINUTES * 60]
+                return redirect("mine")
+            else:
+                status = 400
+        except DomainError as exc:
+            status = exc.status
+            if action == "code":
+                form = SupportForm(request.POST)
+                form.is_valid()
+                form.errors.clear()
+            for error in exc.errors or [FieldError("phone", exc.message)]:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+    phone = _mine_phone(request)
+    context: dict[str, object] = {"form": form, "notice": notice, "phone": ""}
+    if phone:
+        own = Appeal.objects.filter(submitter_phone=phone).select_related("lead_unit")
+        joined = Appeal.objects.filter(supporters__phone=phone).select_related("lead_unit")
+        context.update(
+            phone=mask_phone(phone),
+            own=_mine_rows(own.order_by("-received_at")[:MINE_SHOWN]),
+            joined=_mine_rows(joined.order_by("-received_at")[:MINE_SHOWN]),
+        )
+    return render(request, "portal/mine.html", context, status=status)
+
+
+MINE_SHOWN = 50
