@@ -19,6 +19,7 @@ from kuaiban.portal import services
 from kuaiban.portal.photos import public_photos
 from kuaiban.portal.views import masked_title, public_timeline
 from kuaiban.routing import selectors as routing
+from kuaiban.routing import services as routing_services
 
 router = Router(tags=["public"])
 
@@ -27,6 +28,7 @@ class SubmitIn(Schema):
     kind: str
     content: str
     title: str = ""
+    category: str = ""  # a first-level category's code (GET /categories/suggest)
     phone: str = ""
     code: str = ""
     name: str = ""
@@ -221,3 +223,36 @@ def support(
         supporters=appeal.supporter_count,
         detail=_("You have joined this appeal: we will tell you of each step by SMS."),
     )
+
+
+class CategoryOut(Schema):
+    code: str
+    name: str
+    probability: float
+
+
+@router.get(
+    "/categories/suggest",
+    auth=None,
+    response={200: list[CategoryOut], 429: ErrorOut, **ERRORS},
+    summary="The category suggested for a text, as the person types",
+    description=(
+        "Up to three first-level categories with the routing model's probability, best first "
+        "(none before a model is trained). Shares the duplicate prompt's limit of 60 a minute."
+    ),
+)
+def category_suggest(
+    request: HttpRequest, text: Annotated[str, Query(min_length=1, max_length=2000)]
+) -> list[CategoryOut]:
+    subject = throttle.Subject(
+        "public-similar:addr-minute", client_address(request), SIMILAR_PER_MINUTE, 60
+    )
+    throttle.check(subject, field="text")
+    throttle.fail(subject)
+    codes = routing.category_codes()
+    found = routing_services.suggest(clean_text(text, "text"), k=3)["categories"]
+    return [
+        CategoryOut(code=codes[name], name=name, probability=round(float(p), 3))
+        for name, p in found
+        if name in codes
+    ]

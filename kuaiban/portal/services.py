@@ -32,6 +32,7 @@ class Submission:
     kind: str
     content: str
     title: str = ""
+    category: str = ""
     name: str = ""
     phone: str = ""
     code: str = ""
@@ -103,6 +104,7 @@ def public_submit(sub: Submission, *, client: str) -> Appeal:
         kind=sub.kind,
         title=sub.title,
         content=sub.content,
+        category=sub.category or None,
         submitter_type=SubmitterType.CITIZEN,
         submitter_name=name,
         submitter_phone=phone,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from kuaiban.appeals import selectors
-from kuaiban.appeals.models import Appeal, Kind
+from kuaiban.appeals.models import Appeal, Category, Kind
 from kuaiban.core import throttle
 from kuaiban.core.errors import DomainError, FieldError
 from kuaiban.core.forms import CleanForm, FilesField
@@ -118,6 +119,11 @@ class SubmitForm(CleanForm):
         initial=Kind.COMPLAINT,
     )
     title = forms.CharField(label=_("Subject"), required=False, max_length=120)
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        help_text=_("Suggested as you describe the problem; change it if it is wrong."),
+    )
     content = forms.CharField(
         label=_("What happened"),
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -145,6 +151,12 @@ class SubmitForm(CleanForm):
     anonymous = forms.BooleanField(
         label=_("Report anonymously (reports only: no name, no phone)"), required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (c.code, c.name) for c in Category.objects.filter(level=1)
+        ]
 
 
 # The service's field names as the form's.

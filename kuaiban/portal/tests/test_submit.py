@@ -65,6 +65,7 @@ def test_submit_with_a_code_gives_a_receipt_on_screen_and_by_sms(outbox: Outbox)
         ({"lat": "34.7"}, "lng"),
         ({"lat": "134.7", "lng": "116.9"}, "lat"),
         ({"kind": "petition"}, "kind"),
+        ({"category": "没有这个分类"}, "category"),
         ({"anonymous": "true"}, "anonymous"),  # only a report may be anonymous
     ],
 )

@@ -109,4 +109,37 @@
     });
     look();
   });
+
+  // The category, suggested as the person types (the routing model); their own choice wins.
+  ready(function () {
+    var hint = document.querySelector("p.suggested");
+    var content = document.querySelector('textarea[name="content"]');
+    var select = document.querySelector('select[name="category"]');
+    if (!hint || !content || !select || !window.fetch) return;
+    var chosenByHand = select.value !== "";
+    var timer = null;
+    select.addEventListener("change", function () {
+      chosenByHand = true;
+    });
+    function suggest() {
+      var text = content.value.trim();
+      if (text.length < 6) return;
+      var url = hint.getAttribute("data-url") + "?" + new URLSearchParams({ text: text.slice(0, 2000) });
+      fetch(url, { credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.json() : [];
+        })
+        .then(function (rows) {
+          hint.hidden = rows.length === 0;
+          if (!rows.length) return;
+          hint.querySelector("span").textContent = rows.map(function (r) { return r.name; }).join("、");
+          if (!chosenByHand) select.value = rows[0].code;
+        })
+        .catch(function () {});
+    }
+    content.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 500);
+    });
+  });
 })();
