@@ -11,9 +11,10 @@ import datetime as dt
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -24,7 +25,9 @@ from django.utils.translation import gettext as _
 
 from kuaiban.appeals import services as appeals
 from kuaiban.appeals.models import Appeal, Urgency
+from kuaiban.core import uploads
 from kuaiban.core.errors import FieldError, ValidationFailed
+from kuaiban.core.uploads import Upload
 from kuaiban.core.validation import check_year, clean_phone, clean_point
 from kuaiban.integrations import services as integrations
 from kuaiban.integrations.models import ApiKey
@@ -86,6 +89,8 @@ class ParsedRequest:
     attributes: dict[str, Any]
     kind: str
     urgency: str
+    # Uploaded `media` files (the GeoReport v2 media extension), checked and re-encoded.
+    media: tuple[Upload, ...] = ()
 
 
 def _one(form: Any, name: str) -> str:
@@ -325,6 +330,7 @@ def _register(
         # Already clean; the appeal's cleaner checks the pin again, as for every channel.
         lat=None if parsed.lat is None else str(parsed.lat),
         lng=None if parsed.long is None else str(parsed.long),
+        files=parsed.media,
     )
     try:
         appeal = appeals.appeal_register_within(  # in request_create's transaction
@@ -374,8 +380,15 @@ class Outcome:
     notice: str
 
 
-def request_create(*, api_key: ApiKey, form: Any, idempotency_key: str | None = None) -> Outcome:
-    """Register a POSTed service request.
+def request_create(
+    *,
+    api_key: ApiKey,
+    form: Any,
+    idempotency_key: str | None = None,
+    media: Sequence[IO[bytes]] = (),
+) -> Outcome:
+    """Register a POSTed service request, with its uploaded ``media`` files (photos or PDFs,
+    checked and re-encoded before the transaction opens; a bad one is a 400 naming media).
 
     With an ``Idempotency-Key`` the same key and body answer with the first request again;
     the same key with another body is a Conflict (409).
@@ -383,6 +396,9 @@ def request_create(*, api_key: ApiKey, form: Any, idempotency_key: str | None = 
     if idempotency_key is not None:
         integrations.clean_idempotency_key(idempotency_key)
     parsed = parse(form)
+    if media:
+        limit = int(settings.KUAIBAN_PHOTOS_PER_APPEAL)
+        parsed = replace(parsed, media=uploads.prepare_all(media, field="media", limit=limit))
     if idempotency_key is None:
         with transaction.atomic():
             return Outcome(_register(parsed, api_key), True, parsed.service.notice)

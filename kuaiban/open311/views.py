@@ -145,7 +145,10 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         if name not in form:
             form.setlist(name, values)
     outcome = services.request_create(
-        api_key=api_key, form=form, idempotency_key=request.headers.get("Idempotency-Key")
+        api_key=api_key,
+        form=form,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        media=request.FILES.getlist("media"),
     )
     record, created = outcome.record, outcome.created
     answer: dict[str, Any] = (

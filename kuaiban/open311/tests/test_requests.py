@@ -1,5 +1,6 @@
 """POST and GET requests.{json,xml}: the map pin (lat/long) becomes the appeal's location, the
-media_url is kept, and the list is paged (page, page_size) — all through HTTP, both formats."""
+media_url is kept, an uploaded media file is stored (its EXIF gone), and the list is paged
+(page, page_size) — all through HTTP, both formats."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from kuaiban.appeals.models import Appeal, AppealEvent
+from kuaiban.appeals.models import Appeal, AppealEvent, Attachment
 from kuaiban.core import clock
+from kuaiban.core.tests.photos import has_gps, phone_jpeg
 from kuaiban.open311.models import Open311Request
 from kuaiban.open311.tests.conftest import FORMATS, Open311Client
 
@@ -281,3 +284,29 @@ def test_migration_copies_older_requests_location(
     assert second.lat is None and second.lng is None
     rows = o311.get("requests", fmt).requests()
     assert [(str(r["lat"]), str(r["long"])) for r in rows][-1] == ("36.123456", "115.654321")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_post_media_upload_is_stored_without_its_gps(
+    o311: Open311Client, form: dict[str, Any], fmt: str
+) -> None:
+    """The GeoReport v2 media extension: a multipart ``media`` file, as a grid inspector's
+    phone app sends the photo it took."""
+    form["media"] = SimpleUploadedFile("路灯.jpg", phone_jpeg(), content_type="image/jpeg")
+    a = o311.post(fmt, form)
+    assert a.status == 201, a.raw
+    [photo] = Appeal.objects.get().attachments.all()
+    assert photo.stage == "intake" and photo.content_type == "image/jpeg"
+    assert not has_gps(photo.read())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_post_media_that_is_no_photo_is_400_and_writes_nothing(
+    o311: Open311Client, form: dict[str, Any], fmt: str
+) -> None:
+    form["media"] = SimpleUploadedFile("photo.jpg", b"MZ\x90\x00" + b"\x00" * 400)
+    a = o311.post(fmt, form)
+    assert a.status == 400, a.raw
+    assert _mentions(a.errors, "media"), a.errors
+    _nothing_written()
+    assert not Attachment.objects.exists()
