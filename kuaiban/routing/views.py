@@ -19,7 +19,7 @@ from kuaiban.appeals import policy
 from kuaiban.appeals import services as appeals
 from kuaiban.appeals.models import ALLOWED_TRANSITIONS, Action, Appeal
 from kuaiban.appeals.selectors import appeal_get
-from kuaiban.core.errors import DomainError, NotFound
+from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
 from kuaiban.org.models import Region, User
 from kuaiban.routing import forms as f
 from kuaiban.routing import selectors, services
@@ -81,6 +81,27 @@ def intake_panel(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def _join_instead(
+    request: HttpRequest, user: User, form: appeal_forms.RegisterForm, into: str
+) -> HttpResponse:
+    """ "Add the caller to this appeal": a repeated call about an open appeal of someone else's
+    registers nothing; the caller joins it as a supporter and hears its steps by SMS."""
+    phone = (request.POST.get("submitter_phone") or "").strip()
+    try:
+        appeal_get(user=user, number=into)
+        if not phone:
+            raise ValidationFailed.one("submitter_phone", _("Enter the caller's phone first."))
+        appeals.appeal_support(number=into, phone=phone)
+    except DomainError as exc:
+        form.is_valid()
+        appeal_forms.attach_errors(form, exc)
+        return render(request, "appeals/register.html", {"form": form}, status=exc.status)
+    messages.success(
+        request, _("The caller was added to %(number)s as a supporter.") % {"number": into}
+    )
+    return redirect("appeals:detail", number=into)
+
+
 def register_and(request: HttpRequest) -> HttpResponse:
     """The intake form's "register and dispatch to …" / "register and merge into …" buttons:
     both steps in one transaction, so a refused second step registers nothing."""
@@ -89,8 +110,10 @@ def register_and(request: HttpRequest) -> HttpResponse:
         raise DjangoPermissionDenied
     if request.method != "POST":
         return redirect("appeals:register")
-    form = appeal_forms.RegisterForm(request.POST)
+    form = appeal_forms.RegisterForm(request.POST, request.FILES)
     into = (request.POST.get("routing_merge") or "").strip()
+    if into and request.POST.get("go") == "support":
+        return _join_instead(request, user, form, into)
     unit = ""
     if not into and request.POST.get("go") == "dispatch":
         unit = (request.POST.get("routing_dispatch") or "").strip()

@@ -252,3 +252,31 @@ def test_a_new_appeal_is_found_by_the_next_query_without_any_hook(
     [old] = closed_ledger([(WATER[1], "城乡建设", "swj")], days_ago=100)
     found = [s.appeal.pk for s in selectors.similar_appeals(user=operator, text=WATER[1])]
     assert old.pk not in found and mine.pk in found
+
+
+def test_a_repeated_caller_joins_an_open_appeal_instead_of_filing_it_again(
+    make_appeal: Any, county: Directory
+) -> None:
+    master = make_appeal(title="", content=WATER[0])
+    r = client("operator").post(
+        reverse("routing:register"), form(routing_merge=master.number, go="support")
+    )
+    assert r.status_code == 302 and r["Location"] == reverse("appeals:detail", args=[master.number])
+    master.refresh_from_db()
+    assert Appeal.objects.count() == 1 and master.supporter_count == 1
+    assert list(master.supporters.values_list("phone", flat=True)) == ["13907311234"]
+    again = client("operator").post(
+        reverse("routing:register"), form(routing_merge=master.number, go="support")
+    )
+    assert again.status_code == 409 and master.supporters.count() == 1
+    nophone = client("operator").post(
+        reverse("routing:register"),
+        form(routing_merge=master.number, go="support", submitter_phone=""),
+    )
+    assert nophone.status_code == 400 and Appeal.objects.count() == 1
+    assert (
+        client("handler-swj")
+        .post(reverse("routing:register"), form(routing_merge=master.number, go="support"))
+        .status_code
+        == 403
+    )
