@@ -29,17 +29,9 @@ from kuaiban.enterprise.models import (
     MeetingKind,
     MeetingStatus,
 )
-from kuaiban.enterprise.services.registry import (
-    PERSON_MAX,
-    ProblemInput,
-    collect,
-    enterprise_for_code,
-    link_appeal,
-    register_problem,
-    require,
-    require_contact,
-    text,
-)
+from kuaiban.enterprise.services.checks import PERSON_MAX, collect, require, text
+from kuaiban.enterprise.services.links import ProblemInput, link_appeal, register_problem
+from kuaiban.enterprise.services.registry import enterprise_for_code, require_contact
 from kuaiban.org.models import Role, User
 
 CAPACITY_MAX = 500

@@ -23,13 +23,9 @@ from kuaiban.enterprise.models import (
     Notice,
     Policy,
 )
-from kuaiban.enterprise.services.registry import (
-    collect,
-    enterprise_for_code,
-    require,
-    require_contact,
-)
-from kuaiban.enterprise.services.registry import text as clean_text
+from kuaiban.enterprise.services.checks import collect, require
+from kuaiban.enterprise.services.checks import text as clean_text
+from kuaiban.enterprise.services.registry import enterprise_for_code, require_contact
 from kuaiban.org.models import Unit, User
 
 TITLE_MAX = 200
