@@ -76,6 +76,23 @@ def meeting_schedule(*, actor: User, data: MeetingInput) -> Meeting:
     require(actor, rules.RUN_MEETINGS)
     now = clock.now()
 
+    clean, closes = _validate_meeting(data, now)
+    people = clean.pop("hosts")
+    meeting = Meeting.objects.create(
+        **clean,
+        end_time=data.end_time,
+        booking_closes_at=closes,
+        created_by=actor,
+        created_at=now,
+    )
+    meeting.hosts.set(people)
+    return meeting
+
+
+def _validate_meeting(data: MeetingInput, now: dt.datetime) -> tuple[dict[str, Any], dt.datetime]:
+    """Every field of a meeting to schedule, all problems at once; the cleaned fields and when
+    booking closes (by default when the meeting begins)."""
+
     def kind() -> str:
         if data.kind not in MeetingKind.values:
             raise ValidationFailed.one(
@@ -144,16 +161,7 @@ def meeting_schedule(*, actor: User, data: MeetingInput) -> Meeting:
         )
     if errors:
         raise ValidationFailed(errors)
-    people = clean.pop("hosts")
-    meeting = Meeting.objects.create(
-        **clean,
-        end_time=data.end_time,
-        booking_closes_at=closes,
-        created_by=actor,
-        created_at=now,
-    )
-    meeting.hosts.set(people)
-    return meeting
+    return clean, closes
 
 
 @transaction.atomic
