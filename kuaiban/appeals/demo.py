@@ -232,50 +232,70 @@ def _walk(
             text="已在受理时按政策规定当场答复，诉求人表示清楚。",
         )
     else:
-        unit = template.unit
-        if rng.random() < 0.15 and appeal.region is not None:
-            town = appeal.region.township
-            unit = next(
-                (code for code, u in d.units.items() if u.region_id == (town.pk if town else None)),
-                unit,
-            )
-        dispatcher = supervisor if appeal.is_confidential else operator
-        t = _stamp(t, rng, 0.1, 4)
-        co = [rng.choice(["cgj", "scjg", "sthj"])] if rng.random() < 0.1 else []
-        co = [c for c in co if c != unit]
-        at(t, services.appeal_dispatch, actor=dispatcher, number=number, unit=unit, co_units=co)
-        if rng.random() < 0.06:
-            handler = d.users[f"handler-{unit}"]
-            t = _stamp(t, rng, 0.5, 6)
-            at(
-                t,
-                services.appeal_return,
-                actor=handler,
-                number=number,
-                reason="该事项不属于我单位职责范围，建议转交属地乡镇处理。",
-            )
-            town = appeal.region.township if appeal.region else None
-            unit = next((c for c, u in d.units.items() if town and u.region_id == town.pk), "xfj")
-            t = _stamp(t, rng, 0.2, 3)
-            at(t, services.appeal_dispatch, actor=dispatcher, number=number, unit=unit)
+        handled = _dispatch_and_reply(appeal, template, rng, d, t, at, operator, supervisor)
+        if handled is None:
+            return
+        t = handled
+    _visit_and_close(appeal, rng, t, at, supervisor, visitor, d)
+
+
+def _dispatch_and_reply(
+    appeal: Appeal,
+    template: Template,
+    rng: random.Random,
+    d: Directory,
+    t: dt.datetime,
+    at: Callable[..., Any],
+    operator: Any,
+    supervisor: Any,
+) -> dt.datetime | None:
+    """Dispatch (sometimes returned and dispatched again), claim and reply; the time of the
+    reply, or None when the appeal stops short of one (never claimed, stuck in progress)."""
+    number = appeal.number or ""
+    unit = template.unit
+    if rng.random() < 0.15 and appeal.region is not None:
+        town = appeal.region.township
+        unit = next(
+            (code for code, u in d.units.items() if u.region_id == (town.pk if town else None)),
+            unit,
+        )
+    dispatcher = supervisor if appeal.is_confidential else operator
+    t = _stamp(t, rng, 0.1, 4)
+    co = [rng.choice(["cgj", "scjg", "sthj"])] if rng.random() < 0.1 else []
+    co = [c for c in co if c != unit]
+    at(t, services.appeal_dispatch, actor=dispatcher, number=number, unit=unit, co_units=co)
+    if rng.random() < 0.06:
         handler = d.users[f"handler-{unit}"]
-        if rng.random() < 0.04:
-            return  # never claimed: shows up overdue
-        t = _stamp(t, rng, 0.3, 9 if rng.random() < 0.85 else 40)
-        at(t, services.appeal_claim, actor=handler, number=number)
-        if rng.random() < 0.05:
-            return  # stuck in progress
-        t = _stamp(t, rng, 3, 24 * (4 if rng.random() < 0.8 else 16))
-        result = rng.choices(["resolved", "partly", "unresolved"], [75, 18, 7])[0]
+        t = _stamp(t, rng, 0.5, 6)
         at(
             t,
-            services.appeal_reply,
+            services.appeal_return,
             actor=handler,
             number=number,
-            result=result,
-            text=rng.choice(REPLIES[result]),
+            reason="该事项不属于我单位职责范围，建议转交属地乡镇处理。",
         )
-    _visit_and_close(appeal, rng, t, at, supervisor, visitor, d)
+        town = appeal.region.township if appeal.region else None
+        unit = next((c for c, u in d.units.items() if town and u.region_id == town.pk), "xfj")
+        t = _stamp(t, rng, 0.2, 3)
+        at(t, services.appeal_dispatch, actor=dispatcher, number=number, unit=unit)
+    handler = d.users[f"handler-{unit}"]
+    if rng.random() < 0.04:
+        return None  # never claimed: shows up overdue
+    t = _stamp(t, rng, 0.3, 9 if rng.random() < 0.85 else 40)
+    at(t, services.appeal_claim, actor=handler, number=number)
+    if rng.random() < 0.05:
+        return None  # stuck in progress
+    t = _stamp(t, rng, 3, 24 * (4 if rng.random() < 0.8 else 16))
+    result = rng.choices(["resolved", "partly", "unresolved"], [75, 18, 7])[0]
+    at(
+        t,
+        services.appeal_reply,
+        actor=handler,
+        number=number,
+        result=result,
+        text=rng.choice(REPLIES[result]),
+    )
+    return t
 
 
 def _visit_and_close(

@@ -8,9 +8,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kuaiban.appeals.forms import attach_errors
@@ -112,6 +113,17 @@ def meeting(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "enterprise/meeting.html", _context(user, _meeting(user, pk)))
 
 
+# Actions without a form: the meeting moves to its next state.
+STATE_CHANGES = {
+    "publish": (
+        services.meeting_publish,
+        gettext_lazy("Published: enterprises can book on the public page."),
+    ),
+    "close": (services.meeting_close, gettext_lazy("Booking closed.")),
+    "cancel": (services.meeting_cancel, gettext_lazy("Meeting cancelled.")),
+}
+
+
 @login_required
 @require_POST
 def meeting_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -119,89 +131,74 @@ def meeting_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     meeting_obj = _meeting(user, pk)
     if not rules.has(user, rules.RUN_MEETINGS):
         raise DjangoPermissionDenied
-    form: forms.Form | None = None
-    context_key = ""
-    try:
-        if action in ("publish", "close", "cancel"):
-            call = {
-                "publish": services.meeting_publish,
-                "close": services.meeting_close,
-                "cancel": services.meeting_cancel,
-            }[action]
+    if action in STATE_CHANGES:
+        call, done = STATE_CHANGES[action]
+        try:
             call(actor=user, meeting_id=meeting_obj.pk)
-            done = {
-                "publish": _("Published: enterprises can book on the public page."),
-                "close": _("Booking closed."),
-                "cancel": _("Meeting cancelled."),
-            }[action]
-        elif action == "invite":
-            form, context_key = f.InviteForm(request.POST, prefix="invite"), "invite_form"
-            if not form.is_valid():
-                raise _Invalid
-            booking = services.meeting_invite(
-                actor=user, meeting_id=meeting_obj.pk, **form.cleaned_data
-            )
-            done = _("Invited %(name)s.") % {"name": booking.enterprise.name}
-        elif action == "attendance":
-            choices = [
-                (b.enterprise.credit_code, b.enterprise.name)
-                for b in selectors.bookings_of(meeting_obj)
-            ]
-            form = f.AttendanceForm(request.POST, prefix="attendance", bookings=choices)
-            context_key = "attendance_form"
-            if not form.is_valid():
-                raise _Invalid
-            services.attendance_record(
-                actor=user,
-                meeting_id=meeting_obj.pk,
-                attended=form.cleaned_data["attended"],
-                walk_ins=f.lines(form.cleaned_data["walk_ins"]),
-            )
-            done = _("Attendance recorded.")
-        elif action == "problem":
-            attendees = [
-                (b.enterprise.credit_code, b.enterprise.name)
-                for b in selectors.bookings_of(meeting_obj).filter(attended=True)
-            ]
-            form = f.ProblemForm(
-                request.POST,
-                prefix="problem",
-                attendees=attendees,
-                dispatch=appeal_may(user, Action.DISPATCH),
-            )
-            context_key = "problem_form"
-            if not form.is_valid():
-                raise _Invalid
-            d = form.cleaned_data
-            appeal = services.meeting_problem(
-                actor=user,
-                meeting_id=meeting_obj.pk,
-                credit_code=d["credit_code"],
-                problem=services.ProblemInput(
-                    content=d["content"],
-                    title=d["title"] or None,
-                    kind=d["kind"],
-                    unit=d.get("unit") or None,
-                ),
-            )
-            done = _("Registered as %(number)s.") % {"number": appeal.number}
-        else:
-            raise Http404
-    except _Invalid:
-        status = 400
-    except DomainError as exc:
-        status = exc.status
-        if form is None:
+        except DomainError as exc:
             messages.error(request, str(exc.message))
-            return redirect("enterprise:meeting", pk=meeting_obj.pk)
-        attach_errors(form, exc)
-    else:
-        messages.success(request, done)
+        else:
+            messages.success(request, str(done))
         return redirect("enterprise:meeting", pk=meeting_obj.pk)
+    form = _bound_form(user, meeting_obj, action, request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            message = _submit(user, meeting_obj, action, form.cleaned_data)
+        except DomainError as exc:
+            attach_errors(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, message)
+            return redirect("enterprise:meeting", pk=meeting_obj.pk)
     meeting_obj = _meeting(user, pk)
-    context = _context(user, meeting_obj, **{context_key: form, "failed": action})
+    context = _context(user, meeting_obj, **{f"{action}_form": form, "failed": action})
     return render(request, "enterprise/meeting.html", context, status=status)
 
 
-class _Invalid(Exception):
-    """The form did not parse; it carries its own errors."""
+def _bound_form(user: User, meeting_obj: Meeting, action: str, data: QueryDict) -> forms.Form:
+    """The posted form of one of the meeting page's forms (invite, attendance, problem)."""
+    if action == "invite":
+        return f.InviteForm(data, prefix="invite")
+    if action == "attendance":
+        choices = [
+            (b.enterprise.credit_code, b.enterprise.name)
+            for b in selectors.bookings_of(meeting_obj)
+        ]
+        return f.AttendanceForm(data, prefix="attendance", bookings=choices)
+    if action == "problem":
+        attendees = [
+            (b.enterprise.credit_code, b.enterprise.name)
+            for b in selectors.bookings_of(meeting_obj).filter(attended=True)
+        ]
+        return f.ProblemForm(
+            data, prefix="problem", attendees=attendees, dispatch=appeal_may(user, Action.DISPATCH)
+        )
+    raise Http404
+
+
+def _submit(user: User, meeting_obj: Meeting, action: str, d: dict[str, Any]) -> str:
+    """Call the service of a valid form; the message saying what was done."""
+    if action == "invite":
+        booking = services.meeting_invite(actor=user, meeting_id=meeting_obj.pk, **d)
+        return _("Invited %(name)s.") % {"name": booking.enterprise.name}
+    if action == "attendance":
+        services.attendance_record(
+            actor=user,
+            meeting_id=meeting_obj.pk,
+            attended=d["attended"],
+            walk_ins=f.lines(d["walk_ins"]),
+        )
+        return _("Attendance recorded.")
+    appeal = services.meeting_problem(
+        actor=user,
+        meeting_id=meeting_obj.pk,
+        credit_code=d["credit_code"],
+        problem=services.ProblemInput(
+            content=d["content"],
+            title=d["title"] or None,
+            kind=d["kind"],
+            unit=d.get("unit") or None,
+        ),
+    )
+    return _("Registered as %(number)s.") % {"number": appeal.number}

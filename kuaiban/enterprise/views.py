@@ -113,7 +113,7 @@ def _detail_context(user: User, enterprise: Enterprise) -> dict[str, Any]:
         "policies": list(selectors.policies_for(enterprise.industry)[:20]),
         "notices": list(selectors.notices_of(enterprise)[:20]),
         "may_assign": rules.has(user, rules.ASSIGN),
-        "may_visit": services.registry.may_visit(user, enterprise),
+        "may_visit": services.may_visit(user, enterprise),
         "manages": rules.has(user, rules.MANAGE_REGISTRY),
         "assign_form": f.AssignForm(prefix="assign"),
         "contact_form": f.ContactForm(prefix="contact"),
@@ -223,7 +223,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 def visit(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
     enterprise = _enterprise(user, code)
-    if not services.registry.may_visit(user, enterprise):
+    if not services.may_visit(user, enterprise):
         raise DjangoPermissionDenied
     form = f.VisitForm(request.POST or None, initial={"visited_on": selectors.today()})
     status = 200

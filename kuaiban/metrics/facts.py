@@ -180,19 +180,7 @@ def facts_for(
             rated and last_rating is not None and last_rating.get("authentic") is True
         ),
     }
-    category = appeal["category_id"]
-    region = appeal["region_id"]
-    common = {
-        "appeal_id": appeal["id"],
-        "seq": appeal["event_count"],
-        "day": local_day(appeal["received_at"]),
-        "channel": appeal["channel"],
-        "kind": appeal["kind"],
-        "category_id": category,
-        "category_top_id": lk.category_top.get(category) if category else None,
-        "region_id": region,
-        "township_id": lk.township.get(region) if region else None,
-    }
+    common = _dimensions(appeal, lk)
     return [
         AppealFact(
             unit_id=unit,
@@ -205,6 +193,23 @@ def facts_for(
         )
         for unit, row in rows.items()
     ]
+
+
+def _dimensions(appeal: dict[str, Any], lk: Lookups) -> dict[str, Any]:
+    """What every fact row of the appeal shares: the day, channel, kind, category and place."""
+    category = appeal["category_id"]
+    region = appeal["region_id"]
+    return {
+        "appeal_id": appeal["id"],
+        "seq": appeal["event_count"],
+        "day": local_day(appeal["received_at"]),
+        "channel": appeal["channel"],
+        "kind": appeal["kind"],
+        "category_id": category,
+        "category_top_id": lk.category_top.get(category) if category else None,
+        "region_id": region,
+        "township_id": lk.township.get(region) if region else None,
+    }
 
 
 def build(ids: Iterable[int], lk: Lookups | None = None) -> list[AppealFact]:

@@ -25,7 +25,7 @@ from kuaiban.core import clock
 from kuaiban.core.errors import DomainError, PermissionDenied
 from kuaiban.metrics import charts, excel, facts, importer, services
 from kuaiban.metrics.models import ImportBatch
-from kuaiban.metrics.overview import overview
+from kuaiban.metrics.overview import Overview, overview
 from kuaiban.org.models import Role, Unit, User
 
 # The ledger page (appeals app) links to our export with this label.
@@ -118,8 +118,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     scope, error = _scope(request)
     ov = overview(user=user, scope=scope)
+    context = {
+        "ov": ov,
+        "scope": scope,
+        "error": error,
+        "tiles": _headline_tiles(scope, ov),
+        "rates": [
+            {"label": label, "value": _pct(ov.total[key]), "url": drill_url(scope, key), "id": key}
+            for key, label in TILES
+        ],
+        "trend": _trend_figure(scope, ov),
+        "tiers": _tier_figures(scope, ov),
+        **_breakdowns(scope, ov),
+        "overdue_url": _overdue_url(scope),
+        "units": Unit.objects.filter(active=True),
+        "channels": Channel.choices,
+        "presets": PRESETS,
+        "response_label": services.response_label(ov.scheme),
+    }
+    return render(request, "metrics/dashboard.html", context, status=400 if error else 200)
+
+
+def _headline_tiles(scope: services.Scope, ov: Overview) -> list[dict[str, Any]]:
+    """The four big numbers at the top: received, closed, overdue now, the composite score."""
     t = ov.total
-    tiles = [
+    return [
         {
             "label": _("Received"),
             "value": t["received"],
@@ -147,18 +170,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "id": "score",
         },
     ]
-    rates = [
-        {"label": label, "value": _pct(t[key]), "url": drill_url(scope, key), "id": key}
-        for key, label in TILES
-    ]
+
+
+def _trend_figure(scope: services.Scope, ov: Overview) -> str:
+    """Received and closed per day; each point opens that day's appeals in the ledger."""
     days = [row["day"] for row in ov.trend]
-    trend = charts.trend(
+    return charts.trend(
         [f"{d:%m-%d}" for d in days],
         [row["received"] for row in ov.trend],
         [row["closed"] for row in ov.trend],
         [ledger_url(_day(scope, d), status=COUNTED) for d in days],
         [ledger_url(_day(scope, d), status="closed") for d in days],
     )
+
+
+def _tier_figures(scope: services.Scope, ov: Overview) -> list[dict[str, Any]]:
+    """One bar chart of composite scores per tier of units, best first."""
     tiers = []
     for kind, label in services.TIERS:
         rows = sorted(
@@ -178,6 +205,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "empty": not rows,
             }
         )
+    return tiers
+
+
+def _breakdowns(scope: services.Scope, ov: Overview) -> dict[str, Any]:
+    """Received by channel, category and region: the rows (each with its link) and their charts."""
     by_channel = [
         {**r, "url": ledger_url(scope, status=COUNTED, channel=r["key"] or "")}
         for r in ov.by_channel
@@ -189,14 +221,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {**r, "url": ledger_url(scope, status=COUNTED, region=r["key"]) if r["key"] else ""}
         for r in ov.by_region
     ]
-    context = {
-        "ov": ov,
-        "scope": scope,
-        "error": error,
-        "tiles": tiles,
-        "rates": rates,
-        "trend": trend,
-        "tiers": tiers,
+    return {
         "channel_fig": charts.donut(
             [r["name"] for r in by_channel],
             [r["received"] for r in by_channel],
@@ -217,13 +242,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_channel": by_channel,
         "by_category": by_category,
         "by_region": by_region,
-        "overdue_url": _overdue_url(scope),
-        "units": Unit.objects.filter(active=True),
-        "channels": Channel.choices,
-        "presets": PRESETS,
-        "response_label": services.response_label(ov.scheme),
     }
-    return render(request, "metrics/dashboard.html", context, status=400 if error else 200)
 
 
 def _overdue_url(scope: services.Scope) -> str:

@@ -314,30 +314,34 @@ def _region_address(appeal: Appeal) -> str:
     return region.path_names() if region is not None else ""
 
 
+# A request's fields in GeoReport v2's order: public_view fills each, status_only_view two.
+REQUEST_FIELDS = (
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+)
+
+
 def status_only_view(request: Open311Request) -> dict[str, Any]:
     """A confidential report (举报), asked for by its own service_request_id: whether it is open
     or closed, nothing else (no text, unit, place, service or notes)."""
     appeal = request.appeal
     closed = appeal.status in CLOSED_STATUSES
-    empty = dict.fromkeys(
-        (
-            "status_notes",
-            "service_name",
-            "service_code",
-            "description",
-            "agency_responsible",
-            "service_notice",
-            "requested_datetime",
-            "updated_datetime",
-            "expected_datetime",
-            "address",
-            "address_id",
-            "zipcode",
-            "lat",
-            "long",
-            "media_url",
-        )
-    )
+    empty = dict.fromkeys(REQUEST_FIELDS)
     return {**empty, "service_request_id": appeal.number, "status": "closed" if closed else "open"}
 
 

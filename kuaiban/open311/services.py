@@ -176,30 +176,7 @@ def parse(form: Any) -> ParsedRequest:
         raise ValidationFailed.one("service_code", _("service_code was not provided."))
     service = service_get(code)  # NotFound → 404, as the specification asks
     errors: list[FieldError] = []
-
-    lat_raw, long_raw = _one(form, "lat"), _one(form, "long")
-    lat = long = None
-    try:
-        # The one cleaner of a map pin (both or neither, in range), by Open311's names.
-        point = clean_point(lat_raw, long_raw, lat_field="lat", lng_field="long")
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
-    else:
-        lat, long = point or (None, None)
-    address_string = _limited(form, "address_string", appeals.ADDRESS_MAX, errors)
-    address_id = _limited(form, "address_id", 32, errors)
-    region = None
-    if address_id:
-        region = Region.objects.filter(code=address_id).first()
-        if region is None:
-            errors.append(
-                FieldError("address_id", _("Unknown address_id %(id)r.") % {"id": address_id})
-            )
-    if not (lat_raw or long_raw or address_string or address_id):
-        errors.append(
-            FieldError("location", _("Send lat and long, or address_string, or address_id."))
-        )
-
+    lat, long, address_string, address_id, region = _location(form, errors)
     email = _limited(form, "email", 254, errors)
     if email:
         try:
@@ -221,29 +198,7 @@ def parse(form: Any) -> ParsedRequest:
     description = _limited(form, "description", conf.DESCRIPTION_MAX, errors)
     if not description:
         errors.append(FieldError("description", _("Describe the problem (description).")))
-
-    inputs = _attribute_inputs(form)
-    for malformed in sorted(
-        k for k in form if k.startswith("attribute[") and not ATTRIBUTE_KEY.match(k)
-    ):
-        # attribute[], attribute[a][b] …: say so rather than drop what the client meant to send.
-        errors.append(
-            FieldError(malformed, _("Not an attribute of service %(code)s.") % {"code": code})
-        )
-    by_code = {a.code: a for a in service.attributes}
-    for unknown in sorted(set(inputs) - set(by_code)):
-        errors.append(
-            FieldError(
-                f"attribute[{unknown}]", _("Not an attribute of service %(code)s.") % {"code": code}
-            )
-        )
-    attributes: dict[str, Any] = {}
-    for attr in service.attributes:
-        if not attr.variable:
-            continue
-        value = _attribute_value(attr, inputs.get(attr.code, []), errors)
-        if value is not None:
-            attributes[attr.code] = value
+    attributes = _attributes(form, service, code, errors)
     parsed = ParsedRequest(
         service=service,
         lat=lat,
@@ -266,6 +221,64 @@ def parse(form: Any) -> ParsedRequest:
     if errors:
         raise ValidationFailed(errors)
     return parsed
+
+
+def _location(
+    form: Any, errors: list[FieldError]
+) -> tuple[Decimal | None, Decimal | None, str, str, Region | None]:
+    """lat/long, address_string, address_id and its region: at least one of them is required."""
+    lat_raw, long_raw = _one(form, "lat"), _one(form, "long")
+    lat = long = None
+    try:
+        # The one cleaner of a map pin (both or neither, in range), by Open311's names.
+        point = clean_point(lat_raw, long_raw, lat_field="lat", lng_field="long")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    else:
+        lat, long = point or (None, None)
+    address_string = _limited(form, "address_string", appeals.ADDRESS_MAX, errors)
+    address_id = _limited(form, "address_id", 32, errors)
+    region = None
+    if address_id:
+        region = Region.objects.filter(code=address_id).first()
+        if region is None:
+            errors.append(
+                FieldError("address_id", _("Unknown address_id %(id)r.") % {"id": address_id})
+            )
+    if not (lat_raw or long_raw or address_string or address_id):
+        errors.append(
+            FieldError("location", _("Send lat and long, or address_string, or address_id."))
+        )
+    return lat, long, address_string, address_id, region
+
+
+def _attributes(
+    form: Any, service: ServiceDef, code: str, errors: list[FieldError]
+) -> dict[str, Any]:
+    """The service's variable attributes as sent; a key it does not define is an error."""
+    inputs = _attribute_inputs(form)
+    for malformed in sorted(
+        k for k in form if k.startswith("attribute[") and not ATTRIBUTE_KEY.match(k)
+    ):
+        # attribute[], attribute[a][b] …: say so rather than drop what the client meant to send.
+        errors.append(
+            FieldError(malformed, _("Not an attribute of service %(code)s.") % {"code": code})
+        )
+    by_code = {a.code: a for a in service.attributes}
+    for unknown in sorted(set(inputs) - set(by_code)):
+        errors.append(
+            FieldError(
+                f"attribute[{unknown}]", _("Not an attribute of service %(code)s.") % {"code": code}
+            )
+        )
+    attributes: dict[str, Any] = {}
+    for attr in service.attributes:
+        if not attr.variable:
+            continue
+        value = _attribute_value(attr, inputs.get(attr.code, []), errors)
+        if value is not None:
+            attributes[attr.code] = value
+    return attributes
 
 
 def submitter_name(first: str, last: str) -> str:

@@ -140,8 +140,39 @@ def build(year: int, month: int) -> Bulletin:
     in_month = Q(at__gte=start, at__lt=end)
     b.received = Appeal.objects.filter(received_at__gte=start, received_at__lt=end).count()
     b.closed = Appeal.objects.filter(closed_at__gte=start, closed_at__lt=end).count()
+    units = {u.code: u.name for u in Unit.objects.all()}
+    per_unit: dict[str, UnitLine] = {}
+    b.overdue = _overdue(in_month, units, per_unit)
+    for event in AppealEvent.objects.filter(in_month, action="return").only("payload"):
+        b.returns += 1
+        code = str(event.payload.get("unit") or "")
+        _line(per_unit, units.get(code, code or "—")).returns += 1
+    for event in AppealEvent.objects.filter(in_month, action="rework").select_related(
+        "appeal__lead_unit"
+    ):
+        b.reworks += 1
+        lead = event.appeal.lead_unit
+        _line(per_unit, lead.name if lead else "—").reworks += 1
+    b.units = sorted(
+        per_unit.values(), key=lambda u: (-u.overdue, -(u.returns + u.reworks), u.unit)
+    )[:TOP_UNITS]
+    b.extensions_requested = AppealEvent.objects.filter(in_month, action=ACTION_REQUEST).count()
+    b.extensions_approved = AppealEvent.objects.filter(in_month, action=ACTION_APPROVED).count()
+    b.orders = _orders_open_at(end)
+    b.summary = summary(b)
+    b.anchor = LedgerAnchor.objects.filter(made_at__lt=end).order_by("-day").first()
+    return b
 
-    # Overdue: the sweep's red alerts, and claims or replies made after their deadline.
+
+def _line(per_unit: dict[str, UnitLine], name: str) -> UnitLine:
+    return per_unit.setdefault(name, UnitLine(unit=name))
+
+
+def _overdue(
+    in_month: Q, units: dict[str, str], per_unit: dict[str, UnitLine]
+) -> list[OverdueItem]:
+    """Appeals overdue in the month (the sweep's red alerts, and claims or replies made after
+    their deadline), each once at its first lapse; counted against its unit in ``per_unit``."""
     late = AppealEvent.objects.filter(in_month).filter(
         Q(action=ACTION_RED) | Q(action__in=["claim", "reply"], payload__on_time=False)
     )
@@ -149,12 +180,7 @@ def build(year: int, month: int) -> Bulletin:
     for event in late.order_by("at", "id"):
         first.setdefault(event.appeal_id, event)
     appeals = Appeal.objects.select_related("lead_unit").in_bulk(list(first))
-    units = {u.code: u.name for u in Unit.objects.all()}
-    per_unit: dict[str, UnitLine] = {}
-
-    def line(name: str) -> UnitLine:
-        return per_unit.setdefault(name, UnitLine(unit=name))
-
+    items = []
     for appeal_id, event in first.items():
         appeal = appeals[appeal_id]
         code = str(event.payload.get("unit") or "")
@@ -168,7 +194,7 @@ def build(year: int, month: int) -> Bulletin:
         due = dt.datetime.fromisoformat(due_raw) if isinstance(due_raw, str) else None
         if due is None:
             due = appeal.reply_due if stage == "reply" else appeal.claim_due
-        b.overdue.append(
+        items.append(
             OverdueItem(
                 number=appeal.number or "",
                 title=_title(appeal),
@@ -179,36 +205,23 @@ def build(year: int, month: int) -> Bulletin:
             )
         )
         if stage != "visit":
-            line(unit).overdue += 1
-    b.overdue.sort(key=lambda o: (o.unit, o.number))
+            _line(per_unit, unit).overdue += 1
+    items.sort(key=lambda o: (o.unit, o.number))
+    return items
 
-    for event in AppealEvent.objects.filter(in_month, action="return").only("payload"):
-        b.returns += 1
-        code = str(event.payload.get("unit") or "")
-        line(units.get(code, code or "—")).returns += 1
-    for event in AppealEvent.objects.filter(in_month, action="rework").select_related(
-        "appeal__lead_unit"
-    ):
-        b.reworks += 1
-        lead = event.appeal.lead_unit
-        line(lead.name if lead else "—").reworks += 1
-    b.units = sorted(
-        per_unit.values(), key=lambda u: (-u.overdue, -(u.returns + u.reworks), u.unit)
-    )[:TOP_UNITS]
 
-    b.extensions_requested = AppealEvent.objects.filter(in_month, action=ACTION_REQUEST).count()
-    b.extensions_approved = AppealEvent.objects.filter(in_month, action=ACTION_APPROVED).count()
-
-    # Supervision orders still open at the end of the month.
+def _orders_open_at(end: dt.datetime) -> list[OrderLine]:
+    """Supervision orders still open at the end of the month."""
     open_at_end = (
         SupervisionOrder.objects.filter(issued_at__lt=end)
         .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=end))
         .select_related("unit", "appeal")
         .order_by("due_at", "id")
     )
+    lines = []
     for order in open_at_end:
         answered = order.answered_at is not None and order.answered_at < end
-        b.orders.append(
+        lines.append(
             OrderLine(
                 number=order.number or "",
                 unit=order.unit.name,
@@ -219,9 +232,7 @@ def build(year: int, month: int) -> Bulletin:
                 overdue=not answered and order.due_at < min(end, clock.now()),
             )
         )
-    b.summary = summary(b)
-    b.anchor = LedgerAnchor.objects.filter(made_at__lt=end).order_by("-day").first()
-    return b
+    return lines
 
 
 def summary(b: Bulletin) -> str:

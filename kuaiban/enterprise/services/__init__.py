@@ -1,6 +1,14 @@
-"""Every write of the enterprise domain (a package: registry, import, meetings, policies)."""
+"""Every write of the enterprise domain.
 
+A package: ``checks`` (what every write shares), ``registry`` (enterprises and contacts),
+``links`` (appeals joined to enterprises; problems registered as appeals), ``assignments`` (包保),
+``visits`` (走访), ``imports`` (the workbook), ``meetings``, ``policies``. Callers import from the
+package.
+"""
+
+from kuaiban.enterprise.services.assignments import assignment_create, assignment_end
 from kuaiban.enterprise.services.imports import ImportReport, enterprise_import, read_workbook
+from kuaiban.enterprise.services.links import ProblemInput, link_existing_appeals, link_on_register
 from kuaiban.enterprise.services.meetings import (
     MeetingInput,
     attendance_record,
@@ -22,18 +30,12 @@ from kuaiban.enterprise.services.policies import (
 )
 from kuaiban.enterprise.services.registry import (
     EnterpriseInput,
-    ProblemInput,
-    VisitInput,
-    assignment_create,
-    assignment_end,
     contact_add,
     enterprise_create,
     enterprise_for_code,
     enterprise_update,
-    link_existing_appeals,
-    link_on_register,
-    visit_record,
 )
+from kuaiban.enterprise.services.visits import VisitInput, may_visit, visit_record
 
 __all__ = [
     "EnterpriseInput",
@@ -56,6 +58,7 @@ __all__ = [
     "enterprise_update",
     "link_existing_appeals",
     "link_on_register",
+    "may_visit",
     "meeting_cancel",
     "meeting_close",
     "meeting_invite",

@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from kuaiban.core.errors import Conflict, FieldError, ValidationFailed
 from kuaiban.enterprise import rules
 from kuaiban.enterprise.models import Enterprise
+from kuaiban.enterprise.services.checks import require
+from kuaiban.enterprise.services.links import link_existing_appeals
 from kuaiban.enterprise.services.registry import (
     EnterpriseInput,
-    _save_enterprise,
-    link_existing_appeals,
-    require,
+    save_enterprise,
     validate_enterprise,
 )
 from kuaiban.org.models import User
@@ -221,7 +221,7 @@ def enterprise_import(
         with transaction.atomic():
             created: list[Enterprise] = []
             for clean, current in valid:
-                enterprise, _changed = _save_enterprise(clean, current)
+                enterprise, _changed = save_enterprise(clean, current)
                 if current is None:
                     created.append(enterprise)
             link_existing_appeals(created)

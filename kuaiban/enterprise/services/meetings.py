@@ -29,17 +29,9 @@ from kuaiban.enterprise.models import (
     MeetingKind,
     MeetingStatus,
 )
-from kuaiban.enterprise.services.registry import (
-    PERSON_MAX,
-    ProblemInput,
-    collect,
-    enterprise_for_code,
-    link_appeal,
-    register_problem,
-    require,
-    require_contact,
-    text,
-)
+from kuaiban.enterprise.services.checks import PERSON_MAX, collect, require, text
+from kuaiban.enterprise.services.links import ProblemInput, link_appeal, register_problem
+from kuaiban.enterprise.services.registry import enterprise_for_code, require_contact
 from kuaiban.org.models import Role, User
 
 CAPACITY_MAX = 500
@@ -83,6 +75,23 @@ def _wrong_state(meeting: Meeting, what: str) -> Conflict:
 def meeting_schedule(*, actor: User, data: MeetingInput) -> Meeting:
     require(actor, rules.RUN_MEETINGS)
     now = clock.now()
+
+    clean, closes = _validate_meeting(data, now)
+    people = clean.pop("hosts")
+    meeting = Meeting.objects.create(
+        **clean,
+        end_time=data.end_time,
+        booking_closes_at=closes,
+        created_by=actor,
+        created_at=now,
+    )
+    meeting.hosts.set(people)
+    return meeting
+
+
+def _validate_meeting(data: MeetingInput, now: dt.datetime) -> tuple[dict[str, Any], dt.datetime]:
+    """Every field of a meeting to schedule, all problems at once; the cleaned fields and when
+    booking closes (by default when the meeting begins)."""
 
     def kind() -> str:
         if data.kind not in MeetingKind.values:
@@ -152,16 +161,7 @@ def meeting_schedule(*, actor: User, data: MeetingInput) -> Meeting:
         )
     if errors:
         raise ValidationFailed(errors)
-    people = clean.pop("hosts")
-    meeting = Meeting.objects.create(
-        **clean,
-        end_time=data.end_time,
-        booking_closes_at=closes,
-        created_by=actor,
-        created_at=now,
-    )
-    meeting.hosts.set(people)
-    return meeting
+    return clean, closes
 
 
 @transaction.atomic

@@ -23,13 +23,9 @@ from kuaiban.enterprise.models import (
     Notice,
     Policy,
 )
-from kuaiban.enterprise.services.registry import (
-    collect,
-    enterprise_for_code,
-    require,
-    require_contact,
-)
-from kuaiban.enterprise.services.registry import text as clean_text
+from kuaiban.enterprise.services.checks import collect, require
+from kuaiban.enterprise.services.checks import text as clean_text
+from kuaiban.enterprise.services.registry import enterprise_for_code, require_contact
 from kuaiban.org.models import Unit, User
 
 TITLE_MAX = 200
@@ -133,6 +129,50 @@ def answer_promote(
         raise Conflict(_("Only replies to enterprise appeals can be promoted."), code="wrong_kind")
     if appeal.status not in REPLIED or not appeal.reply_text:
         raise Conflict(_("The unit has not replied to this appeal yet."), code="wrong_status")
+    target, clean = _promotion(appeal, enterprise, industry=industry, title=title, text=text)
+    if Answer.objects.filter(source_appeal=appeal, industry=target).exists():
+        raise Conflict(
+            _("This reply is already published for %(industry)s.") % {"industry": target.name},
+            code="duplicate",
+        )
+    now = clock.now()
+    answer = Answer.objects.create(
+        source_appeal=appeal,
+        industry=target,
+        title=clean["title"],
+        question=appeal.content,
+        text=clean["text"],
+        topic=topics.classify(f"{appeal.title}\n{appeal.content}"),
+        published_by=actor,
+        published_at=now,
+    )
+    told = [
+        Notice(answer=answer, enterprise_id=pk, told_at=now)
+        for pk in Enterprise.objects.filter(industry=target).values_list("pk", flat=True)
+    ]
+    Notice.objects.bulk_create(told)
+    record_event(
+        appeal,
+        actor=actor,
+        action=Action.NOTE,
+        note=_("Reply published as the answer for %(industry)s; %(n)d enterprises told.")
+        % {"industry": target.name, "n": len(told)},
+        payload={"answer": answer.pk, "industry": target.code, "told": len(told)},
+    )
+    appeal.save(update_fields=["event_count", "last_event_hash", "updated_at"])
+    return answer
+
+
+def _promotion(
+    appeal: Appeal,
+    enterprise: Enterprise | None,
+    *,
+    industry: str | None,
+    title: str | None,
+    text: str | None,
+) -> tuple[Industry, dict[str, str]]:
+    """The industry to publish to (given, or the enterprise's) and the cleaned title and text
+    (given, or the appeal's own); every problem at once."""
     errors: list[FieldError] = []
     target: Industry | None = None
     if industry:
@@ -171,37 +211,7 @@ def answer_promote(
     if errors:
         raise ValidationFailed(errors)
     assert target is not None
-    if Answer.objects.filter(source_appeal=appeal, industry=target).exists():
-        raise Conflict(
-            _("This reply is already published for %(industry)s.") % {"industry": target.name},
-            code="duplicate",
-        )
-    now = clock.now()
-    answer = Answer.objects.create(
-        source_appeal=appeal,
-        industry=target,
-        title=clean["title"],
-        question=appeal.content,
-        text=clean["text"],
-        topic=topics.classify(f"{appeal.title}\n{appeal.content}"),
-        published_by=actor,
-        published_at=now,
-    )
-    told = [
-        Notice(answer=answer, enterprise_id=pk, told_at=now)
-        for pk in Enterprise.objects.filter(industry=target).values_list("pk", flat=True)
-    ]
-    Notice.objects.bulk_create(told)
-    record_event(
-        appeal,
-        actor=actor,
-        action=Action.NOTE,
-        note=_("Reply published as the answer for %(industry)s; %(n)d enterprises told.")
-        % {"industry": target.name, "n": len(told)},
-        payload={"answer": answer.pk, "industry": target.code, "told": len(told)},
-    )
-    appeal.save(update_fields=["event_count", "last_event_hash", "updated_at"])
-    return answer
+    return target, clean
 
 
 def enterprise_for_contact(*, credit_code: str, phone: str) -> Enterprise:

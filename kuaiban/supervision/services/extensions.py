@@ -166,26 +166,43 @@ def extension_decide(
             code="already_decided",
         )
     note = _text(note, "note", required=decision == "refuse")
-    now = clock.now()
     assert appeal.number is not None
     if decision == "refuse":
-        extension.status = Extension.Status.REFUSED
-        extension.decided_by = actor
-        extension.decided_at = now
-        extension.decision_note = note
-        extension.save()
-        record_event(
-            appeal,
-            actor=actor,
-            action=ACTION_REFUSED,
-            note=note,
-            payload={"extension": extension.pk, "unit": extension.unit.code},
-            at=now,
-        )
-        appeal.save(update_fields=["event_count", "last_event_hash", "updated_at"])
-        _tell_unit(extension, appeal, Notification.Kind.EXTENSION_REFUSED, note=note, now=now)
-        return extension
+        return _refuse(extension, appeal, actor=actor, note=note, now=clock.now())
+    return _approve(extension, appeal, actor=actor, note=note, due=due, now=clock.now())
 
+
+def _refuse(
+    extension: Extension, appeal: Appeal, *, actor: User, note: str, now: dt.datetime
+) -> Extension:
+    extension.status = Extension.Status.REFUSED
+    extension.decided_by = actor
+    extension.decided_at = now
+    extension.decision_note = note
+    extension.save()
+    record_event(
+        appeal,
+        actor=actor,
+        action=ACTION_REFUSED,
+        note=note,
+        payload={"extension": extension.pk, "unit": extension.unit.code},
+        at=now,
+    )
+    appeal.save(update_fields=["event_count", "last_event_hash", "updated_at"])
+    _tell_unit(extension, appeal, Notification.Kind.EXTENSION_REFUSED, note=note, now=now)
+    return extension
+
+
+def _approve(
+    extension: Extension,
+    appeal: Appeal,
+    *,
+    actor: User,
+    note: str,
+    due: str | dt.date | dt.datetime | None,
+    now: dt.datetime,
+) -> Extension:
+    """The reply deadline moves to ``due`` (or the date proposed); an alert about it is cleared."""
     if appeal.status != Status.IN_PROGRESS or appeal.reply_due is None:
         raise Conflict(
             _("The appeal is no longer in progress; refuse the request instead."),
