@@ -50,5 +50,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
                 continue
     else:
         items.append((reverse("submit"), _("Submit an appeal")))
+        items.append((reverse("map"), _("Problem map")))
     items.append((reverse("track"), _("Track an appeal")))
     return {"nav_items": items}

@@ -12,6 +12,7 @@ from ninja import Form, Path, Query, Router, Schema, Status
 from kuaiban.api.schemas import ERRORS, ErrorOut
 from kuaiban.appeals import selectors
 from kuaiban.core.throttle import client_address
+from kuaiban.portal import selectors as portal_selectors
 from kuaiban.portal import services
 from kuaiban.portal.views import masked_title, public_timeline
 
@@ -105,3 +106,46 @@ def follow(
         reply_due=None if confidential else appeal.reply_due,
         timeline=[TimelineOut(**row) for row in public_timeline(appeal)],  # type: ignore[arg-type]
     )
+
+
+class MapPointOut(Schema):
+    category: str
+    status: str
+    status_label: str
+    received: dt.date
+    lat: float
+    lng: float
+
+
+class MapOut(Schema):
+    days: int
+    points: list[MapPointOut]
+
+
+@router.get(
+    "/map",
+    auth=None,
+    url_name="public_map",
+    response={200: MapOut, **ERRORS},
+    summary="Recent appeals for the public map",
+    description=(
+        "Appeals received in the last `days` days (1–365; default the installation's setting, "
+        "90) that have a point, newest first. Each is its category's name, its status and the "
+        "day it was received, at a point snapped to a grid of 0.001° (about 100 m): the exact "
+        "point, the number, the text and the submitter are never sent, and reports (举报), "
+        "invalid and merged appeals never appear. `category` is a category's code (it and "
+        "everything below it); `status` one of received, dispatched, in_progress, replied, "
+        "visited, closed, or `open` (all but closed). An unknown value is a 400 naming it."
+    ),
+)
+def public_map(
+    request: HttpRequest,
+    category: Annotated[str, Query(max_length=32)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    days: Annotated[str, Query(max_length=3, pattern=r"^[0-9]*$")] = "",
+) -> MapOut:
+    flt = portal_selectors.MapFilter.from_params(
+        {"category": category, "status": status, "days": days}
+    )
+    points = portal_selectors.public_points(flt)
+    return MapOut(days=flt.window, points=[MapPointOut(**vars(p)) for p in points])
