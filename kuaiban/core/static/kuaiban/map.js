@@ -40,7 +40,7 @@
       window.L.circleMarker([p.lat, p.lng], {
         radius: 9, color: "#c62828", weight: 2, fillColor: "#ef5350", fillOpacity: 0.55,
         className: "map-point"
-      }).bindPopup(popup(p)).addTo(layer);
+      }).bindPopup(popup(p), {maxWidth: 260, autoPanPadding: [12, 12]}).addTo(layer);
     });
     if (list.length) { map.fitBounds(layer.getBounds(), {maxZoom: 16, padding: [24, 24]}); }
     el.setAttribute("data-count", String(list.length));
