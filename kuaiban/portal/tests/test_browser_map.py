@@ -118,6 +118,7 @@ def test_pin_on_the_front_door_and_points_on_the_maps(
         assert leaf.name in page.inner_text(
             ".leaflet-popup-content"
         ) or "已受理" in page.inner_text(".leaflet-popup-content")
+        page.wait_for_timeout(400)  # the popup fades in
         page.screenshot(path=str(shots / "3-public-map.png"), full_page=True)
 
         # The supervisor's map over the ledger: exact points, the report too, each a link.
@@ -134,6 +135,7 @@ def test_pin_on_the_front_door_and_points_on_the_maps(
         link = page.locator(".leaflet-popup-content a")
         link.wait_for()
         assert re.fullmatch(r"/appeals/KB\d{8}-\d{6}/", link.get_attribute("href") or "")
+        page.wait_for_timeout(400)  # the popup fades in
         page.screenshot(path=str(shots / "4-ledger-map.png"), full_page=True)
     finally:
         context.close()
