@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -236,12 +238,13 @@ if KUAIBAN_HTTPS:
 
 # Pages may run only the site's own scripts (static files) and scripts carrying the request's
 # nonce; style attributes (progress bars, Plotly) need inline styles.
+_IMG_SRC: list[str] = ["'self'", "data:", "blob:"]  # and the map's tile host (below)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        "img-src": _IMG_SRC,
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
@@ -353,6 +356,55 @@ KUAIBAN_SMS_REPLY_CHARS: int = env.int("KUAIBAN_SMS_REPLY_CHARS", default=100)
 # The public address of this installation (https://12345.example.gov.cn), for links sent by
 # e-mail (relative when empty) and SMS (the self-rating link; http://127.0.0.1:8000 when empty).
 KUAIBAN_SITE_URL: str = env.str("KUAIBAN_SITE_URL", default="")
+
+# ----- Maps (docs/public.md, "Maps") ----------------------------------------------------------
+# Leaflet (from the installed django-leaflet package) draws the maps; the tiles are the
+# deployer's choice: 天地图, 高德 or OpenStreetMap, as a URL template with {z}/{x}/{y} (and {s}
+# for the subdomains). Empty: no tiles, the points are drawn on a plain background with a note.
+KUAIBAN_MAP_TILES_URL: str = env.str("KUAIBAN_MAP_TILES_URL", default="")
+KUAIBAN_MAP_ATTRIBUTION: str = env.str("KUAIBAN_MAP_ATTRIBUTION", default="")
+KUAIBAN_MAP_SUBDOMAINS: str = env.str("KUAIBAN_MAP_SUBDOMAINS", default="abc")
+# Where an empty map opens: "latitude,longitude,zoom" (WGS-84), the county's centre.
+KUAIBAN_MAP_CENTER: str = env.str("KUAIBAN_MAP_CENTER", default="34.7216,116.9368,11")
+# The public map shows appeals received in the last N days (at most 365), at most this many.
+KUAIBAN_MAP_PUBLIC_DAYS: int = env.int("KUAIBAN_MAP_PUBLIC_DAYS", default=90)
+KUAIBAN_MAP_MAX_POINTS: int = env.int("KUAIBAN_MAP_MAX_POINTS", default=1000)
+
+
+def _map_center(raw: str) -> tuple[float, float, int]:
+    try:
+        lat, lng, zoom = (part.strip() for part in raw.split(","))
+        center = (float(lat), float(lng), int(zoom))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"KUAIBAN_MAP_CENTER must be 'latitude,longitude,zoom', not {raw!r}"
+        ) from None
+    if not (-90 <= center[0] <= 90 and -180 <= center[1] <= 180 and 1 <= center[2] <= 18):
+        raise ImproperlyConfigured(f"KUAIBAN_MAP_CENTER is out of range: {raw!r}")
+    return center
+
+
+def _tile_source(url: str) -> str:
+    """The CSP source of a tile URL template: its origin, a {s} subdomain as a wildcard."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"KUAIBAN_MAP_TILES_URL must be an http(s) URL, not {url!r}")
+    first, _dot, rest = parts.netloc.partition(".")
+    if "{" in rest:
+        raise ImproperlyConfigured(
+            f"KUAIBAN_MAP_TILES_URL: only the host's first label may vary: {url!r}"
+        )
+    return f"{parts.scheme}://{'*' if '{' in first else first}{_dot}{rest}"
+
+
+KUAIBAN_MAP_CENTER_PARSED = _map_center(KUAIBAN_MAP_CENTER)
+if not 1 <= KUAIBAN_MAP_PUBLIC_DAYS <= 365:
+    raise ImproperlyConfigured("KUAIBAN_MAP_PUBLIC_DAYS must be between 1 and 365")
+_TILE_SOURCE = _tile_source(KUAIBAN_MAP_TILES_URL)
+if _TILE_SOURCE:
+    _IMG_SRC.append(_TILE_SOURCE)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kuaiban@localhost")

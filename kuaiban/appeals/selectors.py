@@ -221,6 +221,12 @@ def ledger(*, user: User, f: LedgerFilter) -> QuerySet[Appeal]:
     return qs.order_by("-received_at", "-id")
 
 
+def ledger_points(*, user: User, f: LedgerFilter, limit: int) -> list[Appeal]:
+    """The ledger's filter for ``user``, only the appeals with a point: the staff map."""
+    qs = ledger(user=user, f=f).filter(lat__isnull=False, lng__isnull=False)
+    return list(qs.select_related("handler")[:limit])
+
+
 def _phone_filter_allowed(user: User, phone: str) -> str:
     """Searching by a phone number is for the roles that read numbers in full (operators and
     supervisors): anyone else could confirm a masked number by guessing it."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -76,6 +79,47 @@ def ledger(request: HttpRequest) -> HttpResponse:
         "appeals/_ledger_rows.html" if getattr(request, "htmx", False) else "appeals/ledger.html"
     )
     return render(request, template, context, status=400 if error else 200)
+
+
+@login_required
+def ledger_map(request: HttpRequest) -> HttpResponse:
+    """The ledger's current filter on a map, exact points, each linking to its appeal; only
+    what the user may see (the ledger's own selector), the titles masked as in the ledger."""
+    user = _user(request)
+    if policy.visible_q(user) is None:
+        raise DjangoPermissionDenied
+    error = ""
+    rows: list[Appeal] = []
+    try:
+        flt = selectors.LedgerFilter.from_params(request.GET)
+        rows = selectors.ledger_points(user=user, f=flt, limit=settings.KUAIBAN_MAP_MAX_POINTS)
+    except DomainError as exc:
+        flt = selectors.LedgerFilter()
+        error = str(exc.message)
+    points = [
+        {
+            "number": a.number,
+            "title": policy.number_mask(user, a)(a.title or a.content)[:40],
+            "category": a.category.name if a.category else "",
+            "status_label": a.get_status_display(),
+            "received": timezone.localdate(a.received_at).isoformat(),
+            "lat": float(a.lat or 0),
+            "lng": float(a.lng or 0),
+            "url": reverse("appeals:detail", args=[a.number]),
+        }
+        for a in rows
+    ]
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    context = {
+        "rows": rows,
+        "points": points,
+        "flt": flt,
+        "error": error,
+        "query": params.urlencode(),
+        "limit": settings.KUAIBAN_MAP_MAX_POINTS,
+    }
+    return render(request, "appeals/map.html", context, status=400 if error else 200)
 
 
 @login_required

@@ -13,6 +13,19 @@ from django.core.files.storage import FileSystemStorage
 # static path → (package, path inside the package)
 PACKAGE_ASSETS: dict[str, tuple[str, str]] = {
     "vendor/plotly.min.js": ("plotly", "package_data/plotly.min.js"),
+    # Leaflet, as django-leaflet ships it; its CSS finds the images beside it.
+    **{
+        f"vendor/leaflet/{name}": ("leaflet", f"static/leaflet/{name}")
+        for name in (
+            "leaflet.js",
+            "leaflet.css",
+            "images/layers.png",
+            "images/layers-2x.png",
+            "images/marker-icon.png",
+            "images/marker-icon-2x.png",
+            "images/marker-shadow.png",
+        )
+    },
 }
 
 

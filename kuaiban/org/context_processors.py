@@ -50,6 +50,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
                 continue
     else:
         items.append((reverse("submit"), _("Submit an appeal")))
+        items.append((reverse("map"), _("Problem map")))
     items.append((reverse("track"), _("Track an appeal")))
     if not (isinstance(user, User) and user.is_authenticated):
         items.append((reverse("mine"), _("My appeals")))

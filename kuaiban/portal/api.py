@@ -15,6 +15,7 @@ from kuaiban.appeals import selectors
 from kuaiban.core import throttle
 from kuaiban.core.throttle import client_address
 from kuaiban.core.validation import clean_point, clean_text
+from kuaiban.portal import selectors as portal_selectors
 from kuaiban.portal import services
 from kuaiban.portal.photos import public_photos
 from kuaiban.portal.views import masked_title, public_timeline
@@ -256,3 +257,46 @@ def category_suggest(
         for name, p in found
         if name in codes
     ]
+
+
+class MapPointOut(Schema):
+    category: str
+    status: str
+    status_label: str
+    received: dt.date
+    lat: float
+    lng: float
+
+
+class MapOut(Schema):
+    days: int
+    points: list[MapPointOut]
+
+
+@router.get(
+    "/map",
+    auth=None,
+    url_name="public_map",
+    response={200: MapOut, **ERRORS},
+    summary="Recent appeals for the public map",
+    description=(
+        "Appeals received in the last `days` days (1–365; default the installation's setting, "
+        "90) that have a point, newest first. Each is its category's name, its status and the "
+        "day it was received, at a point snapped to a grid of 0.001° (about 100 m): the exact "
+        "point, the number, the text and the submitter are never sent, and reports (举报), "
+        "invalid and merged appeals never appear. `category` is a category's code (it and "
+        "everything below it); `status` one of received, dispatched, in_progress, replied, "
+        "visited, closed, or `open` (all but closed). An unknown value is a 400 naming it."
+    ),
+)
+def public_map(
+    request: HttpRequest,
+    category: Annotated[str, Query(max_length=32)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    days: Annotated[str, Query(max_length=3, pattern=r"^[0-9]*$")] = "",
+) -> MapOut:
+    flt = portal_selectors.MapFilter.from_params(
+        {"category": category, "status": status, "days": days}
+    )
+    points = portal_selectors.public_points(flt)
+    return MapOut(days=flt.window, points=[MapPointOut(**vars(p)) for p in points])

@@ -7,6 +7,7 @@ urlpatterns = [
     path("track/", views.track, name="track"),
     path("track", views.track),
     path("mine/", views.mine, name="mine"),
+    path("map/", views.public_map, name="map"),
     path("submit/", views.submit, name="submit"),
     path("photos/<str:token>/", photos.photo, name="public-photo"),
     path("submit/receipt/", views.receipt, name="receipt"),

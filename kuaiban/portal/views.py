@@ -10,19 +10,22 @@ from typing import Any
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from kuaiban.appeals import selectors
 from kuaiban.appeals.models import Appeal, Category, Kind
 from kuaiban.core import throttle
-from kuaiban.core.errors import DomainError, FieldError
+from kuaiban.core.errors import DomainError, FieldError, ValidationFailed
 from kuaiban.core.forms import CleanForm, FilesField
 from kuaiban.core.masking import mask_text
 from kuaiban.core.throttle import client_address
 from kuaiban.core.validation import mask_phone
 from kuaiban.notify import codes
 from kuaiban.org.models import Role, User
+from kuaiban.portal import selectors as portal_selectors
 from kuaiban.portal import services
 from kuaiban.portal.models import Entrance
 from kuaiban.portal.photos import public_photos
@@ -110,6 +113,39 @@ def track(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The public map's filter fields, as the page names them in an error.
+_MAP_FIELDS = {"category": _("Category"), "status": _("Status"), "days": _("Days")}
+
+
+def public_map(request: HttpRequest) -> HttpResponse:
+    """Recent appeals on a map, blurred to about 100 m; the page lists them too (no script)."""
+    status = 200
+    error = ""
+    try:
+        flt = portal_selectors.MapFilter.from_params(request.GET)
+    except ValidationFailed as exc:
+        flt, status = portal_selectors.MapFilter(), exc.status
+        error = "; ".join(f"{_MAP_FIELDS.get(e.field, e.field)}: {e.message}" for e in exc.errors)
+        points: list[portal_selectors.MapPoint] = []
+    else:
+        points = portal_selectors.public_points(flt)
+    api_url = reverse("api-v1:public_map")
+    return render(
+        request,
+        "portal/map.html",
+        {
+            "flt": flt,
+            "error": error,
+            "points": points,
+            "points_url": "" if error else f"{api_url}?{urlencode(flt.query())}",
+            "categories": portal_selectors.map_categories(),
+            "statuses": [(s.value, s.label) for s in portal_selectors.MAP_STATUSES],
+            "list_size": 200,
+        },
+        status=status,
+    )
+
+
 class SubmitForm(CleanForm):
     """What the page shows; the checks are the service's (``portal.services.public_submit``)."""
 
@@ -135,6 +171,9 @@ class SubmitForm(CleanForm):
         accept="image/*",
         help_text=_("Photos are re-saved without their location data and other metadata."),
     )
+    # Set by the map on the page (kuaiban/map.js); without script the address is enough.
+    lat = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+    lng = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
     name = forms.CharField(label=_("Your name (optional)"), required=False, max_length=100)
     phone = forms.CharField(
         label=_("Mobile number"),
