@@ -1,6 +1,7 @@
 """The front door through a real browser on a 390 px phone, in Simplified Chinese.
 
-A resident of 城关镇 chooses a photo, asks for a code, submits on 书记直通车, reads the code and
+A resident of 城关镇 is offered a similar appeal nearby, pins the place from the phone's location,
+chooses a photo, asks for a code, submits on 书记直通车, reads the code and
 the receipt from the SMS outbox, tracks the appeal; after the unit replies with an "after" photo
 the tracking page shows it, and the self-rating link arrives by SMS and is used. Screenshots go
 to ``artifacts/front_door/``.
@@ -50,7 +51,25 @@ def test_submit_track_and_rate_on_a_phone(
     settings.KUAIBAN_SITE_URL = live_server.url
     shots = artifacts / "front_door"
     shots.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    # Someone nearby reported the same manhole last week: the page offers to join it.
+    earlier = services.appeal_register(
+        actor=None,
+        data=services.AppealInput(
+            channel="web",
+            kind="complaint",
+            title="东关街井盖坏了",
+            content="东关街菜市场门口的井盖坏了，晚上很黑，容易踩空。",
+            submitter_phone="13700001234",
+            lat="34.730200",
+            lng="116.931100",
+        ),
+    )
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        geolocation={"latitude": 34.7301, "longitude": 116.9312},
+        permissions=["geolocation"],
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
@@ -62,6 +81,14 @@ def test_submit_track_and_rate_on_a_phone(
         page.fill("input[name=title]", "井盖损坏")
         page.fill("textarea[name=content]", CONTENT)
         page.fill("input[name=address]", "城关镇东关街菜市场门口")
+        page.locator("[data-map=pin][data-ready]").wait_for()
+        page.click("text=使用我的位置")  # the map pin, from the phone's location
+        page.wait_for_selector("[data-testid=similar] li")
+        similar = page.inner_text("[data-testid=similar]")
+        assert "这些是您要反映的问题吗" in similar and "我也遇到了" in similar
+        assert earlier.number in page.inner_html("[data-testid=similar]")
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shots / "0-similar-and-pin.png"), full_page=True)
         page.fill("input[name=phone]", PHONE)
         page.set_input_files("input[name=photos]", files=[PHOTO])
         page.click("button[value=code]")  # asked without leaving the page: the photo stays
@@ -88,6 +115,7 @@ def test_submit_track_and_rate_on_a_phone(
         assert number in receipt_sms and access in receipt_sms
         appeal = Appeal.objects.get(number=number)
         assert appeal.channel == "direct_line" and appeal.submitter_phone == PHONE
+        assert (str(appeal.lat), str(appeal.lng)) == ("34.730100", "116.931200")
         (photo,) = appeal.attachments.all()
         assert photo.stage == "intake" and not has_gps(photo.read())
 

@@ -89,10 +89,10 @@ def test_pin_on_the_front_door_and_points_on_the_maps(
 
         page.fill("textarea[name=content]", CONTENT)
         page.fill("input[name=phone]", PHONE)
-        page.click("button[value=code]")
-        page.wait_for_selector("[data-testid=code-sent]")
+        page.click("button[value=code]")  # asked without leaving the page
+        page.wait_for_selector("[data-testid=code-status].ok")
         page.locator("[data-map=pin][data-ready]").wait_for()
-        # The page came back from the server: the pin is still there.
+        # Asking for the code keeps the page as it was: the pin is still there.
         assert page.input_value("input[name=lat]") == "34.730100"
         assert page.locator(".leaflet-marker-icon").count() == 1
         page.locator("#f-map").screenshot(path=str(shots / "2-my-location.png"))

@@ -121,6 +121,8 @@
     wrap.hidden = false;
     var center = (el.getAttribute("data-center") || "0,0").split(",").map(Number);
     var map = L.map(el, {scrollWheelZoom: false}).setView(center, Number(el.getAttribute("data-zoom")) || 11);
+    // Credit the library by name only; the tile provider's own attribution follows it.
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     var tiles = el.getAttribute("data-tiles");
     if (tiles) {
       L.tileLayer(tiles, {

@@ -73,7 +73,7 @@
         facts.className = "muted";
         var bits = [row.status_label, row.category, row.received_at.slice(0, 10)];
         bits.push((row.supporters + 1) + " " + panel.getAttribute("data-people-label"));
-        if (row.metres !== null) bits.push("~" + row.metres + " m");
+        if (row.metres !== null) bits.push(row.metres < 100 ? "< 100 m" : "~" + row.metres + " m");
         facts.textContent = bits.filter(Boolean).join(" · ");
         var join = document.createElement("a");
         join.className = "button";
