@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja import Field, Header, Query, Router, Schema, Status
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Header, Path, Query, Router, Schema, Status, UploadedFile
 
 from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema, RefOut
 from kuaiban.appeals import policy, selectors, services
-from kuaiban.appeals.models import Appeal, AppealEvent
+from kuaiban.appeals.models import Appeal, AppealEvent, Attachment
+from kuaiban.core import uploads
+from kuaiban.core.errors import NotFound
 from kuaiban.core.validation import mask_id, mask_phone
 from kuaiban.intake import intake_register, intake_suggestions
 from kuaiban.org.models import User
@@ -487,3 +492,81 @@ def invalidate(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str
         request,
         services.appeal_invalidate(actor=_user(request), number=number, reason=payload.reason),
     )
+
+
+# ----- attachments --------------------------------------------------------------------------------
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    stage: str  # intake, reply, visit, later
+    public: bool  # shown to the submitter on the public pages (the unit's reply photos)
+    uploaded_at: dt.datetime
+    url: str  # GET it with the same bearer token
+
+
+def attachment_out(row: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=row.pk,
+        name=row.name,
+        content_type=row.content_type,
+        size=row.size,
+        stage=row.stage,
+        public=row.public,
+        uploaded_at=row.uploaded_at,
+        url=f"/api/v1/appeals/{row.appeal.number}/attachments/{row.pk}",
+    )
+
+
+@router.post(
+    "/{number}/attachments",
+    response={201: list[AttachmentOut], **ERRORS},
+    summary="Add photos or documents to an open appeal (multipart/form-data)",
+    description=(
+        "`files`: up to 9 photos (JPEG, PNG, WebP …) or PDFs, 20 MB each at most, judged by their "
+        "content; photos are re-saved without EXIF (GPS included). `note?`. The desk, or a handler "
+        "of the lead unit; one `attach` event. Never shown to the public."
+    ),
+)
+def attachments_add(
+    request: HttpRequest,
+    number: Annotated[str, Path(max_length=32)],
+    files: File[list[UploadedFile]],
+    note: Form[str] = "",
+) -> Status:
+    limit = int(settings.KUAIBAN_PHOTOS_PER_APPEAL)
+    prepared = uploads.prepare_all(files, field="files", limit=limit)
+    rows = services.appeal_attach(actor=_user(request), number=number, files=prepared, note=note)
+    return Status(201, [attachment_out(r) for r in rows])
+
+
+@router.get(
+    "/{number}/attachments",
+    response={200: list[AttachmentOut], **ERRORS},
+    summary="The appeal's photos and documents",
+)
+def attachments_list(
+    request: HttpRequest, number: Annotated[str, Path(max_length=32)]
+) -> list[AttachmentOut]:
+    appeal = selectors.appeal_get(user=_user(request), number=number)
+    return [attachment_out(r) for r in appeal.attachments.select_related("appeal")]
+
+
+@router.get(
+    "/{number}/attachments/{attachment_id}",
+    response={200: None, **ERRORS},
+    summary="One photo or document (its bytes)",
+)
+def attachment_get(
+    request: HttpRequest,
+    number: Annotated[str, Path(max_length=32)],
+    attachment_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> HttpResponseBase:
+    appeal = selectors.appeal_get(user=_user(request), number=number)
+    row = appeal.attachments.filter(pk=attachment_id).first()
+    if row is None:
+        raise NotFound(_("No such file."))
+    return row.response()

@@ -97,6 +97,7 @@ class Action(models.TextChoices):
     INVALIDATE = "invalidate", _("Marked invalid")
     NOTE = "note", _("Note")
     SUPPORT = "support", _("Another person raised the same problem")
+    ATTACH = "attach", _("Files added")
 
 
 # The one table of legal moves: action → statuses it may start from. The target status of
@@ -449,6 +450,7 @@ class AttachmentStage(models.TextChoices):
     INTAKE = "intake", _("at registration")
     REPLY = "reply", _("with the reply")
     VISIT = "visit", _("on the return visit")
+    LATER = "later", _("added later")
 
 
 class Attachment(models.Model):

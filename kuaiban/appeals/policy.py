@@ -24,6 +24,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.CLOSE: frozenset({Role.SUPERVISOR}),
     Action.MERGE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.INVALIDATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    # Adding photos or documents to an open appeal: the desk, or a handler of the lead unit.
+    Action.ATTACH: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.HANDLER}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 
@@ -126,7 +128,9 @@ def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
         return False
     if user.role not in ACTION_ROLES.get(action, frozenset()):
         return False
-    if appeal is not None and action in UNIT_BOUND_ACTIONS:
+    if appeal is not None and (
+        action in UNIT_BOUND_ACTIONS or (action == Action.ATTACH and user.role == Role.HANDLER)
+    ):
         return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
     return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)
 

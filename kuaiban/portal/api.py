@@ -13,6 +13,7 @@ from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from kuaiban.api.schemas import ERRORS, ErrorOut
 from kuaiban.appeals import selectors
 from kuaiban.core import throttle
+from kuaiban.core.errors import ValidationFailed
 from kuaiban.core.throttle import client_address
 from kuaiban.core.validation import clean_point, clean_text
 from kuaiban.portal import selectors as portal_selectors
@@ -130,6 +131,22 @@ def follow(
     )
 
 
+TEXT_MAX = 2000
+
+
+def _lookup_text(text: str) -> str:
+    """The typed text of a lookup, cleaned, at most ``TEXT_MAX`` characters (400 naming text).
+
+    The length is checked here, after the input guard has stripped control characters, and not
+    in the schema: a schema bound would hold for the raw value and not for the one looked up."""
+    text = clean_text(text, "text")
+    if not text.strip():
+        raise ValidationFailed.one("text", _("Describe the problem."))
+    if len(text) > TEXT_MAX:
+        raise ValidationFailed.one("text", _("At most %(n)d characters.") % {"n": TEXT_MAX})
+    return text
+
+
 class SimilarOut(Schema):
     number: str
     title: str  # phone and ID numbers masked
@@ -158,7 +175,7 @@ SIMILAR_PER_MINUTE = 60
 )
 def similar(
     request: HttpRequest,
-    text: Annotated[str, Query(min_length=1, max_length=2000)],
+    text: Annotated[str, Query(min_length=1)],
     lat: Annotated[str, Query(max_length=20)] = "",
     lng: Annotated[str, Query(max_length=20)] = "",
 ) -> list[SimilarOut]:
@@ -169,7 +186,7 @@ def similar(
     throttle.fail(subject)  # every lookup counts
     point = clean_point(lat, lng)
     found = routing.public_similar(
-        text=clean_text(text, "text"),
+        text=_lookup_text(text),
         lat=float(point[0]) if point else None,
         lng=float(point[1]) if point else None,
     )
@@ -243,7 +260,7 @@ class CategoryOut(Schema):
     ),
 )
 def category_suggest(
-    request: HttpRequest, text: Annotated[str, Query(min_length=1, max_length=2000)]
+    request: HttpRequest, text: Annotated[str, Query(min_length=1)]
 ) -> list[CategoryOut]:
     subject = throttle.Subject(
         "public-similar:addr-minute", client_address(request), SIMILAR_PER_MINUTE, 60
@@ -251,7 +268,7 @@ def category_suggest(
     throttle.check(subject, field="text")
     throttle.fail(subject)
     codes = routing.category_codes()
-    found = routing_services.suggest(clean_text(text, "text"), k=3)["categories"]
+    found = routing_services.suggest(_lookup_text(text), k=3)["categories"]
     return [
         CategoryOut(code=codes[name], name=name, probability=round(float(p), 3))
         for name, p in found

@@ -17,6 +17,7 @@ The package is split by responsibility; callers import from here, not from its m
 - ``endings``: merge and invalidate.
 """
 
+from kuaiban.appeals.services.attachments import appeal_attach
 from kuaiban.appeals.services.checks import (
     ADDRESS_MAX,
     GROUP_MAX,
@@ -70,6 +71,7 @@ __all__ = [
     "VisitInput",
     "_event_hooks",
     "appeal_answer",
+    "appeal_attach",
     "appeal_claim",
     "appeal_close",
     "appeal_dispatch",

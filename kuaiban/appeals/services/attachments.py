@@ -12,8 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kuaiban.appeals.models import Appeal, AppealEvent, Attachment, AttachmentStage
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kuaiban.appeals.models import Action, Appeal, AppealEvent, Attachment, AttachmentStage
+from kuaiban.appeals.services.checks import REASON_MAX, _guard_person, _locked, _text
+from kuaiban.appeals.services.events import record_event
 from kuaiban.core import clock, uploads
+from kuaiban.core.errors import Conflict, ValidationFailed
 from kuaiban.core.uploads import Upload
 from kuaiban.org.models import User
 
@@ -58,3 +64,23 @@ def attach(
         for f in files
     ]
     return Attachment.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def appeal_attach(
+    *, actor: User, number: str, files: Sequence[Upload], note: str = ""
+) -> list[Attachment]:
+    """Add photos or documents to an open appeal after its registration (one ``attach`` event):
+    the desk, or a handler of the lead unit. Never shown to the public."""
+    appeal = _locked(number)
+    _guard_person(appeal, actor, Action.ATTACH)
+    if not appeal.is_open:
+        raise Conflict(_("Files can only be added to an open appeal."), code="wrong_status")
+    if not files:
+        raise ValidationFailed.one("files", _("Choose at least one file."))
+    note = _text(note, "note", required=False, limit=REASON_MAX)
+    event = record_event(
+        appeal, actor=actor, action=Action.ATTACH, note=note, payload=payload_of(files)
+    )
+    appeal.save(update_fields=["event_count", "last_event_hash"])
+    return attach(appeal, event, files, stage=AttachmentStage.LATER, actor=actor)

@@ -125,3 +125,44 @@ def test_the_visit_takes_files_too(make_appeal: Any) -> None:
     assert r.status_code == 302, html(r)[:800]
     row = Attachment.objects.get()
     assert (row.stage, row.public, row.event.action) == ("visit", False, "visit")  # type: ignore[union-attr]
+
+
+def _api_post(api: Any, username: str, number: str, **data: Any) -> Any:
+    client = api(username)
+    return client.client.post(f"/api/v1/appeals/{number}/attachments", data, headers=client.headers)
+
+
+def test_the_api_adds_files_to_an_open_appeal_and_serves_them(api: Any, make_appeal: Any) -> None:
+    appeal, _handler = _claimed(make_appeal)
+    r = _api_post(api, "handler-zjj", appeal.number, files=[photo("管道.jpg")], note="现场照片")
+    assert r.status_code == 201, r.content
+    [row] = r.json()
+    assert (row["stage"], row["public"], row["content_type"]) == ("later", False, "image/jpeg")
+    event = appeal.events.get(action="attach")
+    assert event.note == "现场照片" and event.payload["attachments"][0]["name"] == "管道.jpg"
+    listed = api("operator").get(f"/appeals/{appeal.number}/attachments")
+    assert listed.status == 200 and [a["id"] for a in listed.body] == [row["id"]]
+    got = api("supervisor").client.get(row["url"], headers=api("supervisor").headers)
+    assert got.status_code == 200 and not has_gps(b"".join(got.streaming_content))  # type: ignore[attr-defined]
+    # Another unit's handler neither adds nor reads; the public API gives nothing of it.
+    assert _api_post(api, "handler-ybj", appeal.number, files=[photo()]).status_code == 404
+    other = api("handler-ybj")
+    assert other.client.get(row["url"], headers=other.headers).status_code == 404
+    assert api(None).client.get(row["url"]).status_code == 401
+    assert _api_post(api, "leader", appeal.number, files=[photo()]).status_code == 403
+    assert Attachment.objects.count() == 1
+
+
+def test_the_api_refuses_bad_files_and_closed_appeals_writing_nothing(
+    api: Any, make_appeal: Any, attachments_dir: Path
+) -> None:
+    appeal, _handler = _claimed(make_appeal)
+    fake = SimpleUploadedFile("合同.pdf", b"PK\x03\x04" + b"\x00" * 300)
+    r = _api_post(api, "operator", appeal.number, files=[fake])
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "files"
+    assert _api_post(api, "operator", appeal.number).status_code == 400  # no file at all
+    invalid = make_appeal()
+    services.appeal_invalidate(actor=user("operator"), number=invalid.number, reason="重复")
+    assert _api_post(api, "operator", invalid.number, files=[photo()]).status_code == 409
+    assert not Attachment.objects.exists() and stored_files(attachments_dir) == []
+    assert not appeal.events.filter(action="attach").exists()
