@@ -161,6 +161,15 @@ class SimilarOut(Schema):
 SIMILAR_PER_MINUTE = 60
 
 
+def _count_lookup(request: HttpRequest) -> None:
+    """The as-you-type lookups (similar appeals, category): 60 a minute per address, all counted."""
+    subject = throttle.Subject(
+        "public-similar:addr-minute", client_address(request), SIMILAR_PER_MINUTE, 60
+    )
+    throttle.check(subject, field="text")
+    throttle.fail(subject)
+
+
 @router.get(
     "/similar",
     auth=None,
@@ -179,11 +188,7 @@ def similar(
     lat: Annotated[str, Query(max_length=20)] = "",
     lng: Annotated[str, Query(max_length=20)] = "",
 ) -> list[SimilarOut]:
-    subject = throttle.Subject(
-        "public-similar:addr-minute", client_address(request), SIMILAR_PER_MINUTE, 60
-    )
-    throttle.check(subject, field="text")
-    throttle.fail(subject)  # every lookup counts
+    _count_lookup(request)
     point = clean_point(lat, lng)
     found = routing.public_similar(
         text=_lookup_text(text),
@@ -262,11 +267,7 @@ class CategoryOut(Schema):
 def category_suggest(
     request: HttpRequest, text: Annotated[str, Query(min_length=1)]
 ) -> list[CategoryOut]:
-    subject = throttle.Subject(
-        "public-similar:addr-minute", client_address(request), SIMILAR_PER_MINUTE, 60
-    )
-    throttle.check(subject, field="text")
-    throttle.fail(subject)
+    _count_lookup(request)
     codes = routing.category_codes()
     found = routing_services.suggest(_lookup_text(text), k=3)["categories"]
     return [

@@ -4,7 +4,8 @@ ever shown here)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -268,7 +269,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/receipt.html", {"number": number, "access_code": code})
 
 
-class SupportForm(CleanForm):
+class PhoneCodeForm(CleanForm):
     phone = forms.CharField(
         label=_("Mobile number"),
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
@@ -282,6 +283,48 @@ class SupportForm(CleanForm):
     )
 
 
+@dataclass
+class CodeStep:
+    """The outcome of a page's "phone + SMS code" form: the form to show again, its status,
+    a notice ("a code is on its way"), and ``done`` with the result of the proven step."""
+
+    form: PhoneCodeForm
+    status: int = 200
+    notice: str = ""
+    done: bool = False
+    result: Any = None
+
+
+def phone_code_step(request: HttpRequest, proven: Callable[[str, str], Any]) -> CodeStep:
+    """Handle ``action=code`` (send a code to the phone typed) or any other POST (call
+    ``proven(phone, code)``, the page's service, which verifies the code itself); each refusal
+    is put beside its field. GET: the empty form."""
+    step = CodeStep(PhoneCodeForm(request.POST or None))
+    if request.method != "POST":
+        return step
+    code_asked = request.POST.get("action") == "code"
+    try:
+        if code_asked:
+            step.form = PhoneCodeForm(initial=request.POST.dict())
+            codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
+            step.notice = str(_("A code is on its way by SMS."))
+        elif step.form.is_valid():
+            data = step.form.cleaned_data
+            step.result, step.done = proven(data["phone"], data["code"]), True
+        else:
+            step.status = 400
+    except DomainError as exc:
+        step.status = exc.status
+        if code_asked:
+            step.form = PhoneCodeForm(request.POST)
+            step.form.is_valid()
+            step.form.errors.clear()
+        for error in exc.errors or [FieldError("phone", exc.message)]:
+            field = error.field if error.field in step.form.fields else None
+            step.form.add_error(field, error.message)
+    return step
+
+
 @never_cache
 def support(request: HttpRequest, number: str) -> HttpResponse:
     """ "我也遇到了": join an open public appeal instead of filing the same problem again."""
@@ -292,44 +335,23 @@ def support(request: HttpRequest, number: str) -> HttpResponse:
     )
     if appeal is None:
         raise Http404
-    form = SupportForm(request.POST or None)
-    status, notice, joined = 200, "", False
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "code":
-                form = SupportForm(initial=request.POST.dict())
-                codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
-                notice = str(_("A code is on its way by SMS."))
-            elif form.is_valid():
-                appeal = services.public_support(
-                    number=appeal.number or "",
-                    phone=form.cleaned_data["phone"],
-                    code=form.cleaned_data["code"],
-                    client=client_address(request),
-                )
-                joined = True
-            else:
-                status = 400
-        except DomainError as exc:
-            status = exc.status
-            if action == "code":
-                form = SupportForm(request.POST)
-                form.is_valid()
-                form.errors.clear()
-            for error in exc.errors or [FieldError("phone", exc.message)]:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+    step = phone_code_step(
+        request,
+        lambda phone, code: services.public_support(
+            number=appeal.number or "", phone=phone, code=code, client=client_address(request)
+        ),
+    )
     return render(
         request,
         "portal/support.html",
         {
-            "appeal": appeal,
+            "appeal": step.result if step.done else appeal,
             "title": masked_title(appeal),
-            "form": form,
-            "notice": notice,
-            "joined": joined,
+            "form": step.form,
+            "notice": step.notice,
+            "joined": step.done,
         },
-        status=status,
+        status=step.status,
     )
 
 
@@ -362,35 +384,16 @@ def _mine_rows(appeals: Iterable[Appeal]) -> list[dict[str, object]]:
 @never_cache
 def mine(request: HttpRequest) -> HttpResponse:
     """A person's own appeals, from every channel, once their phone is proven by an SMS code."""
-    form = SupportForm(request.POST or None)
-    status, notice = 200, ""
-    action = request.POST.get("action") if request.method == "POST" else None
-    if action == "forget":
+    if request.POST.get("action") == "forget":
         request.session.pop(_MINE_KEY, None)
         return redirect("mine")
-    if action in ("code", "open"):
-        try:
-            if action == "code":
-                form = SupportForm(initial=request.POST.dict())
-                codes.code_issue(request.POST.get("phone", ""), address=client_address(request))
-                notice = str(_("A code is on its way by SMS."))
-            elif form.is_valid():
-                phone = codes.code_verify(form.cleaned_data["phone"], form.cleaned_data["code"])
-                request.session.cycle_key()
-                request.session[_MINE_KEY] = [phone, int(time.time()) + MINE_MINUTES * 60]
-                return redirect("mine")
-            else:
-                status = 400
-        except DomainError as exc:
-            status = exc.status
-            if action == "code":
-                form = SupportForm(request.POST)
-                form.is_valid()
-                form.errors.clear()
-            for error in exc.errors or [FieldError("phone", exc.message)]:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+    step = phone_code_step(request, codes.code_verify)
+    if step.done:
+        request.session.cycle_key()
+        request.session[_MINE_KEY] = [step.result, int(time.time()) + MINE_MINUTES * 60]
+        return redirect("mine")
     phone = _mine_phone(request)
-    context: dict[str, object] = {"form": form, "notice": notice, "phone": ""}
+    context: dict[str, object] = {"form": step.form, "notice": step.notice, "phone": ""}
     if phone:
         own = Appeal.objects.filter(submitter_phone=phone).select_related("lead_unit")
         joined = Appeal.objects.filter(supporters__phone=phone).select_related("lead_unit")
@@ -399,7 +402,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             own=_mine_rows(own.order_by("-received_at")[:MINE_SHOWN]),
             joined=_mine_rows(joined.order_by("-received_at")[:MINE_SHOWN]),
         )
-    return render(request, "portal/mine.html", context, status=status)
+    return render(request, "portal/mine.html", context, status=step.status)
 
 
 MINE_SHOWN = 50
