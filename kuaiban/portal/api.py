@@ -147,7 +147,7 @@ def _lookup_text(text: str) -> str:
     return text
 
 
-class SimilarOut(Schema):
+class PublicSimilarOut(Schema):
     number: str
     title: str  # phone and ID numbers masked
     category: str
@@ -173,7 +173,7 @@ def _count_lookup(request: HttpRequest) -> None:
 @router.get(
     "/similar",
     auth=None,
-    response={200: list[SimilarOut], 429: ErrorOut, **ERRORS},
+    response={200: list[PublicSimilarOut], 429: ErrorOut, **ERRORS},
     summary="Open appeals like this one (the duplicate prompt)",
     description=(
         'Before a person sends, "这些是您要反映的问题吗?": up to five open, non-confidential '
@@ -187,7 +187,7 @@ def similar(
     text: Annotated[str, Query(min_length=1)],
     lat: Annotated[str, Query(max_length=20)] = "",
     lng: Annotated[str, Query(max_length=20)] = "",
-) -> list[SimilarOut]:
+) -> list[PublicSimilarOut]:
     _count_lookup(request)
     point = clean_point(lat, lng)
     found = routing.public_similar(
@@ -196,7 +196,7 @@ def similar(
         lng=float(point[1]) if point else None,
     )
     return [
-        SimilarOut(
+        PublicSimilarOut(
             number=s.appeal.number or "",
             title=masked_title(s.appeal),
             category=s.appeal.category.name if s.appeal.category else "",

@@ -80,7 +80,6 @@ def intake_panel(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 def _join_instead(
     request: HttpRequest, user: User, form: appeal_forms.RegisterForm, into: str
 ) -> HttpResponse:
@@ -102,6 +101,7 @@ def _join_instead(
     return redirect("appeals:detail", number=into)
 
 
+@login_required
 def register_and(request: HttpRequest) -> HttpResponse:
     """The intake form's "register and dispatch to …" / "register and merge into …" buttons:
     both steps in one transaction, so a refused second step registers nothing."""

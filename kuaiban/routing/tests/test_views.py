@@ -280,3 +280,8 @@ def test_a_repeated_caller_joins_an_open_appeal_instead_of_filing_it_again(
         .status_code
         == 403
     )
+    anonymous = Client().post(
+        reverse("routing:register"), form(routing_merge=master.number, go="support")
+    )
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+    assert master.supporters.count() == 1
