@@ -63,6 +63,13 @@ def test_dispatch_gives_each_co_unit_a_part_due_a_working_day_before_the_reply(
     assert want.astimezone(cal.tz).time() == dt.time(17, 30)
 
 
+def test_an_emergency_s_co_unit_shares_the_lead_s_deadline(make_appeal: Any) -> None:
+    """Hours, not days: a working day before the reply would lie before the dispatch."""
+    appeal = dispatched(make_appeal, urgency="emergency")
+    part = appeal.parts.get()
+    assert part.due == appeal.reply_due
+
+
 def test_a_confidential_report_gives_co_units_no_part(make_appeal: Any) -> None:
     appeal = make_appeal(kind="report", title="举报非法排污", content="某厂夜间偷排污水到河道。")
     services.appeal_dispatch(
