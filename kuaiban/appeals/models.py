@@ -556,7 +556,7 @@ class AssistPart(models.Model):
         _("status"), max_length=16, choices=PartStatus.choices, default=PartStatus.OPEN
     )
     created_at = models.DateTimeField()
-    due = models.DateTimeField(_("answer by"))
+    due = models.DateTimeField(_("part due"))
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('status', models.CharField(choices=[('open', 'Waiting for the co-unit'), ('claimed', 'Claimed by the co-unit'), ('answered', 'Answered'), ('withdrawn', 'Withdrawn')], default='open', max_length=16, verbose_name='status')),
                 ('created_at', models.DateTimeField()),
-                ('due', models.DateTimeField(verbose_name='answer by')),
+                ('due', models.DateTimeField(verbose_name='part due')),
                 ('claimed_at', models.DateTimeField(blank=True, null=True)),
                 ('text', models.TextField(blank=True, verbose_name='opinion')),
                 ('result', models.CharField(blank=True, choices=[('resolved', 'Resolved'), ('partly', 'Partly resolved'), ('unresolved', 'Cannot be resolved')], max_length=16, verbose_name='result')),
