@@ -120,8 +120,25 @@ class AppealOut(Schema):
     rework_count: int
 
 
+class PartOut(Schema):
+    unit: RefOut
+    status: Literal["open", "claimed", "answered"]
+    due: dt.datetime
+    claimed_by: str | None
+    claimed_at: dt.datetime | None
+    text: str
+    result: str | None
+    answered_by: str | None
+    answered_at: dt.datetime | None
+
+
 class AppealDetailOut(AppealOut):
     events: list[EventOut]
+    parts: list[PartOut] = Field(
+        [],
+        description="The co-units' parts (协办) the caller may read: all for the lead unit "
+        "and overseers, its own for a co-unit",
+    )
 
 
 class AppealCreatedOut(AppealDetailOut):
@@ -200,11 +217,30 @@ def event_out(event: AppealEvent, mask: policy.NumberMask) -> dict[str, object]:
     }
 
 
+def parts_out(appeal: Appeal, user: User) -> list[dict[str, object]]:
+    mask = policy.number_mask(user, appeal)
+    return [
+        {
+            "unit": _ref(p.unit),
+            "status": p.status,
+            "due": p.due,
+            "claimed_by": str(p.claimed_by) if p.claimed_by_id else None,
+            "claimed_at": p.claimed_at,
+            "text": mask(p.text),
+            "result": p.result or None,
+            "answered_by": str(p.answered_by) if p.answered_by_id else None,
+            "answered_at": p.answered_at,
+        }
+        for p in policy.visible_parts(user, appeal)
+    ]
+
+
 def _detail(appeal: Appeal, user: User) -> dict[str, object]:
     out = appeal_out(appeal, user)
     out["events"] = [
         event_out(e, policy.number_mask(user, appeal)) for e in appeal.events.order_by("seq")
     ]
+    out["parts"] = parts_out(appeal, user)
     return out
 
 
@@ -351,6 +387,14 @@ class ReasonIn(InputSchema):
 class ReplyIn(InputSchema):
     result: Literal["resolved", "partly", "unresolved"]
     text: str
+    reason: str | None = Field(
+        None, description="Why the lead replies before every co-unit has answered its part"
+    )
+
+
+class AssistIn(InputSchema):
+    result: Literal["resolved", "partly", "unresolved"]
+    text: str = Field(description="The co-unit's opinion on its part")
 
 
 class AppealVisitIn(InputSchema):
@@ -394,6 +438,7 @@ def _done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
     out["events"] = [
         event_out(e, policy.number_mask(user, appeal)) for e in _written_events(appeal)
     ]
+    out["parts"] = parts_out(appeal, user)
     return out
 
 
@@ -433,7 +478,36 @@ def reply(request: HttpRequest, number: str, payload: ReplyIn) -> dict[str, obje
     return _done(
         request,
         services.appeal_reply(
-            actor=_user(request), number=number, result=payload.result, text=payload.text
+            actor=_user(request),
+            number=number,
+            result=payload.result,
+            text=payload.text,
+            reason=payload.reason or "",
+        ),
+    )
+
+
+@router.post(
+    "/{number}/assist/claim",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A co-unit's handler claims the unit's part (协办)",
+)
+def assist_claim(
+    request: HttpRequest, number: str, payload: EmptyIn | None = None
+) -> dict[str, object]:
+    return _done(request, services.appeal_assist_claim(actor=_user(request), number=number))
+
+
+@router.post(
+    "/{number}/assist",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A co-unit answers its part (claims it too if nobody has)",
+)
+def assist(request: HttpRequest, number: str, payload: AssistIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_assist(
+            actor=_user(request), number=number, text=payload.text, result=payload.result
         ),
     )
 

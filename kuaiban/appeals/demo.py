@@ -239,6 +239,9 @@ def _walk(
     _visit_and_close(appeal, rng, t, at, supervisor, visitor, d)
 
 
+ASSIST_TEXT = "我单位已派员现场核查，配合主办单位完成处置，相关情况已反馈主办单位。"
+
+
 def _dispatch_and_reply(
     appeal: Appeal,
     template: Template,
@@ -278,6 +281,7 @@ def _dispatch_and_reply(
         unit = next((c for c, u in d.units.items() if town and u.region_id == town.pk), "xfj")
         t = _stamp(t, rng, 0.2, 3)
         at(t, services.appeal_dispatch, actor=dispatcher, number=number, unit=unit)
+        co = []
     handler = d.users[f"handler-{unit}"]
     if rng.random() < 0.04:
         return None  # never claimed: shows up overdue
@@ -285,6 +289,16 @@ def _dispatch_and_reply(
     at(t, services.appeal_claim, actor=handler, number=number)
     if rng.random() < 0.05:
         return None  # stuck in progress
+    for code in [] if appeal.is_confidential else co:
+        # The co-unit answers its part (协办) an hour after the claim, before the lead replies.
+        at(
+            t + dt.timedelta(hours=1),
+            services.appeal_assist,
+            actor=d.users[f"handler-{code}"],
+            number=number,
+            result="resolved",
+            text=ASSIST_TEXT,
+        )
     t = _stamp(t, rng, 3, 24 * (4 if rng.random() < 0.8 else 16))
     result = rng.choices(["resolved", "partly", "unresolved"], [75, 18, 7])[0]
     at(

@@ -212,6 +212,19 @@ class ReplyForm(CleanForm):
     attachments = step_files_field(
         help_text=_("Photos of the result are shown to the submitter (办理前后对比).")
     )
+    reason = forms.CharField(
+        label=_("why reply before every co-unit has answered"),
+        required=False,
+        help_text=_("Needed only while a co-handling unit's part is unanswered."),
+    )
+
+
+class AssistForm(CleanForm):
+    """A co-unit's opinion and result on its part (协办)."""
+
+    result = forms.ChoiceField(label=_("result"), choices=ReplyResult.choices)
+    text = forms.CharField(label=_("opinion"), widget=forms.Textarea(attrs={"rows": 4}))
+    attachments = step_files_field()
 
 
 class AnswerForm(CleanForm):

@@ -98,7 +98,12 @@ class Action(models.TextChoices):
     NOTE = "note", _("Note")
     SUPPORT = "support", _("Another person raised the same problem")
     ATTACH = "attach", _("Files added")
+    ASSIST_CLAIM = "assist_claim", _("Co-unit part claimed")
+    ASSIST = "assist", _("Co-unit answered its part")
 
+
+# The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
+PART_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST})
 
 # The one table of legal moves: action → statuses it may start from. The target status of
 # each action is fixed in the service that performs it.
@@ -113,11 +118,17 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Action.CLOSE: frozenset({Status.VISITED}),
     Action.MERGE: frozenset({Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS}),
     Action.INVALIDATE: frozenset({Status.RECEIVED, Status.DISPATCHED}),
+    # A co-unit's part (AssistPart) moves while the lead holds the appeal; the appeal's own
+    # status does not change.
+    Action.ASSIST_CLAIM: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    Action.ASSIST: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
 }
 # The actions whose event moves an appeal to a status (registration and the moves above), in
 # Action's order: what the public portal shows and what a webhook can subscribe to.
 STATUS_ACTIONS: tuple[str, ...] = tuple(
-    a for a in Action.values if a == Action.REGISTER or a in ALLOWED_TRANSITIONS
+    a
+    for a in Action.values
+    if a == Action.REGISTER or (a in ALLOWED_TRANSITIONS and a not in PART_ACTIONS)
 )
 
 
@@ -451,6 +462,7 @@ class AttachmentStage(models.TextChoices):
     REPLY = "reply", _("with the reply")
     VISIT = "visit", _("on the return visit")
     LATER = "later", _("added later")
+    ASSIST = "assist", _("with a co-unit's part")
 
 
 class Attachment(models.Model):
@@ -519,3 +531,80 @@ class Supporter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal_id} +{self.phone[-4:]}"
+
+
+class PartStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the co-unit")
+    CLAIMED = "claimed", _("Claimed by the co-unit")
+    ANSWERED = "answered", _("Answered")
+    # The dispatch it belonged to was undone (the appeal was returned): kept as history.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# The parts the lead is still waiting for.
+PART_PENDING = frozenset({PartStatus.OPEN, PartStatus.CLAIMED})
+
+
+class AssistPart(models.Model):
+    """A co-handling unit's own share of an appeal (协办): created by dispatch for each co-unit,
+    claimed and answered by that unit's handlers under its own deadline; the lead consolidates
+    the parts into the reply. A return withdraws the parts of the dispatch it undoes."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="parts")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="assist_parts", verbose_name=_("co-unit")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=PartStatus.choices, default=PartStatus.OPEN
+    )
+    created_at = models.DateTimeField()
+    due = models.DateTimeField(_("part due"))
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("claimed by"),
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    text = models.TextField(_("opinion"), blank=True)
+    result = models.CharField(_("result"), max_length=16, choices=ReplyResult.choices, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["appeal_id", "id"]
+        verbose_name = _("co-unit part")
+        verbose_name_plural = _("co-unit parts")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["appeal", "unit"],
+                condition=~models.Q(status="withdrawn"),
+                name="assistpart_one_live_per_unit",
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["unit", "status", "due"], name="assistpart_unit_status_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.unit_id} {self.status}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PART_PENDING
+
+    @property
+    def on_time(self) -> bool | None:
+        """Whether it was answered by its deadline (None while unanswered)."""
+        if self.answered_at is None:
+            return None
+        return self.answered_at <= self.due

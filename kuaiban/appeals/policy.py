@@ -7,7 +7,14 @@ from typing import Any
 
 from django.db.models import Q
 
-from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Action, Appeal, Status
+from kuaiban.appeals.models import (
+    CONFIDENTIAL_KINDS,
+    Action,
+    Appeal,
+    AssistPart,
+    PartStatus,
+    Status,
+)
 from kuaiban.core.masking import mask_text
 from kuaiban.org.models import Role, User
 
@@ -26,8 +33,12 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.INVALIDATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     # Adding photos or documents to an open appeal: the desk, or a handler of the lead unit.
     Action.ATTACH: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.HANDLER}),
+    Action.ASSIST_CLAIM: frozenset({Role.HANDLER}),
+    Action.ASSIST: frozenset({Role.HANDLER}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
+# Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.
+PART_BOUND_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST})
 
 # Roles that see every appeal, and those that see every appeal except confidential ones.
 SEE_ALL = frozenset({Role.SUPERVISOR})
@@ -132,9 +143,38 @@ def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
         action in UNIT_BOUND_ACTIONS or (action == Action.ATTACH and user.role == Role.HANDLER)
     ):
         return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
+    if appeal is not None and action in PART_BOUND_ACTIONS:
+        return own_part(user, appeal) is not None
     return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)
 
 
 def number_mask_public(appeal: Appeal) -> NumberMask:
     """For pages without a login (the self-rating link): always masked."""
     return NumberMask(full=False, known=(appeal.submitter_phone, appeal.submitter_id_number))
+
+
+def own_part(user: User, appeal: Appeal) -> AssistPart | None:
+    """The live part of ``appeal`` that belongs to ``user``'s unit (a co-unit handler's)."""
+    if user.role != Role.HANDLER or not user.unit_id or appeal.is_confidential:
+        return None
+    return (
+        appeal.parts.exclude(status=PartStatus.WITHDRAWN)
+        .filter(unit_id=user.unit_id)
+        .select_related("unit", "claimed_by", "answered_by")
+        .first()
+    )
+
+
+def visible_parts(user: User, appeal: Appeal) -> list[AssistPart]:
+    """The co-unit parts ``user`` reads on the appeal page: every live part for the lead unit
+    and everyone who oversees (supervisors, operators, leaders ...); a co-unit its own only."""
+    if not can_see(user, appeal):
+        return []
+    if user.role == Role.HANDLER and appeal.lead_unit_id != user.unit_id:
+        part = own_part(user, appeal)
+        return [part] if part else []
+    return list(
+        appeal.parts.exclude(status=PartStatus.WITHDRAWN).select_related(
+            "unit", "claimed_by", "answered_by"
+        )
+    )

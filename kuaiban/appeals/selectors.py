@@ -27,10 +27,13 @@ from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import (
+    CONFIDENTIAL_KINDS,
+    PART_PENDING,
     STATUS_ACTIONS,
     TERMINAL_STATUSES,
     Alert,
     Appeal,
+    AssistPart,
     Channel,
     Kind,
     Status,
@@ -39,7 +42,7 @@ from kuaiban.core import clock, throttle
 from kuaiban.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
 from kuaiban.core.validation import check_date, check_id, check_year, clean_phone
-from kuaiban.org.models import Region, Unit, User
+from kuaiban.org.models import Region, Role, Unit, User
 
 
 def visible_appeals(user: User) -> QuerySet[Appeal]:
@@ -353,6 +356,23 @@ def inbox(*, user: User) -> dict[str, QuerySet[Appeal]]:
             status__in=[Status.DISPATCHED, Status.IN_PROGRESS], alert__in=[Alert.YELLOW, Alert.RED]
         ).order_by("reply_due", "id"),
     }
+
+
+def assist_inbox(*, user: User) -> QuerySet[AssistPart]:
+    """A co-unit's desk: the parts its unit still owes on appeals the lead holds, soonest due
+    first (a part of an appeal that was merged, invalidated or already replied waits no more)."""
+    if user.role != Role.HANDLER or not user.unit_id:
+        return AssistPart.objects.none()
+    return (
+        AssistPart.objects.filter(
+            unit_id=user.unit_id,
+            status__in=PART_PENDING,
+            appeal__status__in=[Status.DISPATCHED, Status.IN_PROGRESS],
+        )
+        .exclude(appeal__kind__in=CONFIDENTIAL_KINDS)
+        .select_related("appeal", "appeal__lead_unit", "claimed_by")
+        .order_by("due", "id")
+    )
 
 
 def track_subjects(*, number: str, client: str) -> tuple[throttle.Subject, throttle.Subject]:

@@ -24,6 +24,7 @@ from kuaiban.appeals.models import (
     AppealEvent,
     Attachment,
     Kind,
+    PartStatus,
 )
 from kuaiban.core.errors import DomainError, NotFound
 from kuaiban.core.validation import mask_id, mask_phone
@@ -127,7 +128,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role != Role.HANDLER:
         return redirect("appeals:ledger")
-    return render(request, "appeals/inbox.html", {"boxes": selectors.inbox(user=user)})
+    return render(
+        request,
+        "appeals/inbox.html",
+        {"boxes": selectors.inbox(user=user), "parts": selectors.assist_inbox(user=user)},
+    )
 
 
 @login_required
@@ -193,7 +198,22 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
     Action.REPLY: (
         f.ReplyForm,
         lambda u, n, d: services.appeal_reply(
-            actor=u, number=n, result=d["result"], text=d["text"], files=f.step_files(d)
+            actor=u,
+            number=n,
+            result=d["result"],
+            text=d["text"],
+            files=f.step_files(d),
+            reason=d["reason"],
+        ),
+    ),
+    Action.ASSIST_CLAIM: (
+        f.NoteForm,
+        lambda u, n, d: services.appeal_assist_claim(actor=u, number=n),
+    ),
+    Action.ASSIST: (
+        f.AssistForm,
+        lambda u, n, d: services.appeal_assist(
+            actor=u, number=n, text=d["text"], result=d["result"], files=f.step_files(d)
         ),
     ),
     Action.ANSWER: (
@@ -236,10 +256,15 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
 
 def available_actions(user: User, appeal: Appeal) -> list[str]:
     out = []
+    part = policy.own_part(user, appeal)
     for action in ACTIONS:
         if appeal.status not in ALLOWED_TRANSITIONS[action] or not policy.may(user, action, appeal):
             continue
         if action == Action.ANSWER and appeal.kind != Kind.CONSULTATION:
+            continue
+        if action == Action.ASSIST_CLAIM and (part is None or part.status != PartStatus.OPEN):
+            continue
+        if action == Action.ASSIST and (part is None or not part.is_pending):
             continue
         out.append(str(action))
     return out
@@ -267,6 +292,7 @@ def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:
         "phone": appeal.submitter_phone if full else mask_phone(appeal.submitter_phone),
         "id_number": appeal.submitter_id_number if full else mask_id(appeal.submitter_id_number),
         "co_units": list(appeal.co_units.all()),
+        "parts": policy.visible_parts(user, appeal),
         "merged": list(appeal.merged_appeals.all()) if policy.can_see(user, appeal) else [],
         "forms": {a: ACTIONS[a][0](prefix=a) for a in available_actions(user, appeal)},
         "action_labels": dict(Action.choices),

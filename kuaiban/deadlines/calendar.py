@@ -66,6 +66,14 @@ class WorkCalendar:
             candidate += dt.timedelta(days=1)
         raise ValueError("no working day within a year: check the calendar overrides")
 
+    def previous_workday(self, day: dt.date) -> dt.date:
+        candidate = day - dt.timedelta(days=1)
+        for _ in range(_MAX_SCAN_DAYS):
+            if self.is_workday(candidate):
+                return candidate
+            candidate -= dt.timedelta(days=1)
+        raise ValueError("no working day within a year: check the calendar overrides")
+
     def workdays(self, start: dt.date, end: dt.date) -> Iterable[dt.date]:
         day = start
         while day <= end:
@@ -146,6 +154,16 @@ class WorkCalendar:
         day = deadline.date()
         for _ in range(days):
             day = self.next_workday(day)
+        return self._at(day, self.hours[-1][1])
+
+    def sub_working_days(self, at: dt.datetime, days: int) -> dt.datetime:
+        """The end of the working day ``days`` working days before ``at``'s date (counting
+        working days only; 0: the end of that date's work)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = self._local(at).date()
+        for _ in range(days):
+            day = self.previous_workday(day)
         return self._at(day, self.hours[-1][1])
 
     def add_calendar_days(self, at: dt.datetime, days: int) -> dt.datetime:

@@ -163,6 +163,22 @@ def schedule(appeal: Appeal, *stages: str, start: dt.datetime) -> None:
         )
 
 
+# A co-unit's part is due this many working days before the lead's reply, so the lead has a
+# day to consolidate the parts into the reply.
+ASSIST_LEAD_WORKDAYS = 1
+
+
+def assist_due(*, reply_due: dt.datetime | None, start: dt.datetime) -> dt.datetime:
+    """When a co-unit's part (协办) is due: the end of the working day before the lead's reply
+    deadline. A reply deadline too close for that (an emergency's few hours, or one due on the
+    dispatch day) is shared as it is; without one, the catch-all reply limit from ``start``."""
+    cal = work_calendar()
+    if reply_due is None:
+        reply_due = _limits("", "", "").reply.apply(cal, start)
+    due = cal.sub_working_days(reply_due, ASSIST_LEAD_WORKDAYS)
+    return due if start < due < reply_due else reply_due
+
+
 def move_due(appeal: Appeal, stage: str, *, due: dt.datetime, now: dt.datetime) -> None:
     """Move one clock's deadline (an approved extension); its warning restarts from ``now``."""
     if stage not in STAGES:

@@ -14,9 +14,11 @@ The package is split by responsibility; callers import from here, not from its m
   inside the caller's transaction);
 - ``dispatch``: dispatch, claim and return;
 - ``replies``: reply, answer, return visit, rework and close;
-- ``endings``: merge and invalidate.
+- ``endings``: merge and invalidate;
+- ``assist``: the co-units' parts (协办): claim and answer.
 """
 
+from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
 from kuaiban.appeals.services.attachments import appeal_attach
 from kuaiban.appeals.services.checks import (
     ADDRESS_MAX,
@@ -71,6 +73,8 @@ __all__ = [
     "VisitInput",
     "_event_hooks",
     "appeal_answer",
+    "appeal_assist",
+    "appeal_assist_claim",
     "appeal_attach",
     "appeal_claim",
     "appeal_close",

@@ -80,6 +80,8 @@ def _guard_person(appeal: Appeal, actor: User, action: str) -> None:
     if not policy.may(actor, action, appeal):
         if action in policy.UNIT_BOUND_ACTIONS and actor.role == Role.HANDLER:
             raise PermissionDenied(_("Only a handler of the lead unit may do this."))
+        if action in policy.PART_BOUND_ACTIONS and actor.role == Role.HANDLER:
+            raise PermissionDenied(_("Only a handler of a co-handling unit may do this."))
         raise PermissionDenied(
             _("Your role (%(role)s) may not do this.") % {"role": actor.get_role_display()}
         )

@@ -13,6 +13,7 @@ from kuaiban.appeals.models import (
     Appeal,
     Status,
 )
+from kuaiban.appeals.services.assist import parts_open, parts_withdraw
 from kuaiban.appeals.services.checks import (
     MAX_RETURNS,
     REASON_MAX,
@@ -78,6 +79,7 @@ def appeal_dispatch(
     )
     appeal.save()
     appeal.co_units.set(co)
+    parts_open(appeal, co, now=now)
     return appeal
 
 
@@ -118,6 +120,7 @@ def appeal_return(*, actor: User, number: str, reason: str) -> Appeal:
     appeal.claim_due = None
     appeal.reply_due = None
     appeal.return_count += 1
+    withdrawn = parts_withdraw(appeal)
     record_event(
         appeal,
         actor=actor,
@@ -125,7 +128,11 @@ def appeal_return(*, actor: User, number: str, reason: str) -> Appeal:
         from_status=before,
         to_status=Status.RECEIVED,
         note=reason,
-        payload={"unit": unit_code, "returns": appeal.return_count},
+        payload={
+            "unit": unit_code,
+            "returns": appeal.return_count,
+            **({"parts_withdrawn": withdrawn} if withdrawn else {}),
+        },
     )
     appeal.save()
     appeal.co_units.clear()

@@ -21,6 +21,7 @@ from kuaiban.appeals.models import (
     Visit,
 )
 from kuaiban.appeals.services import attachments
+from kuaiban.appeals.services.assist import parts_pending
 from kuaiban.appeals.services.checks import (
     REASON_MAX,
     TEXT_MAX,
@@ -39,15 +40,44 @@ from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import User
 
 
+def _unanswered(appeal: Appeal, reason: str) -> dict[str, object]:
+    """Refuse a reply while a co-unit's part is unanswered, unless the lead says why; the
+    event payload's entry for the parts it replies without."""
+    pending = parts_pending(appeal)
+    if not pending:
+        return {}
+    if not reason:
+        raise Conflict(
+            _(
+                "Co-handling units have not answered yet (%(units)s): wait for them, or state "
+                "why you reply without them."
+            )
+            % {"units": "、".join(p.unit.name for p in pending)},
+            code="parts_unanswered",
+        )
+    return {"unanswered": [p.unit.code for p in pending], "unanswered_reason": reason}
+
+
 @transaction.atomic
 def appeal_reply(
-    *, actor: User | None, number: str, result: str, text: str, files: Sequence[Upload] = ()
+    *,
+    actor: User | None,
+    number: str,
+    result: str,
+    text: str,
+    files: Sequence[Upload] = (),
+    reason: str = "",
 ) -> Appeal:
-    """The unit's reply; its photos (``files``, checked already) are the public "after" photos."""
+    """The unit's reply; its photos (``files``, checked already) are the public "after" photos.
+
+    While a co-unit's part is unanswered the reply needs ``reason`` (why not wait for it)."""
     appeal = _locked(number)
     _guard(appeal, actor, Action.REPLY)
     result = _choice(result, "result", ReplyResult)
     text = _text(text, "text", required=True, limit=TEXT_MAX)
+    reason = _text(reason, "reason", required=False, limit=REASON_MAX)
+    # A person replies; the system replaying a history recorded elsewhere is not asked.
+    without = _unanswered(appeal, reason) if actor is not None else {}
     now = clock.now()
     before = _set_status(appeal, Status.REPLIED, now)
     appeal.reply_result = result
@@ -64,6 +94,7 @@ def appeal_reply(
             "result": result,
             "on_time": bool(appeal.reply_due is None or now <= appeal.reply_due),
             "visit_due": deadlines.iso(appeal.visit_due),
+            **without,
             **attachments.payload_of(files),
         },
     )

@@ -119,6 +119,10 @@ def full_loop(api: Any) -> str:
     assert r.body["lead_unit"]["code"] == "jtj" and r.body["co_units"][0]["code"] == "cgj"
     assert r.body["claim_due"] and r.body["reply_due"].endswith("+08:00")
     assert api("handler-jtj").post(f"/appeals/{number}/claim", {}).status == 200
+    r = api("handler-cgj").post(
+        f"/appeals/{number}/assist", {"result": "resolved", "text": "已清理路边占道摊点。"}
+    )
+    assert r.status == 200, r.body
     r = api("handler-jtj").post(
         f"/appeals/{number}/reply", {"result": "resolved", "text": "已安排养护队修补路面。"}
     )
@@ -140,6 +144,7 @@ def test_full_loop_over_the_api(api: Any) -> None:
         "register",
         "dispatch",
         "claim",
+        "assist",
         "reply",
         "visit",
         "close",

@@ -38,12 +38,16 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def lifecycle(make_appeal: Any, county: Directory, **overrides: Any) -> Appeal:
-    """Register → dispatch (with a co-unit) → claim → reply → visit → close."""
+    """Register → dispatch (with a co-unit) → claim → the co-unit's part → reply → visit →
+    close."""
     appeal = make_appeal(**overrides)
     users = county.users
     n = appeal.number
     services.appeal_dispatch(actor=users["operator"], number=n, unit="zjj", co_units=["cgj"])
     services.appeal_claim(actor=users["handler-zjj"], number=n)
+    services.appeal_assist(
+        actor=users["handler-cgj"], number=n, result="resolved", text="已配合清理占道堆放物。"
+    )
     services.appeal_reply(actor=users["handler-zjj"], number=n, result="resolved", text=REPLY)
     services.appeal_visit(
         actor=users["supervisor"],
@@ -257,7 +261,9 @@ def test_a_chain_rewritten_to_the_same_length_is_caught_by_the_anchor(
     """Recompute a whole chain consistently (plain SHA-256, no key): only the anchor knows."""
     audit.anchor_write()
     closed = ledger["closed"]
-    recompute_chain(closed, edit=lambda e: setattr(e, "note", "满意（改）") if e.seq == 5 else None)
+    recompute_chain(
+        closed, edit=lambda e: setattr(e, "note", "满意（改）") if e.action == "visit" else None
+    )
     assert_caught("ledger anchor of", "chain heads differ")
 
 

@@ -154,6 +154,19 @@ def test_whole_loop_through_the_browser(people: Any, county: Directory, make_app
     page.wait_for_selector("[data-testid=status]")
     handler.act("claim")
     assert handler.status() == "办理中"
+    # 2b. The co-unit 城管局 finds its part in its inbox and answers it (协办).
+    co_unit = people("handler-cgj")
+    co_unit.login("handler-cgj")
+    parts = co_unit.page.locator("[data-testid=assist]")
+    assert number in parts.inner_text()
+    parts.get_by_role("link", name=number).click()
+    co_unit.page.wait_for_selector("[data-testid=status]")
+    co_unit.act(
+        "assist", {"result": "resolved", "text": "城管局已责令施工单位夜间停止高噪音作业。"}
+    )
+    assert "城管局已责令" in co_unit.page.locator("[data-testid=parts]").inner_text()
+    co_unit.shot("04b-co-unit-assisted")
+    handler.page.reload()
     handler.act("reply", {"result": "resolved", "text": REPLY})
     assert handler.status() == "已答复"
     handler.shot("05-handler-replied")
@@ -236,6 +249,7 @@ def test_whole_loop_through_the_browser(people: Any, county: Directory, make_app
         "register",
         "dispatch",
         "claim",
+        "assist",
         "reply",
         "visit",
         "close",
@@ -243,5 +257,6 @@ def test_whole_loop_through_the_browser(people: Any, county: Directory, make_app
     assert {e.actor.username for e in appeal.events.all() if e.actor} == {
         "operator",
         "handler-zjj",
+        "handler-cgj",
         "supervisor",
     }

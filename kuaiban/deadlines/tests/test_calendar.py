@@ -173,6 +173,26 @@ def test_working_days_across_the_golden_week() -> None:
     ]
 
 
+def test_a_working_day_back_skips_the_golden_week_and_counts_the_make_up_days() -> None:
+    # A co-unit's part is due a working day before the lead's reply (kuaiban.appeals, 协办).
+    assert CAL.sub_working_days(at(2026, 10, 8, 17, 30), 1) == at(2026, 9, 30, 17, 30)
+    # Monday 12 October, back one: the make-up Saturday 10 October.
+    assert CAL.sub_working_days(at(2026, 10, 12, 17, 30), 1) == at(2026, 10, 10, 17, 30)
+    # Sunday 20 September is a make-up working day; back from Monday 21st lands on it.
+    assert CAL.sub_working_days(at(2026, 9, 21, 10), 1) == at(2026, 9, 20, 17, 30)
+    assert CAL.sub_working_days(at(2026, 9, 21, 10), 0) == at(2026, 9, 21, 17, 30)
+    with pytest.raises(ValueError, match="negative"):
+        CAL.sub_working_days(at(2026, 9, 21, 10), -1)
+
+
+@given(cal=calendars, start=moments, n=days)
+def test_working_days_back_undo_working_days_forward(
+    cal: WorkCalendar, start: dt.datetime, n: int
+) -> None:
+    due = cal.add_working_days(start, n)
+    assert cal.sub_working_days(due, n) == cal.end_of_workday(start)
+
+
 # ----- years the package does not know ----------------------------------------------------------
 
 
