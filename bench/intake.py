@@ -60,6 +60,32 @@ class Plan:
     quota: int | None  # measured requests for this process, or None for a duration run
     created_marker: bytes = b'"number"'  # a 201 answer counts as created if its body has this
 
+    @classmethod
+    def timed(
+        cls,
+        target: Target,
+        requests: list[bytes],
+        *,
+        concurrency: int,
+        warmup: float,
+        duration: float,
+        created_marker: bytes,
+    ) -> Plan:
+        """One process, starting in half a second: ``warmup`` seconds, then ``duration``
+        measured."""
+        start_at = time.monotonic() + 0.5
+        measure_at = start_at + warmup
+        return cls(
+            target=target,
+            requests=requests,
+            concurrency=concurrency,
+            start_at=start_at,
+            measure_at=measure_at,
+            stop_at=measure_at + duration,
+            quota=None,
+            created_marker=created_marker,
+        )
+
 
 @dataclass
 class Result:

@@ -418,18 +418,15 @@ def window(side: Side, args: argparse.Namespace, offset: int) -> dict[str, float
     n = len(side.requests)
     requests = [side.requests[(offset + i) % n] for i in range(n)]
     loop = host_loop()
-    start_at = time.monotonic() + 0.5
-    measure_at = start_at + args.warmup
-    plan = Plan(
-        target=target,
-        requests=requests,
+    plan = Plan.timed(
+        target,
+        requests,
         concurrency=args.concurrency,
-        start_at=start_at,
-        measure_at=measure_at,
-        stop_at=measure_at + args.duration,
-        quota=None,
+        warmup=args.warmup,
+        duration=args.duration,
         created_marker=side.created_marker,
     )
+    measure_at = plan.measure_at
     assert side.proc is not None
     watch = CpuWatch([side.proc.pid], side.database)
     counter = _pg(side.database)

@@ -142,18 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-    start_at = time.monotonic() + 0.5
-    measure_at = start_at + args.warmup
-    plan = Plan(
-        target=target,
-        requests=requests,
+    plan = Plan.timed(
+        target,
+        requests,
         concurrency=args.concurrency,
-        start_at=start_at,
-        measure_at=measure_at,
-        stop_at=measure_at + args.duration,
-        quota=None,
+        warmup=args.warmup,
+        duration=args.duration,
         created_marker=b'"access_code"',
     )
+    measure_at = plan.measure_at
     watch = CpuWatch(args.server_pid, args.pg_database) if args.server_pid else None
 
     def mark() -> None:
