@@ -16,6 +16,7 @@ log: the log keeps who was told what and when, not the keys.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import re
@@ -172,19 +173,27 @@ def send_sms(
     if not chosen.active:
         _redact(message.pk)
     elif hold is None:
-        transaction.on_commit(partial(_deliver_now, message.pk))
+        transaction.on_commit(partial(_deliver_now, message, chosen))
     return message
 
 
-def _deliver_now(pk: int) -> None:
+def _deliver_now(message: SmsMessage, template: SmsTemplate) -> None:
     # After commit: the caller's change stands whatever the gateway says; a failure stays in
-    # the log for the worker to retry.
+    # the log for the worker to retry. The row and its template are the ones just written and
+    # read, so the claim is one UPDATE (the worker may have taken it meanwhile: then it is its).
     try:
-        message = message_claim(pk=pk)
-        if message is not None:
-            message_send(message)
+        now = clock.now()
+        won = (
+            SmsMessage.objects.filter(_due(now), pk=message.pk)
+            .filter(status=SmsMessage.Status.QUEUED)
+            .update(status=SmsMessage.Status.SENDING, claimed_at=now)
+        )
+        if won:
+            claimed = copy.copy(message)  # the caller's row stays as it was written
+            claimed.status, claimed.claimed_at = SmsMessage.Status.SENDING, now
+            message_send(claimed, template=template)
     except Exception:
-        log.exception("SMS %s: immediate delivery failed; the worker will retry", pk)
+        log.exception("SMS %s: immediate delivery failed; the worker will retry", message.pk)
 
 
 def _due(now: dt.datetime) -> Q:
@@ -229,8 +238,7 @@ def _settle(message: SmsMessage, **changes: Any) -> None:
     ).update(claimed_at=None, **changes)
 
 
-def _outgoing(message: SmsMessage) -> Outgoing:
-    template = SmsTemplate.objects.filter(code=message.template).first()
+def _outgoing(message: SmsMessage, template: SmsTemplate | None) -> Outgoing:
     return Outgoing(
         to=message.to,
         text=message.text,
@@ -242,9 +250,10 @@ def _outgoing(message: SmsMessage) -> Outgoing:
     )
 
 
-def message_send(message: SmsMessage) -> SmsMessage.Status:
-    """Send a claimed message once (unless quiet hours hold it), then settle or reschedule it.
-    Returns the status it was left in."""
+def message_send(message: SmsMessage, *, template: SmsTemplate | None = None) -> SmsMessage.Status:
+    """Send a claimed message once (unless quiet hours hold it), then settle or reschedule it,
+    blanking its key material in the same write once it is settled. ``template`` is its
+    template when the caller has it at hand. Returns the status it was left in."""
     now = clock.now()
     hold = None if message.urgent else quiet_until(now)
     if hold is not None:
@@ -252,7 +261,9 @@ def message_send(message: SmsMessage) -> SmsMessage.Status:
         return SmsMessage.Status.QUEUED
     attempts = message.attempts + 1
     try:
-        provider_id = get_backend().send(_outgoing(message))
+        if template is None:
+            template = SmsTemplate.objects.filter(code=message.template).first()
+        provider_id = get_backend().send(_outgoing(message, template))
     except SmsError as exc:
         error, retry = str(exc), exc.retry
     except Exception as exc:  # a backend's own bug: logged, and tried again like a timeout
@@ -267,8 +278,8 @@ def message_send(message: SmsMessage) -> SmsMessage.Status:
             provider_id=provider_id,
             next_attempt_at=None,
             last_error="",
+            **_redacted(message),
         )
-        _redact(message.pk)
         return SmsMessage.Status.SENT
     if retry and attempts < max_attempts():
         due = now + backoff(attempts)
@@ -288,9 +299,21 @@ def message_send(message: SmsMessage) -> SmsMessage.Status:
         attempts=attempts,
         next_attempt_at=None,
         last_error=error[:300],
+        **_redacted(message),
     )
-    _redact(message.pk)
     return SmsMessage.Status.FAILED
+
+
+def _redacted(message: SmsMessage) -> dict[str, Any]:
+    """The message's text and params with their key material blanked, or {} if it has none."""
+    params = dict(message.params or {})
+    text = message.text
+    for key in SECRET_PARAMS:
+        value = params.get(key) or ""
+        if value and set(value) != {"*"}:
+            text = text.replace(value, "*" * len(value))
+            params[key] = "*" * len(value)
+    return {"text": text, "params": params} if params != (message.params or {}) else {}
 
 
 def _redact(pk: int) -> None:
@@ -298,17 +321,9 @@ def _redact(pk: int) -> None:
     message = SmsMessage.objects.filter(pk=pk).exclude(status=SmsMessage.Status.QUEUED).first()
     if message is None or message.status == SmsMessage.Status.SENDING:
         return
-    params = dict(message.params or {})
-    text = message.text
-    changed = False
-    for key in SECRET_PARAMS:
-        value = params.get(key) or ""
-        if value and set(value) != {"*"}:
-            text = text.replace(value, "*" * len(value))
-            params[key] = "*" * len(value)
-            changed = True
-    if changed:
-        SmsMessage.objects.filter(pk=pk).update(text=text, params=params)
+    changes = _redacted(message)
+    if changes:
+        SmsMessage.objects.filter(pk=pk).update(**changes)
 
 
 def messages_run(*, limit: int | None = None) -> int:
