@@ -364,6 +364,9 @@ KUAIBAN_SITE_URL: str = env.str("KUAIBAN_SITE_URL", default="")
 KUAIBAN_MAP_TILES_URL: str = env.str("KUAIBAN_MAP_TILES_URL", default="")
 KUAIBAN_MAP_ATTRIBUTION: str = env.str("KUAIBAN_MAP_ATTRIBUTION", default="")
 KUAIBAN_MAP_SUBDOMAINS: str = env.str("KUAIBAN_MAP_SUBDOMAINS", default="abc")
+# A map pin with no region given is placed in the village or community whose centre is nearest,
+# if one lies within this many kilometres (org.selectors.region_from_place).
+KUAIBAN_REGION_PIN_KM: float = env.float("KUAIBAN_REGION_PIN_KM", default=3.0)
 # Where an empty map opens: "latitude,longitude,zoom" (WGS-84), the county's centre.
 KUAIBAN_MAP_CENTER: str = env.str("KUAIBAN_MAP_CENTER", default="34.7216,116.9368,11")
 # The public map shows appeals received in the last N days (at most 365), at most this many.

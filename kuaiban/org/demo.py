@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
 from kuaiban.org.models import Region, Role, Unit, User
+from kuaiban.org.selectors import KM_PER_DEGREE
 
 COUNTY = ("330000", "清河县")
 
@@ -159,3 +162,34 @@ def build_directory() -> Directory:
         person = HANDLER_NAMES[index % len(HANDLER_NAMES)]
         ensure(f"handler-{code}", f"{unit.name} {person}", Role.HANDLER, unit, is_unit_head=True)
     return Directory(county, townships, villages, grids, units, users)
+
+
+def place_regions(d: Directory) -> None:
+    """Give the demo county's regions invented centres around the map's centre (townships on a
+    ring about 9 km out, their villages about 2 km around them), so that a pin dropped on the
+    demo map falls in a village. A real county enters its own in the admin."""
+    lat0, lng0, _zoom = settings.KUAIBAN_MAP_CENTER_PARSED
+    per_degree_lng = KM_PER_DEGREE * math.cos(math.radians(lat0))
+
+    def at(lat: float, lng: float, km: float, turn: float) -> tuple[Decimal, Decimal]:
+        angle = 2 * math.pi * turn
+        return (
+            Decimal(f"{lat + km * math.sin(angle) / KM_PER_DEGREE:.6f}"),
+            Decimal(f"{lng + km * math.cos(angle) / per_degree_lng:.6f}"),
+        )
+
+    placed: list[Region] = []
+    towns = list(d.townships.values())
+    for t_index, town in enumerate(towns):
+        town.lat, town.lng = at(lat0, lng0, 9.0, t_index / max(len(towns), 1))
+        placed.append(town)
+        villages = [v for v in d.villages if v.parent_id == town.pk]
+        for v_index, village in enumerate(villages):
+            village.lat, village.lng = at(
+                float(town.lat), float(town.lng), 2.0, v_index / max(len(villages), 1)
+            )
+            placed.append(village)
+            for g_index, grid in enumerate(g for g in d.grids if g.parent_id == village.pk):
+                grid.lat, grid.lng = at(float(village.lat), float(village.lng), 0.4, g_index / 2)
+                placed.append(grid)
+    Region.objects.bulk_update(placed, ["lat", "lng"])

@@ -24,6 +24,13 @@ class Region(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Its centre (WGS-84): a map pin with no region given is placed in the nearest village's.
+    lat = models.DecimalField(
+        _("centre latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    lng = models.DecimalField(
+        _("centre longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         ordering: ClassVar = ["code"]

@@ -48,6 +48,7 @@ from kuaiban.core.validation import (
     clean_point,
 )
 from kuaiban.org.models import Region, User
+from kuaiban.org.selectors import region_from_place
 
 
 @dataclass
@@ -148,6 +149,9 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
     )
     if errors:
         raise ValidationFailed(errors)
+    if clean.get("region") is None and (clean.get("address") or clean.get("lat") is not None):
+        point = (clean["lat"], clean["lng"]) if clean.get("lat") is not None else None
+        clean["region"] = region_from_place(clean.get("address") or "", point)
     return clean
 
 

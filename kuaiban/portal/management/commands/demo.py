@@ -11,7 +11,7 @@ from django.db import transaction
 from kuaiban.appeals.demo import make_appeals
 from kuaiban.appeals.models import Appeal
 from kuaiban.notify.hooks import silenced as sms_silenced
-from kuaiban.org.demo import STAFF, build_directory
+from kuaiban.org.demo import STAFF, build_directory, place_regions
 from kuaiban.org.models import Unit
 
 DEMO_STEPS = [
@@ -51,6 +51,7 @@ class Command(BaseCommand):
     def _load(self, options: dict[str, Any], started: float) -> None:
         with transaction.atomic():
             directory = build_directory()
+            place_regions(directory)
         made = 0
         if options["appeals"]:
             with transaction.atomic():
