@@ -347,6 +347,9 @@ KUAIBAN_SMS_CODE_PER_ADDRESS_MINUTE: int = env.int("KUAIBAN_SMS_CODE_PER_ADDRESS
 KUAIBAN_SMS_CODE_PER_ADDRESS_HOUR: int = env.int("KUAIBAN_SMS_CODE_PER_ADDRESS_HOUR", default=30)
 # Telling submitters at each public step: on/off, and the channels whose submitters hear
 # (operator-registered hotline appeals get a call-back; add "hotline" to text them too).
+# Handlers also hear of work arriving at their unit (dispatch, arbitration, a co-unit's part,
+# rework) by SMS to their own mobile (User.phone), beside the in-app notice and its e-mail.
+KUAIBAN_SMS_STAFF_NOTICES: bool = env.bool("KUAIBAN_SMS_STAFF_NOTICES", default=False)
 KUAIBAN_SMS_NOTIFY: bool = env.bool("KUAIBAN_SMS_NOTIFY", default=True)
 KUAIBAN_SMS_NOTIFY_CHANNELS: list[str] = env.list(
     "KUAIBAN_SMS_NOTIFY_CHANNELS", default=["web", "app", "direct_line", "mailbox"]

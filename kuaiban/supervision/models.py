@@ -180,6 +180,10 @@ class Notification(models.Model):
         ORDER_REOPENED = "order_reopened", _("Supervision order answer sent back")
         ORDER_OVERDUE = "order_overdue", _("Supervision order overdue")
         ARBITRATION = "arbitration", _("Dispatch to arbitrate")
+        DISPATCHED = "dispatched", _("Dispatched to your unit")
+        ARBITRATED = "arbitrated", _("Arbitrated to your unit")
+        CO_HANDLE = "co_handle", _("Co-handling asked of your unit")
+        REWORK = "rework", _("Sent back for rework")
         CALENDAR_UNKNOWN = "calendar_unknown", _("Holiday calendar missing")
 
     class Mail(models.TextChoices):

@@ -162,6 +162,18 @@ def text(n: Notification) -> str:
         ),
         Kind.ORDER_OVERDUE: _("Supervision order %(order)s for %(unit)s is overdue (%(due)s)."),
         Kind.ARBITRATION: _("%(number)s was returned twice: a supervisor must dispatch it."),
+        Kind.DISPATCHED: _("%(number)s was dispatched to %(unit)s: claim it by %(due)s."),
+        Kind.ARBITRATED: _(
+            "The supervisors arbitrated %(number)s to %(unit)s: claim it by %(due)s; it can no "
+            "longer be returned."
+        ),
+        Kind.CO_HANDLE: _(
+            "%(unit)s is asked to co-handle %(number)s: answer your part by %(due)s."
+        ),
+        Kind.REWORK: _(
+            "%(number)s came back for rework after a dissatisfied return visit: reply again by "
+            "%(due)s."
+        ),
         Kind.CALENDAR_UNKNOWN: _(
             "The installed chinese-calendar does not know %(year)s: working days fall back to "
             "weekends only. Upgrade the package or enter the holiday notice as calendar days."
