@@ -63,6 +63,11 @@ def silenced() -> Iterator[None]:
         _silenced.reset(token)
 
 
+def is_silenced() -> bool:
+    """Inside :func:`silenced`: other apps' notices of the same events stay quiet too."""
+    return _silenced.get()
+
+
 def also_tell(provider: Recipients) -> Recipients:
     """Register ``provider(appeal) -> phones``: more people told of an appeal's steps after its
     registration (e.g. the public app's supporters). Called only for events that are sent."""

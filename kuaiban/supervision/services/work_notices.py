@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from kuaiban.appeals.models import Action, Appeal, AppealEvent, AssistPart
 from kuaiban.core.errors import ValidationFailed
+from kuaiban.notify.hooks import is_silenced
 from kuaiban.notify.sms import send_sms
 from kuaiban.org.models import Unit, User
 from kuaiban.supervision.models import Notification
@@ -82,8 +83,8 @@ def notices_for(appeal: Appeal, event: AppealEvent) -> list[Notice]:
 
 def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
     """The after-commit hook: write each notice this event owes, and its SMS where configured."""
-    if event.action not in (Action.DISPATCH, Action.REWORK):
-        return
+    if event.action not in (Action.DISPATCH, Action.REWORK) or is_silenced():
+        return  # silenced: the demo's invented history is nobody's news
     url = reverse("appeals:detail", args=[appeal.number])
     for notice in notices_for(appeal, event):
         rows = notifications.build(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from kuaiban.notify.hooks import silenced
 from kuaiban.org.models import User
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,11 @@ def test_sms_and_mail_where_configured(
     mine = [m for m in sent if m["to"] == "13700001111"]
     assert len(mine) == 1 and mine[0]["template"] == "staff_dispatched"
     assert number in mine[0]["text"] and "交通运输局" in mine[0]["text"]
+
+
+def test_the_demo_history_tells_nobody(api: Any, run_hooks: Any) -> None:
+    number = run_hooks(lambda: api("operator").post("/appeals", BODY)).body["number"]
+    with silenced():
+        r = run_hooks(lambda: api("operator").post(f"/appeals/{number}/dispatch", {"unit": "jtj"}))
+    assert r.status == 200
+    assert notices(api, "handler-jtj") == []

@@ -43,7 +43,7 @@ class Command(BaseCommand):
             self.stderr.write("--appeals must be 0 or more")
             raise SystemExit(2)
         started = time.monotonic()
-        # The demo invents a history: its submitters are told nothing by SMS.
+        # The demo invents a history: nobody is told of it (no SMS, no handler's notice).
         with sms_silenced():
             self._load(options, started)
         self._logins()
