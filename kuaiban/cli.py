@@ -107,6 +107,7 @@ BACKGROUND = (
     ("routing_worker", "--loop"),  # training jobs queued from the admin pages
     ("rollup", "--loop"),  # the metrics facts of changed appeals, in batches
     ("sms", "--loop"),  # SMS released after quiet hours, and retries of failed ones
+    ("db_worker", "--no-reload"),  # background jobs (imports) queued by the pages
 )
 
 

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "kuaiban.core",
     "kuaiban.org",
     "kuaiban.appeals",
@@ -274,7 +276,17 @@ AXES_LOCKOUT_CALLABLE = "kuaiban.org.views.lockout"  # the lockout page, in the 
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://kuaiban"),
     "shared": env.cache_url("CACHE_URL", default="dbcache://kuaiban_cache"),
+    # A background job's progress (kuaiban.core.jobs), written from inside the job's own
+    # transaction, so not into the database: files in the data directory on one host, the
+    # shared cache (Redis) where CACHE_URL names one.
+    "progress": env.cache_url(
+        "CACHE_URL", default=f"filecache://{DATA_DIR / 'cache' / 'progress'}"
+    ),
 }
+
+# Long work (ledger and enterprise imports) runs as Django tasks, queued in the database and run
+# by `kuaiban db_worker` (one of `kuaiban serve`'s background workers).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
 
 # The public lookups (/track/, Open311 by service_request_id): at most this many wrong guesses per
 # client address and per tracking number in one window; past it, 429 with Retry-After.

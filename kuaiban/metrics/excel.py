@@ -25,6 +25,7 @@ from kuaiban.appeals.models import Appeal, Status, Visit
 from kuaiban.core import spreadsheet
 from kuaiban.core.masking import mask_text
 from kuaiban.core.validation import mask_id, mask_phone
+from kuaiban.metrics.importer.parse import COLUMNS as IMPORT_COLUMNS
 from kuaiban.metrics.models import ResponseMetric
 from kuaiban.org.models import User
 
@@ -298,3 +299,39 @@ def rankings_sheets(data: dict[str, Any]) -> list[Sheet]:
 
 def rankings_workbook(data: dict[str, Any]) -> bytes:
     return workbook(rankings_sheets(data))
+
+
+# An example row for the import template: valid in any county (no region or unit of the demo's).
+TEMPLATE_EXAMPLE = {
+    "source": "12345-2025-000123",
+    "received_at": "2025-03-01 09:30",
+    "channel": "12345热线",
+    "kind": "投诉",
+    "urgency": "一般",
+    "title": "小区路灯不亮",
+    "content": "幸福小区3号楼前的两盏路灯已经坏了半个多月，晚上出行不便，请尽快维修。",
+    "submitter_name": "张秀兰",
+    "submitter_phone": "13812345678",
+    "address": "幸福小区3号楼",
+    "status": "已受理",
+}
+
+
+def import_template() -> bytes:
+    """The ledger import's template: the columns in order with one example row, and a sheet
+    saying what each column takes (the import page's table)."""
+    return workbook(
+        [
+            Sheet(
+                _("Ledger"),
+                [c.header for c in IMPORT_COLUMNS],
+                [[TEMPLATE_EXAMPLE.get(c.key, "") for c in IMPORT_COLUMNS]],
+            ),
+            Sheet(
+                _("Columns"),
+                [_("Column"), _("Required"), _("What it takes")],
+                [[c.header, _("yes") if c.required else "", c.help] for c in IMPORT_COLUMNS],
+                widths=(16, 8, 70),
+            ),
+        ]
+    )

@@ -177,7 +177,9 @@ class ImportBatch(models.Model):
 
     class State(models.TextChoices):
         CHECKED = "checked", _("Checked (dry run)")
+        QUEUED = "queued", _("Importing in the background")
         IMPORTED = "imported", _("Imported")
+        FAILED = "failed", _("Import failed")
 
     file_name = models.CharField(_("file"), max_length=200)
     sha256 = models.CharField(max_length=64)
@@ -193,6 +195,9 @@ class ImportBatch(models.Model):
     duplicates = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=list, blank=True)
+    # The background import (a Django task, kuaiban.metrics.tasks) and why it failed, if it did.
+    task_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering: ClassVar = ["-created_at"]

@@ -10,4 +10,6 @@ urlpatterns = [
     path("appeals/", views.drill, name="drill"),
     path("ledger.xlsx", views.ledger_xlsx, name="ledger_export"),
     path("import/", views.import_page, name="import"),
+    path("import/template.xlsx", views.import_template, name="import_template"),
+    path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
 ]

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q, Subquery, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals import policy, selectors
 from kuaiban.appeals.models import Channel, Status
-from kuaiban.core import clock
+from kuaiban.core import clock, jobs
 from kuaiban.core.errors import DomainError, PermissionDenied
-from kuaiban.metrics import charts, excel, facts, importer, services
+from kuaiban.metrics import charts, excel, facts, importer, services, tasks
 from kuaiban.metrics.models import ImportBatch
 from kuaiban.metrics.overview import Overview, overview
 from kuaiban.org.models import Role, Unit, User
@@ -411,12 +411,18 @@ def _batch_pk(value: str | None) -> int | None:
         return None
 
 
-@login_required
-def import_page(request: HttpRequest) -> HttpResponse:
-    """Administrators upload a historical ledger: checked first, imported on confirmation."""
+def _admin(request: HttpRequest) -> User:
     user = _user(request)
     if user.role != Role.ADMIN:
         raise DjangoPermissionDenied
+    return user
+
+
+@login_required
+def import_page(request: HttpRequest) -> HttpResponse:
+    """Administrators upload a historical ledger: checked at once, imported in the background
+    on confirmation (kuaiban.metrics.tasks), with its progress on this page."""
+    user = _admin(request)
     batch: ImportBatch | None = None
     status = 200
     if request.method == "POST" and request.POST.get("batch"):
@@ -425,18 +431,13 @@ def import_page(request: HttpRequest) -> HttpResponse:
         if batch is None:
             return redirect("metrics:import")
         try:
-            result = importer.import_batch(
+            tasks.import_queue(
                 batch=batch, actor=user, skip_invalid=request.POST.get("skip_invalid") == "on"
             )
         except DomainError as exc:
             messages.error(request, exc.message)
             status = exc.status
         else:
-            messages.success(
-                request,
-                _("Imported %(n)d appeals (%(d)d already imported, %(i)d invalid rows skipped).")
-                % {"n": result.imported, "d": result.duplicates, "i": result.invalid},
-            )
             return redirect(f"{reverse('metrics:import')}?batch={batch.pk}")
     elif request.method == "POST":
         upload = request.FILES.get("file")
@@ -460,6 +461,43 @@ def import_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "metrics/import.html",
-        {"batch": batch, "columns": importer.COLUMNS, "recent": ImportBatch.objects.all()[:10]},
+        {
+            "batch": batch,
+            "progress": _progress(batch),
+            "columns": importer.COLUMNS,
+            "recent": ImportBatch.objects.all()[:10],
+        },
         status=status,
     )
+
+
+def _progress(batch: ImportBatch | None) -> jobs.Progress | None:
+    if batch is None or batch.state != ImportBatch.State.QUEUED:
+        return None
+    return jobs.progress(tasks.progress_key(batch)) or jobs.Progress(0, 0)
+
+
+@login_required
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress bar of a background import (polled by htmx); once it has ended, the whole
+    page reloads to show the outcome."""
+    _admin(request)
+    batch = ImportBatch.objects.filter(pk=pk).first()
+    if batch is None:
+        raise Http404
+    if batch.state != ImportBatch.State.QUEUED:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request,
+        "metrics/_import_progress.html",
+        {"batch": batch, "progress": _progress(batch)},
+    )
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    """The ledger import's template: its columns, one example row, what each column takes."""
+    _admin(request)
+    return excel.response(excel.import_template(), "台账导入模板.xlsx")

@@ -35,7 +35,7 @@ def region_from_place(address: str, point: tuple[Decimal, Decimal] | None) -> Re
     )
 
 
-_DEPTH = {Region.Level.GRID: 3, Region.Level.VILLAGE: 2, Region.Level.TOWNSHIP: 1}
+_DEPTH: dict[str, int] = {Region.Level.GRID: 3, Region.Level.VILLAGE: 2, Region.Level.TOWNSHIP: 1}
 
 
 def _region_from_address(address: str) -> Region | None:

@@ -102,10 +102,17 @@ def test_serve_runs_the_background_workers_and_stops_them(tmp_path: Path) -> Non
 
         def all_started() -> bool:
             workers.update(_children(server.pid))
-            return len(workers) == 5
+            return len(workers) == 6
 
         assert _wait(all_started, 30), workers
-        assert sorted(workers.values()) == ["rollup", "routing_worker", "sms", "sweep", "webhooks"]
+        assert sorted(workers.values()) == [
+            "db_worker",
+            "rollup",
+            "routing_worker",
+            "sms",
+            "sweep",
+            "webhooks",
+        ]
 
         server.send_signal(signal.SIGINT)  # Ctrl-C in the terminal of `make run`
         assert server.wait(timeout=60) == 0

@@ -20,7 +20,7 @@ every key and creates nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,12 @@ def check(name: str, content: bytes) -> Checked:
 
 
 def write(
-    checked: Checked, *, actor: User | None, batch: ImportBatch | None, skip_invalid: bool
+    checked: Checked,
+    *,
+    actor: User | None,
+    batch: ImportBatch | None,
+    skip_invalid: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Imported:
     """Write the valid rows, all in one transaction; refuse if any row is invalid and
     ``skip_invalid`` is not given. ``actor`` is who imports (kept on the batch); the replayed
@@ -128,7 +133,7 @@ def write(
         )
     plans = [(r.line, r.plan) for r in checked.rows if r.state == "valid" and r.plan is not None]
     with transaction.atomic():
-        numbers = replay(plans, batch=batch)
+        numbers = replay(plans, batch=batch, progress=progress)
     return Imported(len(numbers), checked.count("duplicate"), len(invalid), numbers)
 
 
@@ -156,11 +161,19 @@ def check_upload(*, name: str, content: bytes, actor: User) -> ImportBatch:
     return batch
 
 
-def import_batch(*, batch: ImportBatch, actor: User, skip_invalid: bool) -> Imported:
+def import_batch(
+    *,
+    batch: ImportBatch,
+    actor: User,
+    skip_invalid: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> Imported:
     """Check the stored file again (someone may have imported rows since) and write it."""
     checked = check(batch.file_name, bytes(batch.content))
     with transaction.atomic():
-        result = write(checked, actor=actor, batch=batch, skip_invalid=skip_invalid)
+        result = write(
+            checked, actor=actor, batch=batch, skip_invalid=skip_invalid, progress=progress
+        )
         batch_counts(batch, checked)
         batch.imported += result.imported
         batch.state = ImportBatch.State.IMPORTED

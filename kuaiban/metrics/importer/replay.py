@@ -170,20 +170,28 @@ def steps(line: int, plan: Plan) -> list[Step]:
     return out
 
 
-def replay(plans: list[tuple[int, Plan]], *, batch: ImportBatch | None) -> list[str]:
-    """Run every row's steps in time order inside the caller's transaction; the new numbers."""
+def replay(
+    plans: list[tuple[int, Plan]],
+    *,
+    batch: ImportBatch | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """Run every row's steps in time order inside the caller's transaction; the new numbers.
+    ``progress(done, total)`` is told after each step (steps, not rows: a row is several)."""
     state = Replay(batch)
     state.sources = {p.source: line for line, p in plans if p.source}
     timeline = sorted(
         (s for line, p in plans for s in steps(line, p)), key=lambda s: (s.at, s.line, s.order)
     )
     with appeals.hooks_paused():
-        for step in timeline:
+        for done, step in enumerate(timeline, start=1):
             try:
                 with clock.frozen(step.at):
                     step.run(state)
             except DomainError as exc:
                 raise _refused(step, exc) from exc
+            if progress is not None:
+                progress(done, len(timeline))
     return [state.numbers[line] for line, _p in plans]
 
 

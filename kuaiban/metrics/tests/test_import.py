@@ -14,16 +14,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from kuaiban.appeals.audit import verify
 from kuaiban.appeals.models import Appeal, AppealEvent, Status
 from kuaiban.conftest import user
-from kuaiban.core import clock
-from kuaiban.metrics import services
+from kuaiban.core import clock, jobs
+from kuaiban.metrics import importer, services
+from kuaiban.metrics.excel import XLSX
 from kuaiban.metrics.models import ImportBatch, ImportedAppeal
 from kuaiban.metrics.tests.ledger import NOW
 from kuaiban.org.demo import Directory
+from kuaiban.org.models import Unit
 
 pytestmark = pytest.mark.django_db
 
@@ -236,6 +238,9 @@ def test_an_unreadable_file_is_refused(county: Directory, tmp_path: Path) -> Non
         run(g)
 
 
+# The background worker (django_tasks_db's db_worker) closes and opens its connections between
+# tasks, as it must in production: these tests commit for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_upload_page_checks_then_imports(county: Directory) -> None:
     c = Client()
     c.force_login(user("admin"))
@@ -249,9 +254,93 @@ def test_the_upload_page_checks_then_imports(county: Directory) -> None:
     with clock.frozen(NOW):
         r = c.post(reverse("metrics:import"), {"batch": batch.pk})
     assert r.status_code == 302
+    # Queued for the background worker: nothing written yet, the page shows the progress bar
+    # (and polls it), and confirming twice is refused.
+    assert Appeal.objects.count() == 0
+    batch.refresh_from_db()
+    assert batch.state == "queued" and batch.task_id
+    page = c.get(r["Location"]).content.decode()
+    assert 'data-testid="import-progress"' in page and "等待后台任务开始导入" in page
+    progress_url = reverse("metrics:import_progress", args=[batch.pk])
+    assert f'hx-get="{progress_url}"' in page
+    assert c.post(reverse("metrics:import"), {"batch": batch.pk}).status_code == 409
+    with clock.frozen(NOW):
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     assert Appeal.objects.count() == 2
     batch.refresh_from_db()
     assert (batch.state, batch.imported) == ("imported", 2)
+    # The bar's next poll reloads the page, which shows the outcome.
+    done = c.get(progress_url, HTTP_HX_REQUEST="true")
+    assert (done.status_code, done["HX-Refresh"]) == (204, "true")
+    page = c.get(r["Location"]).content.decode()
+    assert 'data-testid="import-progress"' not in page and "已导入" in page
+
+
+# The background worker (django_tasks_db's db_worker) closes and opens its connections between
+# tasks, as it must in production: these tests commit for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_progress_bar_counts_the_replayed_steps(county: Directory) -> None:
+    c = Client()
+    c.force_login(user("admin"))
+    upload = SimpleUploadedFile("台账.csv", csv_bytes([CLOSED, REPLIED]), content_type="text/csv")
+    with clock.frozen(NOW):
+        c.post(reverse("metrics:import"), {"file": upload})
+        batch = ImportBatch.objects.get()
+        c.post(reverse("metrics:import"), {"batch": batch.pk})
+    seen: list[tuple[int, int]] = []
+    original = jobs.Reporter.__call__
+
+    def spy(self: jobs.Reporter, done: int) -> None:
+        original(self, done)
+        found = jobs.progress(self.job)
+        if found is not None:
+            seen.append((found.done, found.total))
+
+    with clock.frozen(NOW), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
+        mp.setattr(jobs.Reporter, "__call__", spy)
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    total = seen[-1][1]
+    # A closed row replays register, dispatch, claim, reply, visit, close; a replied one four.
+    assert total >= 10 and seen[-1] == (total, total)
+    assert [d for d, _t in seen] == list(range(1, total + 1))
+
+
+# The background worker (django_tasks_db's db_worker) closes and opens its connections between
+# tasks, as it must in production: these tests commit for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refused_row_fails_the_background_import_and_writes_nothing(county: Directory) -> None:
+    c = Client()
+    c.force_login(user("admin"))
+    upload = SimpleUploadedFile("台账.csv", csv_bytes([CLOSED]), content_type="text/csv")
+    with clock.frozen(NOW):
+        c.post(reverse("metrics:import"), {"file": upload})
+        batch = ImportBatch.objects.get()
+        c.post(reverse("metrics:import"), {"batch": batch.pk})
+    # Meanwhile the unit the row names was removed: the replay refuses the row.
+    Unit.objects.filter(code="zjj").update(active=False)
+    with clock.frozen(NOW):
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    batch.refresh_from_db()
+    assert batch.state == "failed" and batch.error
+    assert Appeal.objects.count() == 0
+    page = c.get(reverse("metrics:import"), {"batch": batch.pk}).content.decode()
+    assert 'data-testid="import-error"' in page
+
+
+def test_the_import_template_checks_clean(county: Directory) -> None:
+    c = Client()
+    c.force_login(user("admin"))
+    page = c.get(reverse("metrics:import")).content.decode()
+    assert reverse("metrics:import_template") in page
+    r = c.get(reverse("metrics:import_template"))
+    assert r.status_code == 200 and r["Content-Type"].startswith(XLSX)
+    checked = importer.check("台账导入模板.xlsx", r.content)
+    assert [row.state for row in checked.rows] == ["valid"]
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[1]
+    assert sheet["A1"].value and sheet.max_row == len(importer.COLUMNS) + 1
+    c.force_login(user("supervisor"))
+    assert c.get(reverse("metrics:import_template")).status_code == 403
 
 
 @pytest.mark.parametrize("who", ["leader", "supervisor", "operator", "handler-zjj"])

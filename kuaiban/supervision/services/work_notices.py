@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 Kind = Notification.Kind
 
 # Notice kind → the SMS template (notify's 短信模板, editable by an administrator).
-SMS_TEMPLATES = {
+SMS_TEMPLATES: dict[str, str] = {
     Kind.DISPATCHED: "staff_dispatched",
     Kind.ARBITRATED: "staff_arbitrated",
     Kind.CO_HANDLE: "staff_co_handle",

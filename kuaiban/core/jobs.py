@@ -1,0 +1,57 @@
+"""A background job's progress, readable by the page that started it while the job runs.
+
+Jobs themselves are Django tasks (``django_tasks``; queued in the database by
+``django_tasks_db`` and run by ``kuaiban db_worker``). A job that runs in one long transaction
+(the ledger import replays every row in one) cannot report through the database: nothing it
+writes is visible before it commits. So it reports through the ``progress`` cache instead —
+files in the data directory by default, Redis where ``CACHE_URL`` names it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import caches
+
+# A job's progress is kept this long after its last report (a page left open overnight).
+KEEP_SECONDS = 24 * 3600
+# Reports closer together than this are dropped (the last one always goes through).
+EVERY_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, 100 * self.done // self.total) if self.total else 0
+
+
+def _key(job: str) -> str:
+    return f"kuaiban-job-progress:{job}"
+
+
+class Reporter:
+    """``Reporter(job, total)(done)`` records how far ``job`` has got, at most twice a second."""
+
+    def __init__(self, job: str, total: int) -> None:
+        self.job, self.total = job, total
+        self._last = 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if done < self.total and now - self._last < EVERY_SECONDS:
+            return
+        self._last = now
+        caches["progress"].set(_key(self.job), (done, self.total), KEEP_SECONDS)
+
+
+def progress(job: str) -> Progress | None:
+    """How far ``job`` has got, or None before its first report."""
+    found = caches["progress"].get(_key(job))
+    if not isinstance(found, tuple) or len(found) != 2:
+        return None
+    return Progress(int(found[0]), int(found[1]))

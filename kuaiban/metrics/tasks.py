@@ -1,0 +1,71 @@
+"""The ledger import as a background job (a Django task run by ``kuaiban db_worker``).
+
+The page checks the file at once (a dry run) and, on confirmation, queues :func:`import_ledger`
+and shows its progress (``kuaiban.core.jobs``) until it ends; the batch row keeps the outcome,
+so a reload — or another administrator — sees where it stands.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from kuaiban.core.errors import Conflict, DomainError
+from kuaiban.core.jobs import Reporter
+from kuaiban.metrics import importer
+from kuaiban.metrics.models import ImportBatch
+from kuaiban.org.models import User
+
+log = logging.getLogger(__name__)
+
+
+def progress_key(batch: ImportBatch) -> str:
+    return f"ledger-import:{batch.task_id}"
+
+
+def import_queue(*, batch: ImportBatch, actor: User, skip_invalid: bool) -> ImportBatch:
+    """Queue the import of a checked batch; refused (409) unless it is checked and not queued."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.state not in (ImportBatch.State.CHECKED, ImportBatch.State.FAILED):
+            raise Conflict(_("This file is being imported already, or was imported."))
+        locked.state, locked.error = ImportBatch.State.QUEUED, ""
+        locked.save(update_fields=["state", "error"])
+        result = import_ledger.enqueue(locked.pk, actor.pk, skip_invalid)
+        ImportBatch.objects.filter(pk=locked.pk).update(task_id=str(result.id))
+        locked.task_id = str(result.id)
+    return locked
+
+
+@task()
+def import_ledger(batch_id: int, actor_id: int, skip_invalid: bool) -> dict[str, int]:
+    batch = ImportBatch.objects.get(pk=batch_id)
+    actor = User.objects.get(pk=actor_id)
+    report = Reporter(progress_key(batch), 0)
+    try:
+        result = importer.import_batch(
+            batch=batch,
+            actor=actor,
+            skip_invalid=skip_invalid,
+            progress=lambda done, total: _report(report, done, total),
+        )
+    except DomainError as exc:  # a row the replay refused: nothing was written
+        _failed(batch_id, str(exc.message))
+        return {"imported": 0, "failed": 1}
+    except Exception:  # a bug: the batch says so, the task's result keeps the traceback
+        log.exception("ledger import %s failed", batch_id)
+        _failed(batch_id, _("The import stopped on an unexpected error; nothing was written."))
+        raise
+    return {"imported": result.imported, "duplicates": result.duplicates, "invalid": result.invalid}
+
+
+def _failed(batch_id: int, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch_id).update(state=ImportBatch.State.FAILED, error=message)
+
+
+def _report(report: Reporter, done: int, total: int) -> None:
+    report.total = total
+    report(done)
