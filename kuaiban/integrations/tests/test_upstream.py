@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from standardwebhooks import Webhook as StandardWebhook
@@ -342,3 +342,25 @@ def test_a_confidential_transfer_is_answered_to_its_platform_only(
     deliveries = Delivery.objects.select_related("webhook").all()
     assert {d.webhook.pk for d in deliveries} == {city.platform.webhook_id}
     assert [c["type"] for c in city.callbacks] == ["appeal.reply"]
+
+
+def test_upstream_command_creates_lists_and_disables(
+    county: Any, receiver: Receiver, capsys: Any
+) -> None:
+    call_command(
+        "upstream", "create", "--code", "prov12345", "--name", "省12345", "--url", receiver.url
+    )
+    out, err = capsys.readouterr()
+    secret = out.strip()
+    platform = UpstreamPlatform.objects.get(code="prov12345")
+    assert secret == platform.secret and secret.startswith("whsec_")
+    assert "/api/v1/upstream/prov12345/appeals" in err
+    assert platform.webhook is not None and platform.webhook.url == receiver.url
+    assert platform.api_key is not None and platform.api_key.channel == "hotline"
+    call_command("upstream", "list")
+    assert "prov12345" in capsys.readouterr().out
+    call_command("upstream", "disable", "prov12345")
+    platform.refresh_from_db()
+    assert not platform.active and platform.webhook is not None and not platform.webhook.active
+    with pytest.raises(CommandError, match="adapter_url"):
+        call_command("upstream", "create", "--code", "x1", "--name", "某市", "--url", "ftp://x")
