@@ -158,8 +158,10 @@ def _payload(event: AppealEvent) -> dict[str, Any]:
         "service_request_id": appeal.number,
         "action": event.action,
         "from_status": event.from_status or None,
-        "to_status": event.to_status,
-        "open311_status": "closed" if event.to_status in TERMINAL_STATUSES else "open",
+        "to_status": event.to_status or None,  # None: an escalation leaves the status as it is
+        "open311_status": (
+            "closed" if (event.to_status or appeal.status) in TERMINAL_STATUSES else "open"
+        ),
         "at": _iso(event.at),
         "channel": appeal.channel,
         "category": appeal.category.code if appeal.category_id else None,  # type: ignore[union-attr]

@@ -277,6 +277,7 @@ def test_an_appeal_escalated_up_reaches_the_city(
     assert callback.signature_ok and callback.headers["X-Kuaiban-Event"] == "appeal.escalate"
     data = callback.json["data"]
     assert data["number"] == number and data["escalation"]["platform"] == "city12345"
+    assert data["to_status"] is None and data["open311_status"] == "open"
     assert data["escalation"]["reason"].startswith("涉及跨区县河道")
     assert data["escalation"]["title"] == "跨县河道污染"
     assert "13812345678" not in callback.body.decode() and "王建华" not in callback.body.decode()
