@@ -365,3 +365,27 @@ def test_upstream_command_creates_lists_and_disables(
     assert not platform.active and platform.webhook is not None and not platform.webhook.active
     with pytest.raises(CommandError, match="adapter_url"):
         call_command("upstream", "create", "--code", "x1", "--name", "某市", "--url", "ftp://x")
+
+
+def test_admin_adds_a_platform_with_its_key_and_webhook(county: Any, receiver: Receiver) -> None:
+    client = Client()
+    client.force_login(user("admin"))
+    form = {
+        "code": "city12345",
+        "name": "市12345",
+        "adapter_url": receiver.url,
+        "secret": new_secret(),
+        "active": "on",
+    }
+    refused = client.post("/admin/integrations/upstreamplatform/add/", {**form, "secret": "abc"})
+    assert refused.status_code == 200 and not UpstreamPlatform.objects.exists()
+    assert "whsec_" in refused.content.decode()
+    added = client.post("/admin/integrations/upstreamplatform/add/", form)
+    assert added.status_code == 302, added.content.decode()[:2000]
+    platform = UpstreamPlatform.objects.get(code="city12345")
+    assert platform.webhook is not None and platform.webhook.secret == form["secret"]
+    assert platform.webhook.url == receiver.url and platform.api_key is not None
+    assert (
+        client.get(f"/admin/integrations/upstreamplatform/{platform.pk}/change/").status_code == 200
+    )
+    assert client.get("/admin/integrations/upstreamtransfer/").status_code == 200
