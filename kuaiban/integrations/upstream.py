@@ -48,7 +48,7 @@ from kuaiban.integrations.models import (
     UpstreamTransfer,
     Webhook,
 )
-from kuaiban.integrations.services import apikey_create, intake_record
+from kuaiban.integrations.services import apikey_create, intake_record, rate_limit_hit
 from kuaiban.integrations.webhooks import secret_message, secret_valid
 from kuaiban.org.models import User
 
@@ -124,7 +124,8 @@ def platform_create(
 def platform_authenticate(code: str, body: bytes, headers: Mapping[str, str]) -> UpstreamPlatform:
     """The platform ``code`` if ``body`` carries its valid signature: 404 for an unknown
     platform, 403 for a disabled one, 401 for a missing, wrong or stale (over five minutes)
-    signature (Standard Webhooks' ``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)."""
+    signature (Standard Webhooks' ``webhook-id``, ``webhook-timestamp``, ``webhook-signature``),
+    429 past its key's requests per minute."""
     platform = UpstreamPlatform.objects.select_related("api_key").filter(code=code).first()
     if platform is None:
         raise NotFound(_("No upstream platform coded %(code)s.") % {"code": code})
@@ -136,6 +137,8 @@ def platform_authenticate(code: str, body: bytes, headers: Mapping[str, str]) ->
         raise SignatureRejected(
             _("The request is not signed with this platform's secret, or its timestamp is stale.")
         ) from None
+    # The platform's key's requests per minute, as for every key (429 with Retry-After).
+    rate_limit_hit(bucket=platform.api_key.scope, limit=platform.api_key.rate_per_minute)
     return platform
 
 

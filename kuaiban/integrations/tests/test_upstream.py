@@ -389,3 +389,14 @@ def test_admin_adds_a_platform_with_its_key_and_webhook(county: Any, receiver: R
         client.get(f"/admin/integrations/upstreamplatform/{platform.pk}/change/").status_code == 200
     )
     assert client.get("/admin/integrations/upstreamtransfer/").status_code == 200
+
+
+def test_a_platform_past_its_rate_is_told_when_to_come_back(city: FakeCity) -> None:
+    key = city.platform.api_key
+    assert key is not None
+    key.rate_per_minute = 1
+    key.save(update_fields=["rate_per_minute"])
+    assert city.push(transfer("SZ-0101")).status == 201
+    over = city.push(transfer("SZ-0102"))
+    assert over.status == 429 and int(over.headers["Retry-After"]) >= 1
+    assert not UpstreamTransfer.objects.filter(upstream_number="SZ-0102").exists()
