@@ -282,6 +282,12 @@ def test_an_appeal_escalated_up_reaches_the_city(
     assert data["escalation"]["title"] == "跨县河道污染"
     assert "13812345678" not in callback.body.decode() and "王建华" not in callback.body.decode()
 
+    # The timeline says so, with the reason.
+    page = Client()
+    page.force_login(user("supervisor"))
+    html = page.get(f"/appeals/{number}/").content.decode()
+    assert "已上报上级平台" in html and "→ 市12345" in html and "涉及跨区县河道" in html
+
     # Once per platform.
     twice = api("supervisor").post(f"/appeals/{number}/escalate", {"reason": "再次上报"})
     assert twice.status == 409 and twice.body["code"] == "already_escalated"
