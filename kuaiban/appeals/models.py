@@ -100,6 +100,7 @@ class Action(models.TextChoices):
     ATTACH = "attach", _("Files added")
     ASSIST_CLAIM = "assist_claim", _("Co-unit part claimed")
     ASSIST = "assist", _("Co-unit answered its part")
+    ESCALATE = "escalate", _("Escalated to an upper-level platform")
 
 
 # The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
@@ -122,13 +123,20 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # status does not change.
     Action.ASSIST_CLAIM: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
     Action.ASSIST: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    # Reporting an open appeal up to the city or provincial platform (上报): a record and a
+    # message upstream; the appeal's own status does not change.
+    Action.ESCALATE: frozenset(
+        {Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS, Status.REPLIED, Status.VISITED}
+    ),
 }
+# Legal moves that leave the appeal's status as it is.
+STATUSLESS_ACTIONS = PART_ACTIONS | {Action.ESCALATE}
 # The actions whose event moves an appeal to a status (registration and the moves above), in
 # Action's order: what the public portal shows and what a webhook can subscribe to.
 STATUS_ACTIONS: tuple[str, ...] = tuple(
     a
     for a in Action.values
-    if a == Action.REGISTER or (a in ALLOWED_TRANSITIONS and a not in PART_ACTIONS)
+    if a == Action.REGISTER or (a in ALLOWED_TRANSITIONS and a not in STATUSLESS_ACTIONS)
 )
 
 
@@ -290,6 +298,14 @@ class Appeal(models.Model):
 
     claim_due = models.DateTimeField(_("claim by"), null=True, blank=True)
     reply_due = models.DateTimeField(_("reply by"), null=True, blank=True)
+    # The latest the reply may be due, set by whoever sent the appeal down (an upper-level
+    # platform's own deadline, 上级转办): the reply clock is the earlier of it and the limit.
+    reply_due_cap = models.DateTimeField(
+        _("upstream deadline"),
+        null=True,
+        blank=True,
+        help_text=_("The reply deadline never lies after it (an upper-level platform's)."),
+    )
     visit_due = models.DateTimeField(_("visit by"), null=True, blank=True)
     alert = models.CharField(
         _("alert"), max_length=8, choices=Alert.choices, default=Alert.NONE, db_index=True

@@ -35,6 +35,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.ATTACH: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.HANDLER}),
     Action.ASSIST_CLAIM: frozenset({Role.HANDLER}),
     Action.ASSIST: frozenset({Role.HANDLER}),
+    # Reporting an appeal up to an upper-level platform (上报): the desk and its supervisors.
+    Action.ESCALATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.

@@ -143,7 +143,9 @@ def schedule(appeal: Appeal, *stages: str, start: dt.datetime) -> None:
     """Start the given clocks of ``appeal`` at ``start``: set ``<stage>_due`` and
     ``<stage>_warn_at`` from the limits table. The caller saves the appeal.
 
-    A claim deadline never lies after the reply deadline it belongs to (an emergency's).
+    A reply deadline never lies after the appeal's ``reply_due_cap`` (the deadline an upper-level
+    platform gave it), and a claim deadline never after the reply deadline it belongs to (an
+    emergency's).
     """
     unknown = set(stages) - set(STAGES)
     if unknown:
@@ -152,6 +154,9 @@ def schedule(appeal: Appeal, *stages: str, start: dt.datetime) -> None:
     cal = work_calendar(settings)
     limits = _limits(appeal.channel, appeal.kind, appeal.urgency)
     dues = {stage: limits.of(stage).apply(cal, start) for stage in stages}
+    cap = appeal.reply_due_cap  # an upper-level platform's deadline (上级转办): the stricter
+    if "reply" in dues and cap is not None and cap < dues["reply"]:
+        dues["reply"] = cap
     if "claim" in dues:
         reply = dues.get("reply", appeal.reply_due)
         if reply is not None and reply < dues["claim"]:

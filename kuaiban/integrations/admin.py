@@ -13,12 +13,14 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.core import clock
 from kuaiban.core.errors import ValidationFailed
-from kuaiban.integrations import addresses, services, webhooks
+from kuaiban.integrations import addresses, services, upstream, webhooks
 from kuaiban.integrations.models import (
     WEBHOOK_EVENTS,
     ApiKey,
     Delivery,
     DeliveryAttempt,
+    UpstreamPlatform,
+    UpstreamTransfer,
     Webhook,
 )
 
@@ -183,3 +185,59 @@ class DeliveryAdmin(admin.ModelAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = sum(webhooks.delivery_retry(d) for d in queryset)
         self.message_user(request, _("%(n)d delivery(ies) queued again.") % {"n": count})
+
+
+class UpstreamPlatformForm(forms.ModelForm):
+    """The adapter URL checked as a webhook's is (public addresses only), the secret as long
+    as Standard Webhooks requires."""
+
+    adapter_url = forms.URLField(label=_("adapter URL"), max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = UpstreamPlatform
+        fields = ("code", "name", "adapter_url", "secret", "active")
+
+    def clean_adapter_url(self) -> str:
+        url = str(self.cleaned_data.get("adapter_url") or "")
+        try:
+            return addresses.check_url(url)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(str(exc.message)) from None
+
+    def clean_secret(self) -> str:
+        secret = str(self.cleaned_data.get("secret") or "").strip()
+        if not webhooks.secret_valid(secret):
+            raise forms.ValidationError(webhooks.secret_message())
+        return secret
+
+
+@admin.register(UpstreamPlatform)
+class UpstreamPlatformAdmin(admin.ModelAdmin):
+    form = UpstreamPlatformForm
+    list_display = ("code", "name", "adapter_url", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("code", "name")
+    readonly_fields = ("api_key", "webhook", "created_at")
+
+    def save_model(
+        self, request: HttpRequest, obj: UpstreamPlatform, form: Any, change: bool
+    ) -> None:
+        upstream.platform_save(obj)  # the platform with its key and webhook, in step
+
+
+@admin.register(UpstreamTransfer)
+class UpstreamTransferAdmin(admin.ModelAdmin):
+    list_display = ("upstream_number", "platform", "appeal", "upstream_unit", "upstream_deadline")
+    list_filter = ("platform",)
+    search_fields = ("upstream_number", "appeal__number")
+    readonly_fields = (
+        "appeal",
+        "platform",
+        "upstream_number",
+        "upstream_unit",
+        "upstream_deadline",
+        "received_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -262,3 +262,72 @@ class DeliveryAttempt(models.Model):
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# What an upper-level platform hears of the appeals it sent down (and of those escalated to it):
+# the unit's answer, a return, the end of the appeal.
+UPSTREAM_EVENTS = ("reply", "answer", "return", "close", "merge", "invalidate", "escalate")
+
+
+class UpstreamPlatform(models.Model):
+    """An upper-level 12345 platform (the city's or the province's) that sends appeals down
+    (上级转办) and hears back through its adapter.
+
+    Both directions are signed as Standard Webhooks specifies, with the one shared ``secret``:
+    the platform signs what it pushes to ``POST /api/v1/upstream/<code>/appeals``, Kuaiban signs
+    what it sends to ``adapter_url``. Saving a platform (admin or ``kuaiban upstream``) keeps its
+    API key (the appeals it brought in) and its webhook (the sending) in step.
+    """
+
+    code = models.CharField(_("code"), max_length=63, unique=True, validators=[NAME_VALIDATOR])
+    name = models.CharField(_("name"), max_length=100, help_text=_("For example 市12345"))
+    adapter_url = models.URLField(_("adapter URL"), max_length=500)
+    secret = models.CharField(
+        _("shared secret"),
+        max_length=100,
+        default=new_secret,
+        help_text=_("whsec_ and base64: signs what the platform pushes and what it is sent."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    api_key = models.OneToOneField(
+        ApiKey, null=True, on_delete=models.PROTECT, editable=False, related_name="platform"
+    )
+    webhook = models.OneToOneField(
+        Webhook, null=True, on_delete=models.SET_NULL, editable=False, related_name="platform"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["code"]
+        verbose_name = _("upstream platform")
+        verbose_name_plural = _("upstream platforms")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class UpstreamTransfer(models.Model):
+    """An appeal an upper-level platform sent down, with that platform's number, unit and
+    deadline. One per (platform, upstream number): pushing it again finds this appeal."""
+
+    appeal = models.OneToOneField(Appeal, on_delete=models.CASCADE, related_name="upstream")
+    platform = models.ForeignKey(
+        UpstreamPlatform, on_delete=models.PROTECT, related_name="transfers"
+    )
+    upstream_number = models.CharField(_("upstream number"), max_length=64)
+    upstream_unit = models.CharField(_("upstream unit"), max_length=100)
+    upstream_deadline = models.DateTimeField(_("upstream deadline"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["-received_at"]
+        verbose_name = _("upstream transfer")
+        verbose_name_plural = _("upstream transfers")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["platform", "upstream_number"], name="upstream_platform_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform.code} {self.upstream_number} → {self.appeal}"

@@ -9,7 +9,10 @@ schedules the next one with exponential back-off until it gives up.
 
 A subscriber gets only what the app would show its API key: never a confidential kind (举报),
 which no key can open (Open311 hides them too); checked when a delivery is queued and again when
-it is sent. Webhooks post to public addresses only (:mod:`kuaiban.integrations.addresses`).
+it is sent. The one exception is an upper-level platform that sent the appeal down itself
+(上级转办, :mod:`kuaiban.integrations.upstream`): it hears its own appeal's outcome, nothing
+more. An escalation (上报) goes to the webhook of the platform it names. Webhooks post to public
+addresses only (:mod:`kuaiban.integrations.addresses`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks import Webhook as StandardWebhook
 
-from kuaiban.appeals.models import CONFIDENTIAL_KINDS, TERMINAL_STATUSES, Appeal, AppealEvent
+from kuaiban.appeals.models import (
+    CONFIDENTIAL_KINDS,
+    TERMINAL_STATUSES,
+    Action,
+    Appeal,
+    AppealEvent,
+)
 from kuaiban.core import clock
 from kuaiban.core.errors import FieldError, ValidationFailed
 from kuaiban.core.masking import mask_text
@@ -43,6 +52,8 @@ from kuaiban.integrations.models import (
     Delivery,
     DeliveryAttempt,
     Intake,
+    UpstreamPlatform,
+    UpstreamTransfer,
     Webhook,
     new_secret,
 )
@@ -147,8 +158,10 @@ def _payload(event: AppealEvent) -> dict[str, Any]:
         "service_request_id": appeal.number,
         "action": event.action,
         "from_status": event.from_status or None,
-        "to_status": event.to_status,
-        "open311_status": "closed" if event.to_status in TERMINAL_STATUSES else "open",
+        "to_status": event.to_status or None,  # None: an escalation leaves the status as it is
+        "open311_status": (
+            "closed" if (event.to_status or appeal.status) in TERMINAL_STATUSES else "open"
+        ),
         "at": _iso(event.at),
         "channel": appeal.channel,
         "category": appeal.category.code if appeal.category_id else None,  # type: ignore[union-attr]
@@ -166,6 +179,27 @@ def _payload(event: AppealEvent) -> dict[str, Any]:
         data["reply_text"] = mask_text(event.note, known)
     if event.action == "merge":
         data["merged_into"] = event.payload.get("into")
+    if event.action == Action.ESCALATE:
+        known = (appeal.submitter_name, appeal.submitter_phone, appeal.submitter_id_number)
+        data["escalation"] = {
+            "platform": event.payload.get("platform"),
+            "reason": mask_text(event.note, known),
+            "kind": appeal.kind,
+            "urgency": appeal.urgency,
+            "title": mask_text(appeal.title, known),
+            "content": mask_text(appeal.content, known),
+            "address": mask_text(appeal.address, known),
+            "received_at": _iso(appeal.received_at),
+        }
+    transfer = UpstreamTransfer.objects.filter(appeal_id=appeal.pk).select_related("platform")
+    sent_down = transfer.first()
+    if sent_down is not None:  # the platform's own numbers, to match the answer with its case
+        data["upstream"] = {
+            "platform": sent_down.platform.code,
+            "number": sent_down.upstream_number,
+            "unit": sent_down.upstream_unit,
+            "deadline": _iso(sent_down.upstream_deadline),
+        }
     return data
 
 
@@ -175,11 +209,14 @@ def delivery_enqueue(appeal: Appeal, event: AppealEvent) -> None:
     No query for events that change no status (the sweep's alerts, notes); one query for the
     rest when nobody listens.
     """
-    if event.action not in WEBHOOK_EVENTS or not event.to_status:
+    if event.action == Action.ESCALATE:
+        ids = _escalated_to(event)
+    elif event.action not in WEBHOOK_EVENTS or not event.to_status:
         return
-    if not may_see(appeal):
-        return
-    ids = _listening(appeal.pk)
+    elif may_see(appeal):
+        ids = _listening(appeal.pk)
+    else:  # a confidential kind: only the platform that sent it down hears its outcome
+        ids = _sender_hooks(appeal.pk)
     if not ids:
         return
     hooks = [h for h in Webhook.objects.filter(pk__in=ids) if h.wants(event.action)]
@@ -201,6 +238,26 @@ def delivery_enqueue(appeal: Appeal, event: AppealEvent) -> None:
         for h in {h.pk: h for h in hooks}.values()
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _escalated_to(event: AppealEvent) -> list[int]:
+    """The webhook of the platform an escalation names (if it is still active)."""
+    return list(
+        UpstreamPlatform.objects.filter(
+            code=event.payload.get("platform"), active=True, webhook__active=True
+        )
+        .exclude(webhook=None)
+        .values_list("webhook_id", flat=True)
+    )
+
+
+def _sender_hooks(appeal_id: int) -> list[int]:
+    """The webhook of the upper-level platform that sent this appeal down, if any."""
+    return list(
+        UpstreamTransfer.objects.filter(
+            appeal_id=appeal_id, platform__webhook__isnull=False
+        ).values_list("platform__webhook_id", flat=True)
+    )
 
 
 def _listening(appeal_id: int) -> list[int]:
@@ -331,10 +388,10 @@ def delivery_send(delivery: Delivery, *, timeout: float = TIMEOUT_SECONDS) -> De
     hook = delivery.webhook
     if not hook.active or hook.api_key.revoked_at is not None:
         return _drop(delivery, "not sent: the webhook is inactive or its API key revoked")
-    kind = (
-        AppealEvent.objects.filter(pk=delivery.event_id).values_list("appeal__kind", flat=True)
+    found = (
+        AppealEvent.objects.filter(pk=delivery.event_id).values_list("appeal_id", "appeal__kind")
     ).first()
-    if kind is None or kind in CONFIDENTIAL_KINDS:
+    if found is None or (found[1] in CONFIDENTIAL_KINDS and hook.pk not in _sender_hooks(found[0])):
         return _drop(delivery, "not sent: the subscriber may not see this appeal")
     body = body_of(delivery)
     started_at = clock.now()

@@ -15,7 +15,8 @@ The package is split by responsibility; callers import from here, not from its m
 - ``dispatch``: dispatch, claim and return;
 - ``replies``: reply, answer, return visit, rework and close;
 - ``endings``: merge and invalidate;
-- ``assist``: the co-units' parts (协办): claim and answer.
+- ``assist``: the co-units' parts (协办): claim and answer;
+- ``escalation``: reporting an appeal up to an upper-level platform (上报).
 """
 
 from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
@@ -32,6 +33,7 @@ from kuaiban.appeals.services.checks import (
 )
 from kuaiban.appeals.services.dispatch import appeal_claim, appeal_dispatch, appeal_return
 from kuaiban.appeals.services.endings import appeal_invalidate, appeal_merge
+from kuaiban.appeals.services.escalation import appeal_escalate
 from kuaiban.appeals.services.events import (
     EventHook,
     _event_hooks,  # the registered hooks: bench/sweep.py times them in place
@@ -79,6 +81,7 @@ __all__ = [
     "appeal_claim",
     "appeal_close",
     "appeal_dispatch",
+    "appeal_escalate",
     "appeal_id_draw",
     "appeal_id_next_sql",
     "appeal_invalidate",

@@ -72,6 +72,9 @@ class AppealInput:
     # Where it happened, WGS-84 (a map pin, Open311's lat/long): both or neither.
     lat: float | str | None = None
     lng: float | str | None = None
+    # An upper-level platform's deadline for the reply (上级转办): the reply clock, started at
+    # dispatch, is the earlier of it and the local limit.
+    reply_due_cap: dt.datetime | None = None
     # Photos and documents, already checked and re-encoded (kuaiban.core.uploads.prepare).
     files: Sequence[Upload] = ()
 
@@ -142,6 +145,7 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
         clean["lat"], clean["lng"] = point or (None, None)
     run("occurred_at", lambda: _occurred_at(data.occurred_at))
     run("group_size", lambda: _group_size(data.group_size, clean.get("channel")))
+    run("reply_due_cap", lambda: _reply_due_cap(data.reply_due_cap))
 
     run(
         "category",
@@ -164,6 +168,18 @@ def _occurred_at(value: dt.datetime | None) -> dt.datetime | None:
         value = timezone.make_aware(value)
     if value > clock.now() + dt.timedelta(minutes=5):
         raise ValidationFailed.one("occurred_at", _("Cannot be in the future."))
+    return value
+
+
+def _reply_due_cap(value: dt.datetime | None) -> dt.datetime | None:
+    """An upstream deadline: a real date, made aware, still ahead of us."""
+    if value is None:
+        return None
+    check_date(value, "reply_due_cap")
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value <= clock.now():
+        raise ValidationFailed.one("reply_due_cap", _("Must be in the future."))
     return value
 
 

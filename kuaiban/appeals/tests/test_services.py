@@ -129,6 +129,9 @@ def test_every_action_from_every_status(make_appeal: Any, start: str, action: st
             actor=op, number=n, into=make_appeal(content="同一小区暖气问题").number
         ),
         "invalidate": lambda: services.appeal_invalidate(actor=op, number=n, reason="重复骚扰"),
+        "escalate": lambda: services.appeal_escalate(
+            actor=op, number=n, target="city12345", target_name="市12345", reason="需市级协调"
+        ),
     }
     # Units only see appeals they lead: a handler acting on an undispatched appeal gets 404.
     handler_blind = action in ("claim", "return", "reply") and appeal.lead_unit_id is None
