@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kuaiban.appeals.models import Kind
 from kuaiban.core.forms import CleanForm
 from kuaiban.enterprise import industries
-from kuaiban.enterprise.models import MeetingKind, Size
+from kuaiban.enterprise.models import BaobaoRole, MeetingKind, Size
 from kuaiban.org.models import Region, Role, Unit, User
 
 PROBLEM_KIND_CHOICES = [
@@ -75,6 +75,22 @@ class AssignForm(CleanForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["official"].choices = [("", "—"), *user_choices()]  # type: ignore[attr-defined]
+
+
+class EnterpriseAssignForm(AssignForm):
+    """包保 on an enterprise: optionally one of the four 四包 roles."""
+
+    role = forms.ChoiceField(
+        label=_("四包 role"),
+        required=False,
+        choices=[("", _("none (liaison)")), *BaobaoRole.choices],
+    )
+    unit = forms.ChoiceField(label=_("for unit (approval / responsible role)"), required=False)
+    replace = forms.BooleanField(label=_("replace the role's current holder"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("the official's own unit")), *unit_choices()]  # type: ignore[attr-defined]
 
 
 class VisitForm(CleanForm):
