@@ -24,9 +24,11 @@ from kuaiban.core.errors import DomainError
 from kuaiban.enterprise import services
 from kuaiban.enterprise.demo_data import (
     ALPHABET,
+    CHAINS,
     CONTACT_NAMES,
     ENTERPRISES,
     FINDINGS,
+    GROUPS,
     MEETING_TOPICS,
     MOBILE,
     PLACES,
@@ -110,6 +112,7 @@ class _Demo:
         enterprises = self.registry(start)
         self.assignments(enterprises, start)
         self.policies(start)
+        self.networks(enterprises, start)
         visits = self.visits(enterprises)
         meetings = self.meetings(enterprises)
         answers = self.answers() if self.with_appeals else 0
@@ -179,6 +182,34 @@ class _Demo:
                         duty=duty,
                         role=role,
                     )
+
+    def networks(self, enterprises: list[Enterprise], start: dt.datetime) -> None:
+        """The industry chains (their projects are linked by the projects demo) and the WeChat
+        matrix groups, one per industry family."""
+        by_name = {e.name: e.credit_code for e in enterprises}
+        for name, leader, description, members in CHAINS:
+            with self.at(start):
+                services.chain_create(
+                    actor=self.admin,
+                    data=services.ChainInput(
+                        name=name,
+                        leader=leader,
+                        description=description,
+                        enterprises=[by_name[m] for m in members],
+                    ),
+                )
+        for name, industry, member_industries in GROUPS:
+            with self.at(start):
+                services.group_save(
+                    actor=self.admin,
+                    data=services.GroupInput(
+                        name=name,
+                        industry=industry,
+                        members=[
+                            e.credit_code for e in enterprises if e.industry_id in member_industries
+                        ],
+                    ),
+                )
 
     def policies(self, start: dt.datetime) -> None:
         year = timezone.localdate(self.now).year

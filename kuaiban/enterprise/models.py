@@ -270,6 +270,7 @@ class LinkSource(models.TextChoices):
     CREDIT_CODE = "credit_code", _("Credit code on the appeal")
     VISIT = "visit", _("Found on a visit")
     MEETING = "meeting", _("Raised at a meeting")
+    GROUP = "group", _("Raised in a WeChat group")
 
 
 class EnterpriseAppeal(models.Model):
@@ -285,6 +286,13 @@ class EnterpriseAppeal(models.Model):
     )
     meeting = models.ForeignKey(
         Meeting, null=True, blank=True, on_delete=models.PROTECT, related_name="problems"
+    )
+    group = models.ForeignKey(
+        "EnterpriseGroup",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="problems",
     )
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
     linked_at = models.DateTimeField()
@@ -401,3 +409,66 @@ class IndustryChain(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EnterpriseGroup(models.Model):
+    """微信矩阵群: one WeChat group of enterprises of an industry (谯城's eight groups), where a
+    problem raised is an appeal and one answer can serve the whole group. ``webhook_url``: the
+    group's bot (its adapter), told of answers for the class through a signed webhook."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    industry = models.ForeignKey(
+        Industry, on_delete=models.PROTECT, related_name="groups", verbose_name=_("industry")
+    )
+    members = models.ManyToManyField(
+        Enterprise, blank=True, related_name="wechat_groups", verbose_name=_("members")
+    )
+    webhook_url = models.URLField(_("group webhook URL"), max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["industry_id", "name", "id"]
+        verbose_name = _("WeChat group")
+        verbose_name_plural = _("WeChat groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookState(models.TextChoices):
+    NONE = "none", _("No group webhook")
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class GroupAnswer(models.Model):
+    """An answer posted in a WeChat group to a problem raised there: to the raising enterprise,
+    or for the class (面向全群) to every member's contacts by SMS and to the group's webhook."""
+
+    group = models.ForeignKey(EnterpriseGroup, on_delete=models.PROTECT, related_name="answers")
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="group_answers")
+    text = models.TextField(_("answer"))
+    for_class = models.BooleanField(_("for the whole group"), default=False)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField()
+    enterprises_told = models.PositiveIntegerField(default=0)
+    sms_count = models.PositiveIntegerField(default=0)
+    webhook_state = models.CharField(
+        max_length=8, choices=WebhookState.choices, default=WebhookState.NONE
+    )
+    webhook_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    webhook_error = models.CharField(max_length=300, blank=True)
+    webhook_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-posted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.appeal_id}"

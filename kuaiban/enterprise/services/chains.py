@@ -42,10 +42,11 @@ def _leader(username: str) -> User:
     return person
 
 
-def _enterprises(codes: list[str]) -> list[Enterprise]:
+def enterprises_of(codes: list[str], field_name: str = "enterprises") -> list[Enterprise]:
+    """The enterprises of these credit codes, each once; an unknown code names ``field_name``."""
     out: dict[int, Enterprise] = {}
     for value in codes:
-        found = enterprise_for_code(value, "enterprises")
+        found = enterprise_for_code(value, field_name)
         out[found.pk] = found
     return list(out.values())
 
@@ -75,7 +76,7 @@ def _clean(data: ChainInput) -> dict[str, Any]:
                     data.description, "description", required=False, limit=DESCRIPTION_MAX
                 ),
             ),
-            ("enterprises", lambda: _enterprises(data.enterprises)),
+            ("enterprises", lambda: enterprises_of(data.enterprises)),
             ("projects", lambda: _projects(data.projects)),
         ]
     )
