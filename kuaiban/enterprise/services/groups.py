@@ -243,12 +243,18 @@ def _tell(answer: GroupAnswer, group: EnterpriseGroup, appeal: Appeal, phones: l
         "group": group.name,
         "number": appeal.number or "",
         "unit": appeal.lead_unit.name if appeal.lead_unit else "",
-        "answer": answer.text[:limit],
+        "answer": shown(appeal, answer.text)[:limit],
     }
     for phone in phones:
         send_sms(phone, SMS_TEMPLATE, context, appeal=appeal)
     if answer.webhook_state == WebhookState.QUEUED:
         transaction.on_commit(partial(webhook_send, answer.pk))
+
+
+def shown(appeal: Appeal, value: str) -> str:
+    """Text that leaves for other enterprises: masked as on every public page (the submitter's
+    own numbers and anything shaped like a phone or ID number)."""
+    return appeal_policy.number_mask_public(appeal)(value)
 
 
 def webhook_body(answer: GroupAnswer) -> bytes:
@@ -258,9 +264,9 @@ def webhook_body(answer: GroupAnswer) -> bytes:
             "type": "group.answer",
             "group": {"id": answer.group_id, "name": answer.group.name},
             "number": appeal.number,
-            "question": appeal.title or appeal.content[:40],
+            "question": shown(appeal, appeal.title or appeal.content[:40]),
             "unit": appeal.lead_unit.name if appeal.lead_unit else None,
-            "answer": answer.text,
+            "answer": shown(appeal, answer.text),
             "for_class": answer.for_class,
             "posted_at": timezone.localtime(answer.posted_at).isoformat(timespec="seconds"),
         },

@@ -102,7 +102,11 @@ def test_an_answer_for_the_class_reaches_every_member_and_the_group(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     number = raise_problem(api, group, members[0].credit_code, unit="jfj").body["number"]
-    answer = {"number": number, "text": "已协调供电公司下周完成增容。", "for_class": True}
+    answer = {
+        "number": number,
+        "text": "已协调供电公司下周完成增容，周海燕经理13905310011已知悉。",
+        "for_class": True,
+    }
     # A handler of another unit may not answer; nor before it reached a unit (below).
     denied = api("handler-zjj").post(f"/wechat-groups/{group['id']}/answers", answer)
     assert denied.status in (403, 404)
@@ -118,11 +122,14 @@ def test_an_answer_for_the_class_reaches_every_member_and_the_group(
         texts = outbox.texts(phone)
         assert len(texts) == 1 and "已协调供电公司下周完成增容" in texts[0], phone
         assert "制造业企业服务群" in texts[0]
+        # The raising enterprise's own phone does not go out to the other members.
+        assert "13905310011" not in texts[0] and "经理****" in texts[0]
     # The group's bot got one POST, signed with the group's secret.
     assert len(receiver.delivered) == 1 and receiver.delivered[0].signature_ok
     body = receiver.delivered[0].json
     assert body["type"] == "group.answer" and body["number"] == number
     assert body["for_class"] is True and body["unit"] == "经发局"
+    assert "13905310011" not in receiver.delivered[0].body.decode()
     assert GroupAnswer.objects.get().webhook_state == "sent"
     # One event on the appeal, which keeps its status.
     events = AppealEvent.objects.filter(appeal__number=number).order_by("seq")
