@@ -218,3 +218,36 @@ def test_group_pages(web: Any, group: dict[str, Any], members: list[Any], outbox
     assert web("handler-jfj").get(f"/enterprise/groups/{group['id']}/").status_code == 403
     assert web("leader").get("/enterprise/groups/").status_code == 200
     assert EnterpriseGroup.objects.count() == 1
+
+
+def test_the_group_page_answers_for_the_class(
+    api: Any,
+    web: Any,
+    group: dict[str, Any],
+    members: list[Any],
+    outbox: Outbox,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    number = raise_problem(api, group, members[2].credit_code, unit="jfj").body["number"]
+    page = web("operator").get(f"/enterprise/groups/{group['id']}/").content.decode()
+    assert "面向全群" in page and number in page
+    with django_capture_on_commit_callbacks(execute=True):
+        r = web("operator").post(
+            f"/enterprise/groups/{group['id']}/answers/",
+            {
+                "answer-number": number,
+                "answer-text": "限行期间可办理通行证。",
+                "answer-for_class": "on",
+            },
+        )
+    assert r.status_code == 302
+    answer = GroupAnswer.objects.get()
+    assert answer.for_class and answer.enterprises_told == 3 and answer.sms_count == 4
+    assert len(outbox.lines()) == 4
+    # A handler of another unit posting the same form is refused.
+    other = web("handler-zjj").post(
+        f"/enterprise/groups/{group['id']}/answers/",
+        {"answer-number": number, "answer-text": "好的。"},
+    )
+    assert other.status_code in (403, 404)
+    assert GroupAnswer.objects.count() == 1
