@@ -153,4 +153,9 @@ def test_chain_pages(web: Any, ent: Any, assign: Any) -> None:
     assert "食品加工产业链" in page and "瑞丰食品有限公司" in page
     assert "空缺" in page  # nobody holds 县级领导包解难题 for it yet
     assert web("leader").get("/enterprise/chains/").status_code == 200
+    # The enterprise's own page names its chain for those who read chains, not for its official.
+    assert "食品加工产业链" in web("leader").get(f"/enterprise/{e.credit_code}/").content.decode()
+    assign("handler-jfj", e)
+    own = web("handler-jfj").get(f"/enterprise/{e.credit_code}/").content.decode()
+    assert "食品加工产业链" not in own
     assert web("leader").get("/enterprise/chains/999/").status_code == 404
