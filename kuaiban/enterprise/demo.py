@@ -24,9 +24,11 @@ from kuaiban.core.errors import DomainError
 from kuaiban.enterprise import services
 from kuaiban.enterprise.demo_data import (
     ALPHABET,
+    CHAINS,
     CONTACT_NAMES,
     ENTERPRISES,
     FINDINGS,
+    GROUPS,
     MEETING_TOPICS,
     MOBILE,
     PLACES,
@@ -34,9 +36,9 @@ from kuaiban.enterprise.demo_data import (
     POSITIONS,
     PROBLEMS,
 )
-from kuaiban.enterprise.models import Enterprise, Meeting, MeetingKind
+from kuaiban.enterprise.models import BaobaoRole, Enterprise, Meeting, MeetingKind
 from kuaiban.org.demo import Directory
-from kuaiban.org.models import Role, User
+from kuaiban.org.models import Role, Unit, User
 
 
 class _Stop(Exception):
@@ -110,6 +112,7 @@ class _Demo:
         enterprises = self.registry(start)
         self.assignments(enterprises, start)
         self.policies(start)
+        self.networks(enterprises, start)
         visits = self.visits(enterprises)
         meetings = self.meetings(enterprises)
         answers = self.answers() if self.with_appeals else 0
@@ -153,27 +156,60 @@ class _Demo:
         return f"{self.d.townships[town].name}{road}{self.rng.randint(1, 200)}号"
 
     def assignments(self, enterprises: list[Enterprise], start: dt.datetime) -> None:
+        """Every enterprise but every seventh has a liaison (业务骨干包联服务); every third
+        enterprise above designated size has the full 四包: a county leader, the approval bureau
+        and its township as the responsible unit besides."""
         officials = [self.d.users[f"handler-{c}"] for c in ("jfj", "xzsp", "zrzy", "rsj", "scjg")]
         for index, enterprise in enumerate(enterprises):
             if index % 7 == 6:
                 continue  # some enterprises still lack an official: coverage below 100%
             official = officials[index % len(officials)]
-            with self.at(start):
-                services.assignment_create(
-                    actor=self.admin,
-                    official=official.username,
-                    enterprise=enterprise.credit_code,
-                    duty="联络员",
-                )
+            seats = [(official.username, BaobaoRole.SERVICE, "联络员")]
             if enterprise.size == "above" and index % 3 == 0:
                 leader = self.leaders[index % len(self.leaders)]
+                seats.append((leader.username, BaobaoRole.LEADER, "包保县领导"))
+                if official.username != "handler-xzsp":
+                    seats.append(("handler-xzsp", BaobaoRole.APPROVAL, "审批代办"))
+                town = Unit.objects.filter(region=enterprise.township).first()
+                if town is not None:
+                    seats.append((f"handler-{town.code}", BaobaoRole.RESPONSIBLE, "项目推进"))
+            for username, role, duty in seats:
                 with self.at(start):
                     services.assignment_create(
                         actor=self.admin,
-                        official=leader.username,
+                        official=username,
                         enterprise=enterprise.credit_code,
-                        duty="包保县领导",
+                        duty=duty,
+                        role=role,
                     )
+
+    def networks(self, enterprises: list[Enterprise], start: dt.datetime) -> None:
+        """The industry chains (their projects are linked by the projects demo) and the WeChat
+        matrix groups, one per industry family."""
+        by_name = {e.name: e.credit_code for e in enterprises}
+        for name, leader, description, members in CHAINS:
+            with self.at(start):
+                services.chain_create(
+                    actor=self.admin,
+                    data=services.ChainInput(
+                        name=name,
+                        leader=leader,
+                        description=description,
+                        enterprises=[by_name[m] for m in members],
+                    ),
+                )
+        for name, industry, member_industries in GROUPS:
+            with self.at(start):
+                services.group_save(
+                    actor=self.admin,
+                    data=services.GroupInput(
+                        name=name,
+                        industry=industry,
+                        members=[
+                            e.credit_code for e in enterprises if e.industry_id in member_industries
+                        ],
+                    ),
+                )
 
     def policies(self, start: dt.datetime) -> None:
         year = timezone.localdate(self.now).year

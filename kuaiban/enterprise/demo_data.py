@@ -287,3 +287,46 @@ MEETING_TOPICS = {
     MeetingKind.RECEPTION: ["企业家会见日", "民营企业家接待日"],
 }
 PLACES = ["县政府三楼会议室", "经济开发区管委会会议室", "县政务服务中心二楼"]
+
+
+# 产业链 (商南's 县级领导包联产业链): name, chain leader, description, member enterprises.
+CHAINS: list[tuple[str, str, str, list[str]]] = [
+    (
+        "新能源汽车零部件产业链",
+        "leader-wang",
+        "以整车配套零部件、电子元件和光伏为主，链长统筹要素保障、协调项目落地。",
+        [
+            "恒达汽车零部件有限公司",
+            "金泰电子元件有限公司",
+            "天源光伏科技有限公司",
+            "中科智能装备有限公司",
+            "正鑫铸造有限公司",
+        ],
+    ),
+    (
+        "食品加工产业链",
+        "leader-zhou",
+        "从种养基地到精深加工，链长牵头解决原料、用地、用工和市场问题。",
+        [
+            "瑞丰食品有限公司",
+            "润禾农产品加工有限公司",
+            "清河酿造有限公司",
+            "清河牧业有限公司",
+            "绿源生态农业有限公司",
+        ],
+    ),
+]
+
+# The livelihood projects along each chain (the projects demo links them; it loads later).
+CHAIN_PROJECTS: dict[str, list[str]] = {
+    "新能源汽车零部件产业链": ["城乡公交一体化", "就业技能培训"],
+    "食品加工产业链": ["高标准农田建设", "农村饮水安全巩固提升工程"],
+}
+
+# 微信矩阵群 (谯城's groups of enterprises by industry): name, the industries of its members.
+GROUPS: list[tuple[str, str, list[str]]] = [
+    ("制造业企业服务群", "C", ["C"]),
+    ("建筑业企业服务群", "E", ["E"]),
+    ("商贸物流企业服务群", "F", ["F", "G"]),
+    ("现代农业企业服务群", "A", ["A"]),
+]

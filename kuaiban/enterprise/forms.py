@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kuaiban.appeals.models import Kind
 from kuaiban.core.forms import CleanForm
 from kuaiban.enterprise import industries
-from kuaiban.enterprise.models import MeetingKind, Size
+from kuaiban.enterprise.models import BaobaoRole, Enterprise, MeetingKind, Size
 from kuaiban.org.models import Region, Role, Unit, User
 
 PROBLEM_KIND_CHOICES = [
@@ -75,6 +75,22 @@ class AssignForm(CleanForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["official"].choices = [("", "—"), *user_choices()]  # type: ignore[attr-defined]
+
+
+class EnterpriseAssignForm(AssignForm):
+    """包保 on an enterprise: optionally one of the four 四包 roles."""
+
+    role = forms.ChoiceField(
+        label=_("四包 role"),
+        required=False,
+        choices=[("", _("none (liaison)")), *BaobaoRole.choices],
+    )
+    unit = forms.ChoiceField(label=_("for unit (approval / responsible role)"), required=False)
+    replace = forms.BooleanField(label=_("replace the role's current holder"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("the official's own unit")), *unit_choices()]  # type: ignore[attr-defined]
 
 
 class VisitForm(CleanForm):
@@ -219,3 +235,67 @@ class PromoteForm(CleanForm):
 class ContactCheckForm(CleanForm):
     credit_code = forms.CharField(label=_("unified social credit code"), max_length=30)
     phone = forms.CharField(label=_("registered contact phone"), max_length=30)
+
+
+def enterprise_choices() -> list[tuple[str, str]]:
+    from_db = Enterprise.objects.order_by("name").values_list("credit_code", "name")
+    return [(c, n) for c, n in from_db]
+
+
+class ChainForm(CleanForm):
+    name = forms.CharField(label=_("name"), max_length=200)
+    leader = forms.ChoiceField(label=_("chain leader"))
+    description = forms.CharField(
+        label=_("description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    enterprises = forms.MultipleChoiceField(
+        label=_("enterprises"), required=False, widget=forms.SelectMultiple(attrs={"size": 6})
+    )
+    projects = forms.TypedMultipleChoiceField(
+        label=_("projects"),
+        required=False,
+        coerce=int,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+
+    def __init__(self, *args: object, projects: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        leaders = user_choices(roles={Role.LEADER})
+        self.fields["leader"].choices = [("", "—"), *leaders]  # type: ignore[attr-defined]
+        self.fields["enterprises"].choices = enterprise_choices()  # type: ignore[attr-defined]
+        self.fields["projects"].choices = projects  # type: ignore[attr-defined]
+
+
+class GroupForm(CleanForm):
+    name = forms.CharField(label=_("name"), max_length=200)
+    industry = forms.ChoiceField(label=_("industry"))
+    members = forms.MultipleChoiceField(
+        label=_("members"), required=False, widget=forms.SelectMultiple(attrs={"size": 6})
+    )
+    webhook_url = forms.CharField(label=_("group webhook URL"), required=False, max_length=500)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["industry"].choices = [("", "—"), *industry_choices()]  # type: ignore[attr-defined]
+        self.fields["members"].choices = enterprise_choices()  # type: ignore[attr-defined]
+
+
+class GroupProblemForm(CleanForm):
+    credit_code = forms.ChoiceField(label=_("raised by"))
+    title = forms.CharField(label=_("title"), required=False, max_length=200)
+    content = forms.CharField(label=_("problem"), widget=forms.Textarea(attrs={"rows": 3}))
+    kind = forms.ChoiceField(label=_("kind"), choices=PROBLEM_KIND_CHOICES, initial=Kind.HELP)
+
+    def __init__(self, *args: object, members: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["credit_code"].choices = [("", "—"), *members]  # type: ignore[attr-defined]
+
+
+class GroupAnswerForm(CleanForm):
+    number = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    text = forms.CharField(
+        label=_("answer (empty: the unit's reply)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    for_class = forms.BooleanField(label=_("for the whole group (面向全群)"), required=False)

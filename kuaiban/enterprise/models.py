@@ -75,8 +75,24 @@ class Contact(models.Model):
         return f"{self.name} {self.phone}"
 
 
+class BaobaoRole(models.TextChoices):
+    """The four roles of 四包 on an enterprise's 包保 (商南's 四包机制): each held by one active
+    assignment at a time. An assignment without a role is a plain 包保 (projects, liaison)."""
+
+    LEADER = "leader", _("County leader: solves the hard problems")  # 县级领导包解难题
+    APPROVAL = "approval", _("Approval unit: handles the procedures")  # 审批部门包办手续
+    RESPONSIBLE = "responsible", _("Responsible unit: drives the progress")  # 责任单位包抓进度
+    SERVICE = "service", _("Service cadre: stays in touch and serves")  # 业务骨干包联服务
+
+
+# The roles an official holds on behalf of a unit (the unit is stored on the assignment).
+UNIT_ROLES = frozenset({BaobaoRole.APPROVAL, BaobaoRole.RESPONSIBLE})
+
+
 class Assignment(models.Model):
-    """包保: an official (any user) looks after an enterprise or a livelihood project."""
+    """包保: an official (any user) looks after an enterprise or a livelihood project, on an
+    enterprise optionally in one of the four roles of 四包 (``role``; ``unit`` for the approval
+    and responsible units)."""
 
     official = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -95,6 +111,17 @@ class Assignment(models.Model):
         related_name="assignments",
     )
     duty = models.CharField(_("duty"), max_length=50, blank=True)
+    role = models.CharField(
+        _("四包 role"), max_length=16, choices=BaobaoRole.choices, blank=True, default=""
+    )
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="baobao_assignments",
+        verbose_name=_("for unit"),
+    )
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -118,6 +145,17 @@ class Assignment(models.Model):
                 fields=["official", "project"],
                 condition=models.Q(ended_at__isnull=True, project__isnull=False),
                 name="assignment_active_project",
+            ),
+            # One holder per 四包 role of an enterprise at a time.
+            models.UniqueConstraint(
+                fields=["enterprise", "role"],
+                condition=models.Q(ended_at__isnull=True, enterprise__isnull=False)
+                & ~models.Q(role=""),
+                name="assignment_active_role",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role="") | models.Q(enterprise__isnull=False),
+                name="assignment_role_on_enterprise",
             ),
         ]
 
@@ -232,6 +270,7 @@ class LinkSource(models.TextChoices):
     CREDIT_CODE = "credit_code", _("Credit code on the appeal")
     VISIT = "visit", _("Found on a visit")
     MEETING = "meeting", _("Raised at a meeting")
+    GROUP = "group", _("Raised in a WeChat group")
 
 
 class EnterpriseAppeal(models.Model):
@@ -247,6 +286,13 @@ class EnterpriseAppeal(models.Model):
     )
     meeting = models.ForeignKey(
         Meeting, null=True, blank=True, on_delete=models.PROTECT, related_name="problems"
+    )
+    group = models.ForeignKey(
+        "EnterpriseGroup",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="problems",
     )
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
     linked_at = models.DateTimeField()
@@ -329,3 +375,100 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answer_id} → {self.enterprise_id}"
+
+
+class IndustryChain(models.Model):
+    """产业链: a county leader (链长) answers for a chain of enterprises and the projects along it
+    (商南's 县级领导包联产业链). The projects are the ``projects`` app's, referred to by name: that
+    app builds on this one."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="led_chains",
+        verbose_name=_("chain leader"),
+    )
+    description = models.TextField(_("description"), blank=True)
+    enterprises = models.ManyToManyField(
+        Enterprise, blank=True, related_name="chains", verbose_name=_("enterprises")
+    )
+    projects = models.ManyToManyField(
+        "projects.Project", blank=True, related_name="chains", verbose_name=_("projects")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["name", "id"]
+        verbose_name = _("industry chain")
+        verbose_name_plural = _("industry chains")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EnterpriseGroup(models.Model):
+    """微信矩阵群: one WeChat group of enterprises of an industry (谯城's eight groups), where a
+    problem raised is an appeal and one answer can serve the whole group. ``webhook_url``: the
+    group's bot (its adapter), told of answers for the class through a signed webhook."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    industry = models.ForeignKey(
+        Industry, on_delete=models.PROTECT, related_name="groups", verbose_name=_("industry")
+    )
+    members = models.ManyToManyField(
+        Enterprise, blank=True, related_name="wechat_groups", verbose_name=_("members")
+    )
+    webhook_url = models.URLField(_("group webhook URL"), max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["industry_id", "name", "id"]
+        verbose_name = _("WeChat group")
+        verbose_name_plural = _("WeChat groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookState(models.TextChoices):
+    NONE = "none", _("No group webhook")
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class GroupAnswer(models.Model):
+    """An answer posted in a WeChat group to a problem raised there: to the raising enterprise,
+    or for the class (面向全群) to every member's contacts by SMS and to the group's webhook."""
+
+    group = models.ForeignKey(EnterpriseGroup, on_delete=models.PROTECT, related_name="answers")
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="group_answers")
+    text = models.TextField(_("answer"))
+    for_class = models.BooleanField(_("for the whole group"), default=False)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField()
+    enterprises_told = models.PositiveIntegerField(default=0)
+    sms_count = models.PositiveIntegerField(default=0)
+    webhook_state = models.CharField(
+        max_length=8, choices=WebhookState.choices, default=WebhookState.NONE
+    )
+    webhook_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    webhook_error = models.CharField(max_length=300, blank=True)
+    webhook_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-posted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.appeal_id}"

@@ -24,6 +24,12 @@ RUN_MEETINGS = frozenset({Role.LEADER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMI
 SEE_CONTACT_PHONES = MANAGE_REGISTRY
 PUBLISH_POLICIES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 PROMOTE_ANSWERS = frozenset({Role.OPERATOR, Role.SUPERVISOR})
+# Industry chains (产业链): the leaders' office sets them up and names their leaders.
+MANAGE_CHAINS = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
+# WeChat matrix groups (微信矩阵群): the registry desk keeps them; the desk that watches the
+# groups registers what is raised there.
+MANAGE_GROUPS = MANAGE_REGISTRY
+RUN_GROUPS = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 SEE_FIGURES = frozenset({Role.LEADER, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 
 

@@ -19,6 +19,7 @@ from kuaiban.enterprise import rules, topics
 from kuaiban.enterprise.models import (
     Answer,
     Assignment,
+    BaobaoRole,
     Booking,
     Enterprise,
     EnterpriseAppeal,
@@ -142,7 +143,24 @@ def readable_numbers(user: User, appeals: list[Appeal]) -> set[str]:
 
 
 def assignments_of(enterprise: Enterprise) -> QuerySet[Assignment]:
-    return enterprise.assignments.filter(ended_at__isnull=True).select_related("official__unit")
+    return enterprise.assignments.filter(ended_at__isnull=True).select_related(
+        "official__unit", "unit"
+    )
+
+
+@dataclass
+class RoleSeat:
+    """One of the four 四包 roles of an enterprise and its current holder (None: vacant)."""
+
+    role: str
+    label: str
+    holder: Assignment | None
+
+
+def four_roles(assignments: list[Assignment]) -> list[RoleSeat]:
+    """The four 四包 roles in their fixed order, from an enterprise's active assignments."""
+    held = {a.role: a for a in assignments if a.role}
+    return [RoleSeat(r.value, str(r.label), held.get(r.value)) for r in BaobaoRole]
 
 
 def policies_for(industry: Industry | None, *, on: dt.date | None = None) -> QuerySet[Policy]:

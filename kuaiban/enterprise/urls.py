@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kuaiban.enterprise import meeting_views, views
+from kuaiban.enterprise import meeting_views, network_views, views
 
 app_name = "enterprise"
 urlpatterns = [
@@ -16,6 +16,12 @@ urlpatterns = [
     path("policies/", views.policies, name="policies"),
     path("answers/", views.answers, name="answers"),
     path("answers/<int:pk>/", views.answer, name="answer"),
+    path("chains/", network_views.chains, name="chains"),
+    path("chains/<int:pk>/", network_views.chain, name="chain"),
+    path("groups/", network_views.groups, name="groups"),
+    path("groups/<int:pk>/", network_views.group, name="group"),
+    path("groups/<int:pk>/problems/", network_views.group_problem, name="group_problem"),
+    path("groups/<int:pk>/answers/", network_views.group_answer, name="group_answer"),
     path("assignments/<int:pk>/end/", views.assignment_end, name="assignment_end"),
     path("<str:code>/", views.enterprise_detail, name="detail"),
     path("<str:code>/visit/", views.visit, name="visit"),

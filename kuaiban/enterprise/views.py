@@ -100,10 +100,15 @@ def _detail_context(user: User, enterprise: Enterprise) -> dict[str, Any]:
     contacts = list(enterprise.contacts.all())
     for c in contacts:
         c.shown_phone = selectors.contact_phone(c.phone, enterprise.pk, full)  # type: ignore[attr-defined]
+    assignments = list(selectors.assignments_of(enterprise))
     return {
         "enterprise": enterprise,
         "contacts": contacts,
-        "assignments": list(selectors.assignments_of(enterprise)),
+        "assignments": assignments,
+        "roles": selectors.four_roles(assignments),
+        "chains": list(enterprise.chains.select_related("leader")),
+        "groups": list(enterprise.wechat_groups.all()),
+        "sees_networks": rules.sees_all(user),
         "appeals": appeals,
         "readable": selectors.readable_numbers(user, appeals),
         "visits": list(selectors.visits_of(enterprise)[:20]),
@@ -115,7 +120,7 @@ def _detail_context(user: User, enterprise: Enterprise) -> dict[str, Any]:
         "may_assign": rules.has(user, rules.ASSIGN),
         "may_visit": services.may_visit(user, enterprise),
         "manages": rules.has(user, rules.MANAGE_REGISTRY),
-        "assign_form": f.AssignForm(prefix="assign"),
+        "assign_form": f.EnterpriseAssignForm(prefix="assign"),
         "contact_form": f.ContactForm(prefix="contact"),
     }
 
@@ -140,7 +145,7 @@ def assign(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
     enterprise = _enterprise(user, code)
     _need(user, rules.ASSIGN)
-    form = f.AssignForm(request.POST, prefix="assign")
+    form = f.EnterpriseAssignForm(request.POST, prefix="assign")
     status = 400
     if form.is_valid():
         try:
@@ -149,6 +154,9 @@ def assign(request: HttpRequest, code: str) -> HttpResponse:
                 official=form.cleaned_data["official"],
                 enterprise=enterprise.credit_code,
                 duty=form.cleaned_data["duty"],
+                role=form.cleaned_data["role"],
+                unit=form.cleaned_data["unit"] or None,
+                replace=form.cleaned_data["replace"],
             )
         except DomainError as exc:
             attach_errors(form, exc)

@@ -9,6 +9,8 @@ import random
 from django.utils import timezone
 
 from kuaiban.core import clock
+from kuaiban.enterprise.demo_data import CHAIN_PROJECTS
+from kuaiban.enterprise.models import IndustryChain
 from kuaiban.enterprise.services import assignment_create
 from kuaiban.org.demo import Directory
 from kuaiban.projects import services
@@ -164,7 +166,14 @@ def load(directory: Directory, *, seed: int, with_appeals: bool) -> str:
                 )
         made += 1
         updates += _progress(project, directory, rng, today, pace)
+    _along_chains(year)
     return f"Livelihood projects {year}: {made} projects, {updates} progress updates."
+
+
+def _along_chains(year: int) -> None:
+    """The demo industry chains (loaded by the enterprise demo) get the projects along them."""
+    for chain in IndustryChain.objects.filter(name__in=CHAIN_PROJECTS):
+        chain.projects.add(*Project.objects.filter(year=year, name__in=CHAIN_PROJECTS[chain.name]))
 
 
 def _progress(

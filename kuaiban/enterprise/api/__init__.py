@@ -3,7 +3,7 @@
 Thin: parse, call one service or selector, render. Importing the modules registers their routes.
 """
 
-from kuaiban.enterprise.api import meetings, policies, registry
+from kuaiban.enterprise.api import meetings, networks, policies, registry
 from kuaiban.enterprise.api.common import router
 
-__all__ = ["meetings", "policies", "registry", "router"]
+__all__ = ["meetings", "networks", "policies", "registry", "router"]

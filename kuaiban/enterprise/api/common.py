@@ -22,6 +22,7 @@ router = Router(tags=["enterprise"])
 SizeT = Literal["above", "below", "construction", "planned"]
 MeetingKindT = Literal["breakfast", "bank", "reception"]
 ProblemKindT = Literal["help", "complaint", "consultation", "suggestion"]
+BaobaoRoleT = Literal["leader", "approval", "responsible", "service"]
 
 
 def user_of(request: HttpRequest) -> User:
@@ -62,6 +63,8 @@ class OfficialOut(Schema):
     username: str
     name: str
     duty: str
+    role: str = Field(..., description="四包 role, empty for a plain 包保")
+    unit: RefOut | None
 
 
 class EnterpriseIn(InputSchema):
@@ -132,6 +135,8 @@ def enterprise_out(e: Enterprise, full_phones: set[int] | None = None) -> dict[s
                 "username": a.official.username,
                 "name": a.official.label,
                 "duty": a.duty,
+                "role": a.role,
+                "unit": ref(a.unit),
             }
             for a in e.assignments.all()
             if a.ended_at is None
@@ -158,4 +163,4 @@ def count_of(obj: object, annotated: str, fallback: Callable[[], int]) -> int:
 
 
 def with_related(qs: Any) -> Any:
-    return qs.prefetch_related("contacts", "assignments__official")
+    return qs.prefetch_related("contacts", "assignments__official", "assignments__unit")

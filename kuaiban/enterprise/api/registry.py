@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Schema, Status
 from ninja.files import UploadedFile
 
-from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema
+from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema, RefOut
 from kuaiban.core.errors import PermissionDenied
 from kuaiban.enterprise import industries, rules, selectors, services
 from kuaiban.enterprise.api.common import (
+    BaobaoRoleT,
     EnterpriseAppealOut,
     EnterpriseDetailOut,
     EnterpriseIn,
@@ -24,6 +25,7 @@ from kuaiban.enterprise.api.common import (
     SizeT,
     appeal_line,
     enterprise_out,
+    ref,
     router,
     user_of,
     with_related,
@@ -145,7 +147,16 @@ class AssignmentIn(InputSchema):
     official: str = Field(..., description="Username of the leader or official")
     enterprise: str | None = Field(None, description="Credit code")
     project: int | None = Field(None, description="Livelihood project id")
-    duty: str = ""
+    duty: str = Field("", max_length=100)
+    role: BaobaoRoleT | None = Field(
+        None,
+        description="四包 role on an enterprise: leader 县级领导包解难题, "
+        "approval 审批部门包办手续, responsible 责任单位包抓进度, service 业务骨干包联服务",
+    )
+    unit: str | None = Field(
+        None, max_length=32, description="Unit code for approval/responsible (default: own unit)"
+    )
+    replace: bool = Field(False, description="Hand the role over from its current holder")
 
 
 class AssignmentOut(Schema):
@@ -156,6 +167,9 @@ class AssignmentOut(Schema):
     enterprise_name: str | None
     project: int | None
     duty: str
+    role: str
+    role_label: str
+    unit: RefOut | None
     assigned_at: dt.datetime
     ended_at: dt.datetime | None
 
@@ -169,6 +183,9 @@ def assignment_out(a: Assignment) -> dict[str, Any]:
         "enterprise_name": a.enterprise.name if a.enterprise else None,
         "project": a.project_id,
         "duty": a.duty,
+        "role": a.role,
+        "role_label": a.get_role_display() if a.role else "",
+        "unit": ref(a.unit),
         "assigned_at": a.assigned_at,
         "ended_at": a.ended_at,
     }
@@ -178,13 +195,14 @@ class AssignmentParams(QuerySchema):
     official: str | None = None
     enterprise: str | None = None
     project: int | None = None
+    role: BaobaoRoleT | None = None
     active: bool = True
 
 
 @router.get("/assignments", response={200: list[AssignmentOut], **ERRORS})
 def list_assignments(request: HttpRequest, params: Query[AssignmentParams]) -> list[dict[str, Any]]:
     user = user_of(request)
-    qs = Assignment.objects.select_related("official", "enterprise")
+    qs = Assignment.objects.select_related("official", "enterprise", "unit")
     if not rules.sees_all(user):
         qs = qs.filter(official=user)  # an official sees their own assignments only
     if params.official:
@@ -193,6 +211,8 @@ def list_assignments(request: HttpRequest, params: Query[AssignmentParams]) -> l
         qs = qs.filter(enterprise__credit_code=params.enterprise.strip().upper())
     if params.project:
         qs = qs.filter(project_id=params.project)
+    if params.role:
+        qs = qs.filter(role=params.role)
     if params.active:
         qs = qs.filter(ended_at__isnull=True)
     return [assignment_out(a) for a in qs[:1000]]

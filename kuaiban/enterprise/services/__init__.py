@@ -2,11 +2,14 @@
 
 A package: ``checks`` (what every write shares), ``registry`` (enterprises and contacts),
 ``links`` (appeals joined to enterprises; problems registered as appeals), ``assignments`` (包保),
-``visits`` (走访), ``imports`` (the workbook), ``meetings``, ``policies``. Callers import from the
+``visits`` (走访), ``imports`` (the workbook), ``meetings``, ``policies``, ``chains`` (产业链),
+``groups`` (微信矩阵群). Callers import from the
 package.
 """
 
 from kuaiban.enterprise.services.assignments import assignment_create, assignment_end
+from kuaiban.enterprise.services.chains import ChainInput, chain_create, chain_update
+from kuaiban.enterprise.services.groups import GroupInput, group_answer, group_problem, group_save
 from kuaiban.enterprise.services.imports import ImportReport, enterprise_import, read_workbook
 from kuaiban.enterprise.services.links import ProblemInput, link_existing_appeals, link_on_register
 from kuaiban.enterprise.services.meetings import (
@@ -38,7 +41,9 @@ from kuaiban.enterprise.services.registry import (
 from kuaiban.enterprise.services.visits import VisitInput, may_visit, visit_record
 
 __all__ = [
+    "ChainInput",
     "EnterpriseInput",
+    "GroupInput",
     "ImportReport",
     "MeetingInput",
     "PolicyInput",
@@ -50,12 +55,17 @@ __all__ = [
     "attendance_record",
     "booking_create",
     "booking_refusal",
+    "chain_create",
+    "chain_update",
     "contact_add",
     "enterprise_create",
     "enterprise_for_code",
     "enterprise_for_contact",
     "enterprise_import",
     "enterprise_update",
+    "group_answer",
+    "group_problem",
+    "group_save",
     "link_existing_appeals",
     "link_on_register",
     "may_visit",

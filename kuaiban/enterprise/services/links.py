@@ -19,6 +19,7 @@ from kuaiban.enterprise import topics
 from kuaiban.enterprise.models import (
     Enterprise,
     EnterpriseAppeal,
+    EnterpriseGroup,
     EnterpriseVisit,
     LinkSource,
     Meeting,
@@ -36,6 +37,7 @@ def link_appeal(
     source: str,
     visit: EnterpriseVisit | None = None,
     meeting: Meeting | None = None,
+    group: EnterpriseGroup | None = None,
 ) -> EnterpriseAppeal:
     return EnterpriseAppeal.objects.create(
         appeal=appeal,
@@ -43,6 +45,7 @@ def link_appeal(
         source=source,
         visit=visit,
         meeting=meeting,
+        group=group,
         topic=topics.classify(f"{appeal.title}\n{appeal.content}"),
         linked_at=clock.now(),
     )

@@ -17,7 +17,10 @@ from kuaiban.enterprise.models import (
     Contact,
     Enterprise,
     EnterpriseAppeal,
+    EnterpriseGroup,
     EnterpriseVisit,
+    GroupAnswer,
+    IndustryChain,
     Meeting,
     Notice,
     Policy,
@@ -29,6 +32,8 @@ pytestmark = pytest.mark.django_db
 
 
 def wipe() -> None:
+    for model in (GroupAnswer, IndustryChain, EnterpriseGroup):
+        model.objects.all().delete()
     for model in (Notice, Answer, EnterpriseAppeal, Booking, Meeting, EnterpriseVisit):
         model.objects.all().delete()
     for model in (Assignment, Contact, Policy, Enterprise):
@@ -45,6 +50,19 @@ def test_without_appeals_the_demo_creates_no_appeals_and_is_deterministic(county
     assert Meeting.objects.filter(status="held").count() == 10
     assert Meeting.objects.filter(status="published").count() == 2
     assert Policy.objects.count() == 8
+    # 四包: every seat of the four is filled somewhere, one holder per role and enterprise.
+    assert set(Assignment.objects.exclude(role="").values_list("role", flat=True)) == {
+        "leader",
+        "approval",
+        "responsible",
+        "service",
+    }
+    assert not Assignment.objects.filter(role="leader").exclude(official__role="leader")
+    chains = {c.name: c for c in IndustryChain.objects.all()}
+    assert set(chains) == {"新能源汽车零部件产业链", "食品加工产业链"}
+    assert chains["食品加工产业链"].enterprises.filter(name="瑞丰食品有限公司").exists()
+    makers = EnterpriseGroup.objects.get(name="制造业企业服务群")
+    assert makers.members.count() == Enterprise.objects.filter(industry_id="C").count()
     cov = selectors.coverage()
     assert 0 < cov["assigned_pct"] < 100
     assert enterprise_demo.load(county, seed=2026, with_appeals=False).endswith("already loaded.")
@@ -70,3 +88,8 @@ def test_with_appeals_meetings_carry_problems_and_projects_their_progress(county
     projects_demo.load(county, seed=7, with_appeals=True)
     assert Project.objects.count() == 12
     assert ProgressUpdate.objects.exists()
+    food = IndustryChain.objects.get(name="食品加工产业链")
+    assert set(food.projects.values_list("name", flat=True)) == {
+        "高标准农田建设",
+        "农村饮水安全巩固提升工程",
+    }
