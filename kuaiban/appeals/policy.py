@@ -35,6 +35,11 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.ATTACH: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.HANDLER}),
     Action.ASSIST_CLAIM: frozenset({Role.HANDLER}),
     Action.ASSIST: frozenset({Role.HANDLER}),
+    # The petition office writes the notice of acceptance and records a petitioner's request
+    # for review; the level above (a supervisor) gives the review's opinion.
+    Action.PETITION_NOTICE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.REVIEW_REQUEST: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.REVIEW_DECIDE: frozenset({Role.SUPERVISOR}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.
