@@ -45,9 +45,7 @@ def _user(request: HttpRequest) -> User:
 def petition_notice(
     request: HttpRequest, number: str, payload: PetitionNoticeIn
 ) -> dict[str, object]:
-    appeal = services.appeal_petition_notice(
-        actor=_user(request), number=number, text=payload.text
-    )
+    appeal = services.appeal_petition_notice(actor=_user(request), number=number, text=payload.text)
     return done(request, appeal)
 
 

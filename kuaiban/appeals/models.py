@@ -641,14 +641,14 @@ class PetitionReview(models.Model):
     review's opinion (复核), each its own stage with its own deadline from the limits table."""
 
     appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="reviews")
-    level = models.CharField(_("level"), max_length=8, choices=ReviewLevel.choices)
+    level = models.CharField(_("review level"), max_length=8, choices=ReviewLevel.choices)
     requested_at = models.DateTimeField(_("requested at"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.TextField(_("reason"))
     due = models.DateTimeField(_("opinion due"))
-    opinion = models.TextField(_("opinion"), blank=True)
+    opinion = models.TextField(_("review opinion"), blank=True)
     outcome = models.CharField(
         _("outcome"), max_length=8, choices=ReviewOutcome.choices, blank=True
     )

@@ -40,13 +40,13 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[("review", "Review (复查)"), ("recheck", "Re-examination (复核)")],
                         max_length=8,
-                        verbose_name="level",
+                        verbose_name="review level",
                     ),
                 ),
                 ("requested_at", models.DateTimeField(verbose_name="requested at")),
                 ("reason", models.TextField(verbose_name="reason")),
                 ("due", models.DateTimeField(verbose_name="opinion due")),
-                ("opinion", models.TextField(blank=True, verbose_name="opinion")),
+                ("opinion", models.TextField(blank=True, verbose_name="review opinion")),
                 (
                     "outcome",
                     models.CharField(

@@ -59,9 +59,7 @@ def appeal_petition_notice(*, actor: User, number: str, text: str) -> Appeal:
     _guard(appeal, actor, Action.PETITION_NOTICE)
     _clock(appeal, "notice")
     if appeal.noticed_at is not None:
-        raise Conflict(
-            _("The notice of acceptance was already given."), code="already_noticed"
-        )
+        raise Conflict(_("The notice of acceptance was already given."), code="already_noticed")
     text = _text(text, "text", required=True, limit=TEXT_MAX)
     now = clock.now()
     appeal.noticed_at = now
@@ -105,8 +103,7 @@ def appeal_review_request(*, actor: User, number: str, level: str, reason: str) 
     reviews = {r.level: r for r in appeal.reviews.all()}
     if level in reviews:
         raise Conflict(
-            _("A %(level)s was already requested.")
-            % {"level": ReviewLevel(level).label},
+            _("A %(level)s was already requested.") % {"level": ReviewLevel(level).label},
             code="review_exists",
         )
     earlier = reviews.get(ReviewLevel.REVIEW) if level == ReviewLevel.RECHECK else None
@@ -141,9 +138,7 @@ def appeal_review_request(*, actor: User, number: str, level: str, reason: str) 
 
 
 @transaction.atomic
-def appeal_review_decide(
-    *, actor: User, number: str, outcome: str, opinion: str
-) -> PetitionReview:
+def appeal_review_decide(*, actor: User, number: str, outcome: str, opinion: str) -> PetitionReview:
     """The level above gives its opinion on the open review or re-examination."""
     appeal = _locked(number)
     _guard(appeal, actor, Action.REVIEW_DECIDE)

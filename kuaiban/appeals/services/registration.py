@@ -41,7 +41,6 @@ from kuaiban.core import clock
 from kuaiban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
 from kuaiban.core.uploads import Upload
-from kuaiban.deadlines import services as deadlines
 from kuaiban.core.validation import (
     check_date,
     clean_credit_code,
@@ -49,11 +48,13 @@ from kuaiban.core.validation import (
     clean_phone,
     clean_point,
 )
+from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import Region, User
 
 # The channels whose limits table rows give a notice of acceptance clock (受理告知); other
 # channels skip the look-up, so registration stays at its few queries.
 NOTICE_CHANNELS = frozenset({Channel.PETITION})
+
 
 @dataclass
 class AppealInput:

@@ -15,8 +15,8 @@ from kuaiban.conftest import user
 from kuaiban.core import clock
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.deadlines import services as deadlines
-from kuaiban.deadlines.defaults import SHIPPED
 from kuaiban.deadlines.calendar import SHANGHAI
+from kuaiban.deadlines.defaults import SHIPPED
 from kuaiban.deadlines.models import CalendarDay, LimitUnit, TimeLimit, WorkSettings
 
 pytestmark = pytest.mark.django_db
