@@ -286,6 +286,7 @@ RANKING_HEADERS = (
     "解决率",
     "真实率",
     "重办率",
+    "协办及时率",
 )
 RATE_COLUMNS = (
     "on_time_claim_rate",
@@ -297,6 +298,7 @@ RATE_COLUMNS = (
     "resolution_rate",
     "authenticity_rate",
     "rework_rate",
+    "co_handling_rate",
 )
 
 

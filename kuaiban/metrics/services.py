@@ -39,6 +39,7 @@ RATES = (
     "resolution_rate",
     "authenticity_rate",
     "rework_rate",
+    "co_handling_rate",
 )
 
 
@@ -182,6 +183,9 @@ class Counts:
     replied: int = 0
     replied_on_time: int = 0
     due_passed_unreplied: int = 0
+    parts_answered: int = 0
+    parts_answered_on_time: int = 0
+    parts_due_passed_unanswered: int = 0
     extensions: int = 0
     reworked: int = 0
     visited: int = 0
@@ -199,12 +203,21 @@ class Counts:
         """Appeals whose reply deadline has passed or that were replied."""
         return self.replied + self.due_passed_unreplied
 
+    @property
+    def parts_due(self) -> int:
+        """Co-unit parts answered or past their due unanswered."""
+        return self.parts_answered + self.parts_due_passed_unanswered
+
 
 def _sums(now: dt.datetime) -> dict[str, Any]:
-    names = [f.name for f in fields(Counts) if f.name != "due_passed_unreplied"]
+    computed = ("due_passed_unreplied", "parts_due_passed_unanswered")
+    names = [f.name for f in fields(Counts) if f.name not in computed]
     sums: dict[str, Any] = {name: Sum(name) for name in names}
     sums["due_passed_unreplied"] = Sum(
         Case(When(reply_due_open__lt=now, then=1), default=0, output_field=IntegerField())
+    )
+    sums["parts_due_passed_unanswered"] = Sum(
+        Case(When(part_due_open__lt=now, then=1), default=0, output_field=IntegerField())
     )
     return sums
 
@@ -225,6 +238,7 @@ def rates(c: Counts) -> dict[str, Fraction | None]:
         "resolution_rate": _ratio(c.resolved, c.rated),
         "authenticity_rate": _ratio(c.authentic, c.rated),
         "rework_rate": _ratio(c.reworked, c.replied),
+        "co_handling_rate": _ratio(c.parts_answered_on_time, c.parts_due),
     }
 
 

@@ -11,17 +11,14 @@ from decimal import Decimal
 from django.db import migrations, models
 
 PETITION_BASIS = (
-    "《信访工作条例》(2022): written notice of acceptance within 15 days of receipt (受理告知, "
-    "第二十四条 per the project's reading; article number to be confirmed); handled within 60 "
-    "days of acceptance, extended by at most 30 days with the approval of the unit's head "
-    "(第三十二条); review (复查) opinion within 30 days of the request (第三十五条); "
-    "re-examination (复核) opinion within 30 days of the request (第三十六条). Article numbers "
-    "to be confirmed against the published text."
+    "《信访工作条例》(2022): notice of acceptance within 15 days (受理告知, 第二十四条?); "
+    "handled within 60 days, extended at most 30 days with approval (第三十二条); 复查 and 复核 "
+    "opinions within 30 days of the request (第三十五条, 第三十六条). "
+    "Article numbers to be confirmed."
 )
 GROUP_BASIS = (
-    "A group visit (5 people or more) is urgent: claimed within 2 working hours (the urgent "
-    "row), but it keeps the statutory 60-day handling limit of 《信访工作条例》 (article "
-    "numbers to be confirmed: 第三十二条)."
+    "Group visit (5 people or more): urgent, claimed within 2 working hours, but it keeps "
+    "the 60-day handling limit of 《信访工作条例》 (第三十二条; article number to be confirmed)."
 )
 DAYS = "days"
 
