@@ -209,9 +209,12 @@ class Counts:
         return self.parts_answered + self.parts_due_passed_unanswered
 
 
+# Counts summed from a deadline compared with now, not from a column.
+COMPUTED = ("due_passed_unreplied", "parts_due_passed_unanswered")
+
+
 def _sums(now: dt.datetime) -> dict[str, Any]:
-    computed = ("due_passed_unreplied", "parts_due_passed_unanswered")
-    names = [f.name for f in fields(Counts) if f.name not in computed]
+    names = [f.name for f in fields(Counts) if f.name not in COMPUTED]
     sums: dict[str, Any] = {name: Sum(name) for name in names}
     sums["due_passed_unreplied"] = Sum(
         Case(When(reply_due_open__lt=now, then=1), default=0, output_field=IntegerField())
@@ -357,10 +360,10 @@ def overview_counts(
         return total(scope), confidential_in(scope), {d: grouped(scope, d) for d in dims}
     facts.catch_up()
     cols = [COLUMN[d] for d in dims]
-    names = [f.name for f in fields(Counts) if f.name != "due_passed_unreplied"]
+    names = [f.name for f in fields(Counts) if f.name not in COMPUTED]
     inner, params = (
         fact_rows(scope)
-        .values(*cols, *names, "reply_due_open", "kind", "lead")
+        .values(*cols, *names, "reply_due_open", "part_due_open", "kind", "lead")
         .query.sql_with_params()
     )
     sums = ", ".join(f"SUM(f.{n}) AS {n}" for n in names)
@@ -369,11 +372,13 @@ def overview_counts(
     sql = (
         f"SELECT {', '.join('f.' + c for c in cols)}, {flags}, {sums}, "
         "SUM(CASE WHEN f.reply_due_open < %s THEN 1 ELSE 0 END) AS due_passed_unreplied, "
+        "SUM(CASE WHEN f.part_due_open < %s THEN 1 ELSE 0 END) AS parts_due_passed_unanswered, "
         "SUM(CASE WHEN f.lead AND f.kind = %s THEN 1 ELSE 0 END) AS reports "
         f"FROM ({inner}) f GROUP BY GROUPING SETS ({sets})"
     )
     with connection.cursor() as cur:
-        cur.execute(sql, [clock.now(), "report", *params])
+        now = clock.now()
+        cur.execute(sql, [now, now, "report", *params])
         head = [c[0] for c in cur.description]
         rows = [dict(zip(head, r, strict=True)) for r in cur.fetchall()]
     whole = [r for r in rows if all(r[f"g_{c}"] == 1 for c in cols)]
