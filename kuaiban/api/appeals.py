@@ -112,6 +112,10 @@ class AppealOut(Schema):
     claim_due: dt.datetime | None
     reply_due: dt.datetime | None
     visit_due: dt.datetime | None
+    notice_due: dt.datetime | None = Field(
+        None, description="A petition's written notice of acceptance (受理告知) is due by"
+    )
+    noticed_at: dt.datetime | None = None
     alert: Literal["none", "yellow", "red"]
     reply_result: str | None
     reply_text: str
@@ -132,8 +136,21 @@ class PartOut(Schema):
     answered_at: dt.datetime | None
 
 
+class ReviewOut(Schema):
+    level: Literal["review", "recheck"]
+    requested_at: dt.datetime
+    reason: str
+    due: dt.datetime
+    outcome: Literal["upheld", "changed"] | None
+    opinion: str
+    decided_at: dt.datetime | None
+
+
 class AppealDetailOut(AppealOut):
     events: list[EventOut]
+    reviews: list[ReviewOut] = Field(
+        [], description="A petition's review (复查) and re-examination (复核), oldest first"
+    )
     parts: list[PartOut] = Field(
         [],
         description="The co-units' parts (协办) the caller may read: all for the lead unit "
@@ -195,6 +212,8 @@ def appeal_out(
         "claim_due": appeal.claim_due,
         "reply_due": appeal.reply_due,
         "visit_due": appeal.visit_due,
+        "notice_due": appeal.notice_due,
+        "noticed_at": appeal.noticed_at,
         "alert": appeal.alert,
         "reply_result": appeal.reply_result or None,
         "reply_text": mask(appeal.reply_text),
@@ -235,12 +254,31 @@ def parts_out(appeal: Appeal, user: User) -> list[dict[str, object]]:
     ]
 
 
+def reviews_out(appeal: Appeal, user: User) -> list[dict[str, object]]:
+    if appeal.channel != "petition":
+        return []
+    mask = policy.number_mask(user, appeal)
+    return [
+        {
+            "level": r.level,
+            "requested_at": r.requested_at,
+            "reason": mask(r.reason),
+            "due": r.due,
+            "outcome": r.outcome or None,
+            "opinion": mask(r.opinion),
+            "decided_at": r.decided_at,
+        }
+        for r in appeal.reviews.order_by("requested_at")
+    ]
+
+
 def _detail(appeal: Appeal, user: User) -> dict[str, object]:
     out = appeal_out(appeal, user)
     out["events"] = [
         event_out(e, policy.number_mask(user, appeal)) for e in appeal.events.order_by("seq")
     ]
     out["parts"] = parts_out(appeal, user)
+    out["reviews"] = reviews_out(appeal, user)
     return out
 
 
@@ -426,6 +464,11 @@ def _written_events(appeal: Appeal) -> list[AppealEvent]:
     return list(appeal.events.filter(seq__lte=appeal.event_count).order_by("seq"))
 
 
+def done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
+    """``_done`` for the routers of other modules (the petition steps)."""
+    return _done(request, appeal)
+
+
 def _done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
     """Answer an action from the state its transaction wrote (the service's ``appeal``).
 
@@ -439,6 +482,7 @@ def _done(request: HttpRequest, appeal: Appeal) -> dict[str, object]:
         event_out(e, policy.number_mask(user, appeal)) for e in _written_events(appeal)
     ]
     out["parts"] = parts_out(appeal, user)
+    out["reviews"] = reviews_out(appeal, user)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from kuaiban.api.appeals import router as appeals_router
 from kuaiban.api.base import api
+from kuaiban.api.petition import router as petition_router
 from kuaiban.enterprise.api import router as enterprise_router
 from kuaiban.integrations.api import router as integrations_router
 from kuaiban.metrics.api import router as metrics_router
@@ -15,6 +16,7 @@ from kuaiban.visits.api import router as visits_router
 
 api.add_router("/", org_router)
 api.add_router("/appeals", appeals_router)
+api.add_router("/appeals", petition_router)
 # Each domain's router uses full paths below /api/v1/ (e.g. "/metrics", "/extensions").
 api.add_router("/", supervision_router)
 api.add_router("/", visits_router)

@@ -101,10 +101,16 @@ class Action(models.TextChoices):
     ASSIST_CLAIM = "assist_claim", _("Co-unit part claimed")
     ASSIST = "assist", _("Co-unit answered its part")
     ESCALATE = "escalate", _("Escalated to an upper-level platform")
+    PETITION_NOTICE = "petition_notice", _("Written notice of acceptance given")
+    REVIEW_REQUEST = "review_request", _("Review requested")
+    REVIEW_DECIDE = "review_decide", _("Review opinion given")
 
 
 # The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
 PART_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST})
+# A petition's own steps (《信访工作条例》): the notice of acceptance, and the review (复查) and
+# re-examination (复核) a dissatisfied petitioner asks for. They leave the appeal's status too.
+PETITION_ACTIONS = frozenset({Action.PETITION_NOTICE, Action.REVIEW_REQUEST, Action.REVIEW_DECIDE})
 
 # The one table of legal moves: action → statuses it may start from. The target status of
 # each action is fixed in the service that performs it.
@@ -128,9 +134,14 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Action.ESCALATE: frozenset(
         {Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS, Status.REPLIED, Status.VISITED}
     ),
+    # 受理告知 comes before the handling opinion; 复查/复核 follow the written reply, also after
+    # the appeal was closed.
+    Action.PETITION_NOTICE: frozenset({Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS}),
+    Action.REVIEW_REQUEST: frozenset({Status.REPLIED, Status.VISITED, Status.CLOSED}),
+    Action.REVIEW_DECIDE: frozenset({Status.REPLIED, Status.VISITED, Status.CLOSED}),
 }
 # Legal moves that leave the appeal's status as it is.
-STATUSLESS_ACTIONS = PART_ACTIONS | {Action.ESCALATE}
+STATUSLESS_ACTIONS = PART_ACTIONS | PETITION_ACTIONS | {Action.ESCALATE}
 # The actions whose event moves an appeal to a status (registration and the moves above), in
 # Action's order: what the public portal shows and what a webhook can subscribe to.
 STATUS_ACTIONS: tuple[str, ...] = tuple(
@@ -319,6 +330,10 @@ class Appeal(models.Model):
     alert_stage = models.CharField(max_length=8, blank=True, editable=False)
     alert_due = models.DateTimeField(null=True, blank=True, editable=False)
     extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0, editable=False)
+    # A petition's written notice of acceptance (受理告知): due from receipt when the limits
+    # table gives the channel a notice clock, stamped when it is given.
+    notice_due = models.DateTimeField(_("notice of acceptance by"), null=True, blank=True)
+    noticed_at = models.DateTimeField(_("notice of acceptance given"), null=True, blank=True)
 
     # Head of this appeal's event hash chain; `audit verify` checks it against the last event.
     last_event_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -624,3 +639,52 @@ class AssistPart(models.Model):
         if self.answered_at is None:
             return None
         return self.answered_at <= self.due
+
+
+class ReviewLevel(models.TextChoices):
+    REVIEW = "review", _("Review (复查)")
+    RECHECK = "recheck", _("Re-examination (复核)")
+
+
+class ReviewOutcome(models.TextChoices):
+    UPHELD = "upheld", _("Handling opinion upheld")
+    CHANGED = "changed", _("Handling opinion changed")
+
+
+class PetitionReview(models.Model):
+    """A petitioner's request against a petition's handling opinion (复查), or against the
+    review's opinion (复核), each its own stage with its own deadline from the limits table."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="reviews")
+    level = models.CharField(_("review level"), max_length=8, choices=ReviewLevel.choices)
+    requested_at = models.DateTimeField(_("requested at"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    due = models.DateTimeField(_("opinion due"))
+    opinion = models.TextField(_("review opinion"), blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=ReviewOutcome.choices, blank=True
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["appeal_id", "requested_at"]
+        verbose_name = _("petition review")
+        verbose_name_plural = _("petition reviews")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["appeal", "level"], name="petitionreview_one_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.level}"
+
+    @property
+    def on_time(self) -> bool | None:
+        if self.decided_at is None:
+            return None
+        return self.decided_at <= self.due

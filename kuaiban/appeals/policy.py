@@ -37,6 +37,11 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.ASSIST: frozenset({Role.HANDLER}),
     # Reporting an appeal up to an upper-level platform (上报): the desk and its supervisors.
     Action.ESCALATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    # The petition office writes the notice of acceptance and records a petitioner's request
+    # for review; the level above (a supervisor) gives the review's opinion.
+    Action.PETITION_NOTICE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.REVIEW_REQUEST: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.REVIEW_DECIDE: frozenset({Role.SUPERVISOR}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.

@@ -71,6 +71,18 @@ class TimeLimitAdmin(WarningAdmin):
                     ("claim_amount", "claim_unit"),
                     ("reply_amount", "reply_unit"),
                     ("visit_amount", "visit_unit"),
+                    "assist_lead",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Petitions (信访): clocks only some appeals have"),
+            {
+                "fields": (
+                    ("notice_amount", "notice_unit"),
+                    ("review_amount", "review_unit"),
+                    ("recheck_amount", "recheck_unit"),
+                    ("extension_amount", "extension_unit"),
                 )
             },
         ),

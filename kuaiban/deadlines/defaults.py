@@ -9,6 +9,18 @@ from kuaiban.deadlines.models import STAGES, TimeLimit
 
 Amount = tuple[Decimal, str] | None
 
+PETITION_BASIS = (
+    "《信访工作条例》(2022): notice of acceptance within 15 days (受理告知, 第二十四条?); "
+    "handled within 60 days, extended at most 30 days with approval (第三十二条); 复查 and 复核 "
+    "opinions within 30 days of the request (第三十五条, 第三十六条). "
+    "Article numbers to be confirmed."
+)
+
+GROUP_BASIS = (
+    "Group visit (5 people or more): urgent, claimed within 2 working hours, but it keeps "
+    "the 60-day handling limit of 《信访工作条例》 (第三十二条; article number to be confirmed)."
+)
+
 # (channel, kind, urgency) → (claim, reply, visit), basis.
 SHIPPED: list[tuple[tuple[str, str, str], tuple[Amount, Amount, Amount], str]] = [
     (
@@ -39,6 +51,16 @@ SHIPPED: list[tuple[tuple[str, str, str], tuple[Amount, Amount, Amount], str]] =
         "书记直通车 (secretary direct line): closed within 7 days.",
     ),
     (
+        ("petition", "", ""),
+        (None, (Decimal(60), "days"), None),
+        PETITION_BASIS,
+    ),
+    (
+        ("petition", "", "urgent"),
+        (None, (Decimal(60), "days"), None),
+        GROUP_BASIS,
+    ),
+    (
         ("", "", "urgent"),
         ((Decimal(2), "hours"), (Decimal(1), "workdays"), None),
         "Urgent (water, power, gas, heating): Beijing 12345 standard feedback within 24 hours.",
@@ -52,12 +74,32 @@ SHIPPED: list[tuple[tuple[str, str, str], tuple[Amount, Amount, Amount], str]] =
 ]
 
 
+# The optional clocks and the co-unit lead, per row key: {clock: (amount, unit)} and
+# "assist_lead": working days (the catch-all's 1 leaves the lead a day to consolidate).
+SHIPPED_EXTRA: dict[tuple[str, str, str], dict[str, tuple[Decimal, str] | int]] = {
+    ("", "", ""): {"assist_lead": 1},
+    ("petition", "", ""): {
+        "notice": (Decimal(15), "days"),
+        "review": (Decimal(30), "days"),
+        "recheck": (Decimal(30), "days"),
+        "extension": (Decimal(30), "days"),
+    },
+}
+
+
 def shipped_rows() -> list[TimeLimit]:
     rows = []
-    for (channel, kind, urgency), limits, basis in SHIPPED:
+    for key, limits, basis in SHIPPED:
+        channel, kind, urgency = key
         row = TimeLimit(channel=channel, kind=kind, urgency=urgency, basis=basis)
         for stage, limit in zip(STAGES, limits, strict=True):
             setattr(row, f"{stage}_amount", limit[0] if limit else None)
             setattr(row, f"{stage}_unit", limit[1] if limit else "")
+        for name, value in SHIPPED_EXTRA.get(key, {}).items():
+            if isinstance(value, int):
+                setattr(row, name, value)
+            else:
+                setattr(row, f"{name}_amount", value[0])
+                setattr(row, f"{name}_unit", value[1])
         rows.append(row)
     return rows

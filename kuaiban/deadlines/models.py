@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 STAGES = ("claim", "reply", "visit")
+# Clocks only some appeals have (a row sets them or they do not run): the petition's written
+# notice of acceptance (受理告知), its review (复查) and re-examination (复核), and the longest
+# extension of its handling limit. Unlike STAGES, the catch-all row need not set them.
+OPTIONAL_CLOCKS = ("notice", "review", "recheck", "extension")
 
 
 class LimitUnit(models.TextChoices):
@@ -59,6 +63,21 @@ class TimeLimit(models.Model):
     reply_unit = _unit(_("reply limit unit"))
     visit_amount = _amount(_("return-visit limit"))
     visit_unit = _unit(_("return-visit limit unit"))
+    notice_amount = _amount(_("acceptance-notice limit"))
+    notice_unit = _unit(_("acceptance-notice limit unit"))
+    review_amount = _amount(_("review limit"))
+    review_unit = _unit(_("review limit unit"))
+    recheck_amount = _amount(_("re-examination limit"))
+    recheck_unit = _unit(_("re-examination limit unit"))
+    extension_amount = _amount(_("longest extension"))
+    extension_unit = _unit(_("longest extension unit"))
+    assist_lead = models.PositiveSmallIntegerField(
+        _("co-unit parts due this many working days before the reply"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(30)],
+        help_text=_("Leaves the lead unit time to consolidate the parts into its reply."),
+    )
     basis = models.CharField(
         _("basis"),
         max_length=300,
@@ -102,7 +121,7 @@ class TimeLimit(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        for stage in STAGES:
+        for stage in (*STAGES, *OPTIONAL_CLOCKS):
             amount: Decimal | None = getattr(self, f"{stage}_amount")
             unit: str = getattr(self, f"{stage}_unit")
             if (amount is None) != (not unit):
@@ -112,7 +131,7 @@ class TimeLimit(models.Model):
                     errors[f"{stage}_amount"] = str(_("Working hours must be more than zero."))
                 elif unit != LimitUnit.HOURS and amount != amount.to_integral_value():
                     errors[f"{stage}_amount"] = str(_("Days are whole numbers."))
-            elif self.is_catch_all:
+            elif self.is_catch_all and stage in STAGES:
                 errors[f"{stage}_amount"] = str(_("The catch-all row must set every limit."))
         if errors:
             raise ValidationError(errors)

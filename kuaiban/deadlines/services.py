@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.deadlines.calendar import SHANGHAI, WorkCalendar, unknown_years
 from kuaiban.deadlines.defaults import shipped_rows
-from kuaiban.deadlines.models import STAGES, CalendarDay, LimitUnit, TimeLimit, WorkSettings
+from kuaiban.deadlines.models import (
+    OPTIONAL_CLOCKS,
+    STAGES,
+    CalendarDay,
+    LimitUnit,
+    TimeLimit,
+    WorkSettings,
+)
 
 if TYPE_CHECKING:
     from kuaiban.appeals.models import Appeal
@@ -55,6 +62,9 @@ class Limits:
 # Only used if an administrator deleted the catch-all row of the table (the data migration ships
 # one; an empty table means the shipped rows): claim by the end of the same working day, reply in
 # 10 and visit in 3 working days.
+# Only if no row sets ``assist_lead`` (the catch-all ships 1).
+ASSIST_LEAD_WORKDAYS = 1
+
 FALLBACK = Limits(
     claim=Limit(0, LimitUnit.WORKDAYS),
     reply=Limit(10, LimitUnit.WORKDAYS),
@@ -72,25 +82,53 @@ def work_calendar(settings: WorkSettings | None = None) -> WorkCalendar:
     return WorkCalendar(hours=settings.periods, overrides=overrides)
 
 
-def limits_for(*, channel: str, kind: str, urgency: str) -> Limits:
-    """The three limits for an appeal: per clock, the most specific row that sets it."""
+def _rows(channel: str, kind: str, urgency: str) -> list[TimeLimit]:
+    """The rows that match an appeal, most specific first."""
     table = list(TimeLimit.objects.all()) or shipped_rows()  # empty: the shipped defaults
-    rows = sorted(
+    return sorted(
         (r for r in table if r.matches(channel=channel, kind=kind, urgency=urgency)),
         key=lambda r: r.specificity,
         reverse=True,
     )
-    found: dict[str, Limit] = {}
-    for stage in STAGES:
-        for row in rows:
-            amount: Decimal | None = getattr(row, f"{stage}_amount")
-            unit: str = getattr(row, f"{stage}_unit")
-            if amount is not None and unit:
-                found[stage] = Limit(float(amount), unit)
-                break
-        else:
-            found[stage] = FALLBACK.of(stage)
-    return Limits(**found)
+
+
+def _first(rows: list[TimeLimit], clock: str) -> Limit | None:
+    for row in rows:
+        amount: Decimal | None = getattr(row, f"{clock}_amount")
+        unit: str = getattr(row, f"{clock}_unit")
+        if amount is not None and unit:
+            return Limit(float(amount), unit)
+    return None
+
+
+def limits_for(*, channel: str, kind: str, urgency: str) -> Limits:
+    """The three limits for an appeal: per clock, the most specific row that sets it."""
+    rows = _rows(channel, kind, urgency)
+    return Limits(**{stage: _first(rows, stage) or FALLBACK.of(stage) for stage in STAGES})
+
+
+def optional_limit(*, clock: str, channel: str, kind: str = "", urgency: str = "") -> Limit | None:
+    """One of the clocks only some appeals have (a petition's notice, review, re-examination
+    and longest extension): the most specific row that sets it, or None (the clock never runs)."""
+    if clock not in OPTIONAL_CLOCKS:
+        raise ValueError(f"unknown optional clock {clock!r}")
+    return _first(_rows(channel, kind, urgency), clock)
+
+
+def optional_due(
+    *, clock: str, start: dt.datetime, channel: str, kind: str = "", urgency: str = ""
+) -> dt.datetime | None:
+    limit = optional_limit(clock=clock, channel=channel, kind=kind, urgency=urgency)
+    return limit.apply(work_calendar(), start) if limit else None
+
+
+def assist_lead(*, channel: str = "", kind: str = "", urgency: str = "") -> int:
+    """How many working days before the lead's reply deadline a co-unit's part is due: the
+    most specific row that sets ``assist_lead`` (the catch-all ships 1)."""
+    for row in _rows(channel, kind, urgency):
+        if row.assist_lead is not None:
+            return row.assist_lead
+    return ASSIST_LEAD_WORKDAYS
 
 
 def ensure_defaults() -> None:
@@ -168,19 +206,23 @@ def schedule(appeal: Appeal, *stages: str, start: dt.datetime) -> None:
         )
 
 
-# A co-unit's part is due this many working days before the lead's reply, so the lead has a
-# day to consolidate the parts into the reply.
-ASSIST_LEAD_WORKDAYS = 1
-
-
-def assist_due(*, reply_due: dt.datetime | None, start: dt.datetime) -> dt.datetime:
-    """When a co-unit's part (协办) is due: the end of the working day before the lead's reply
-    deadline. A reply deadline too close for that (an emergency's few hours, or one due on the
-    dispatch day) is shared as it is; without one, the catch-all reply limit from ``start``."""
+def assist_due(
+    *,
+    reply_due: dt.datetime | None,
+    start: dt.datetime,
+    channel: str = "",
+    kind: str = "",
+    urgency: str = "",
+) -> dt.datetime:
+    """When a co-unit's part (协办) is due: the end of the working day ``assist_lead`` working
+    days (from the limits table, 1 as shipped) before the lead's reply deadline. A reply
+    deadline too close for that (an emergency's few hours, or one due on the dispatch day) is
+    shared as it is; without one, the matching reply limit from ``start``."""
     cal = work_calendar()
     if reply_due is None:
-        reply_due = _limits("", "", "").reply.apply(cal, start)
-    due = cal.sub_working_days(reply_due, ASSIST_LEAD_WORKDAYS)
+        reply_due = _limits(channel, kind, urgency).reply.apply(cal, start)
+    lead = assist_lead(channel=channel, kind=kind, urgency=urgency)
+    due = cal.sub_working_days(reply_due, lead) if lead else reply_due
     return due if start < due < reply_due else reply_due
 
 

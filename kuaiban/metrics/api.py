@@ -24,6 +24,9 @@ class CountsOut(Schema):
     replied: int
     replied_on_time: int
     due_passed_unreplied: int
+    parts_answered: int = 0
+    parts_answered_on_time: int = 0
+    parts_due_passed_unanswered: int = 0
     extensions: int
     reworked: int
     visited: int
@@ -44,6 +47,9 @@ class FiguresOut(Schema):
     resolution_rate: float | None
     authenticity_rate: float | None
     rework_rate: float | None
+    co_handling_rate: float | None = Field(
+        None, description="协办及时率: co-unit parts answered by their due / parts due"
+    )
     score: float | None = Field(description="Composite score in points (0–100)")
     counts: CountsOut
 

@@ -21,13 +21,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kuaiban.appeals import policy
-from kuaiban.appeals.models import Appeal, Status, Visit
+from kuaiban.appeals.models import Appeal, AssistPart, PartStatus, Status, Visit
 from kuaiban.core import spreadsheet
 from kuaiban.core.masking import mask_text
 from kuaiban.core.validation import mask_id, mask_phone
 from kuaiban.metrics.importer.parse import COLUMNS as IMPORT_COLUMNS
 from kuaiban.metrics.models import ResponseMetric
-from kuaiban.org.models import User
+from kuaiban.org.models import Role, User
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LEDGER_MAX_ROWS = 100_000
@@ -213,9 +213,59 @@ def ledger_workbook(qs: QuerySet[Appeal], user: User) -> bytes:
                 ledger_rows(qs[:LEDGER_MAX_ROWS], user),
                 widths=widths,
                 note=note,
-            )
+            ),
+            Sheet(
+                "协办情况",
+                PART_HEADERS,
+                part_rows(qs[:LEDGER_MAX_ROWS], user),
+                widths=(20, 14, 12, 17, 17, 17, 10, 50, 8),
+            ),
         ]
     )
+
+
+# ----- the co-units' parts (协办), a second sheet: the importer reads the first one only -----
+
+PART_HEADERS = (
+    "诉求编号",
+    "协办单位",
+    "协办状态",
+    "协办时限",
+    "签收时间",
+    "答复时间",
+    "协办结果",
+    "协办意见",
+    "是否按期",
+)
+
+
+def part_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
+    """One row per live part of the exported appeals, as ``user`` reads them on the appeal
+    page (``policy.visible_parts``): all of them for the lead unit and overseers, its own for a
+    co-unit's handler; the opinion masked like the ledger's free text."""
+    parts = (
+        AssistPart.objects.filter(appeal__in=qs.values("pk"))
+        .exclude(status=PartStatus.WITHDRAWN)
+        .select_related("appeal", "unit")
+        .order_by("appeal__received_at", "appeal_id", "unit__code")
+    )
+    for p in parts.iterator(chunk_size=2000):
+        a = p.appeal
+        if user.role == Role.HANDLER and user.unit_id not in (a.lead_unit_id, p.unit_id):
+            continue
+        full = policy.sees_full_numbers(user, a)
+        known = (a.submitter_phone, a.submitter_id_number)
+        yield [
+            a.number,
+            p.unit.name,
+            p.get_status_display(),
+            p.due,
+            p.claimed_at,
+            p.answered_at,
+            p.get_result_display() if p.result else "",
+            p.text if full else mask_text(p.text, known),
+            _yes_no(p.on_time),
+        ]
 
 
 # ----- rankings ----------------------------------------------------------------------------------
@@ -237,6 +287,7 @@ RANKING_HEADERS = (
     "解决率",
     "真实率",
     "重办率",
+    "协办及时率",
 )
 RATE_COLUMNS = (
     "on_time_claim_rate",
@@ -248,6 +299,7 @@ RATE_COLUMNS = (
     "resolution_rate",
     "authenticity_rate",
     "rework_rate",
+    "co_handling_rate",
 )
 
 

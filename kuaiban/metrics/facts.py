@@ -31,7 +31,9 @@ from kuaiban.appeals.models import (
     Alert,
     Appeal,
     AppealEvent,
+    AssistPart,
     Category,
+    PartStatus,
     Satisfaction,
     Status,
 )
@@ -97,11 +99,18 @@ class Lookups:
         return cls(units, top, township)
 
 
+# A live co-unit part: (unit id, due, answered at).
+Part = tuple[int, dt.datetime, dt.datetime | None]
+
+
 @dataclass
 class _Row:
     dispatches: int = 0
     claimed_on_time: int = 0
     returns: int = 0
+    parts_answered: int = 0
+    parts_answered_on_time: int = 0
+    part_due_open: dt.datetime | None = None
     counts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -121,12 +130,23 @@ def running_due(appeal: dict[str, Any]) -> dt.datetime | None:
 
 
 def facts_for(
-    appeal: dict[str, Any], events: Sequence[tuple[str, dict[str, Any]]], lk: Lookups
+    appeal: dict[str, Any],
+    events: Sequence[tuple[str, dict[str, Any]]],
+    lk: Lookups,
+    parts: Sequence[Part] = (),
 ) -> list[AppealFact]:
-    """The fact rows of one appeal, from its row (``APPEAL_FIELDS``) and its events in order."""
+    """The fact rows of one appeal, from its row (``APPEAL_FIELDS``), its events in order and
+    its live co-unit parts."""
     if appeal["status"] in EXCLUDED:
         return []
     rows: dict[int | None, _Row] = {}
+    for unit_id, due, answered_at in parts:
+        part = rows.setdefault(unit_id, _Row())
+        if answered_at is None:
+            part.part_due_open = due
+        else:
+            part.parts_answered = 1
+            part.parts_answered_on_time = int(answered_at <= due)
     current: int | None = None
     replied = replied_on_time = reworked = visited = extensions = 0
     last_rating: dict[str, Any] | None = None
@@ -188,6 +208,9 @@ def facts_for(
             dispatches=row.dispatches,
             claimed_on_time=row.claimed_on_time,
             returns=row.returns,
+            parts_answered=row.parts_answered,
+            parts_answered_on_time=row.parts_answered_on_time,
+            part_due_open=row.part_due_open,
             **row.counts,
             **common,
         )
@@ -224,9 +247,16 @@ def build(ids: Iterable[int], lk: Lookups | None = None) -> list[AppealFact]:
         .values_list("appeal_id", "action", "payload")
     ):
         events.setdefault(appeal_id, []).append((action, payload or {}))
+    parts: dict[int, list[Part]] = {}
+    for appeal_id, unit_id, due, answered_at in (
+        AssistPart.objects.filter(appeal_id__in=ids)
+        .exclude(status=PartStatus.WITHDRAWN)
+        .values_list("appeal_id", "unit_id", "due", "answered_at")
+    ):
+        parts.setdefault(appeal_id, []).append((unit_id, due, answered_at))
     out: list[AppealFact] = []
     for appeal in appeals:
-        out.extend(facts_for(appeal, events.get(appeal["id"], []), lk))
+        out.extend(facts_for(appeal, events.get(appeal["id"], []), lk, parts.get(appeal["id"], [])))
     return out
 
 

@@ -133,6 +133,11 @@ class AppealFact(models.Model):
     authentic = models.PositiveSmallIntegerField(default=0)
     # open and flagged red (overdue) by the deadline sweep, now; with the deadline it missed
     overdue = models.PositiveSmallIntegerField(default=0)
+    # The unit's co-unit part (协办) of the appeal, on that unit's row: answered, answered by its
+    # due, or the due of a part still unanswered (past it, the part counts as due, not on time).
+    parts_answered = models.PositiveSmallIntegerField(default=0)
+    parts_answered_on_time = models.PositiveSmallIntegerField(default=0)
+    part_due_open = models.DateTimeField(null=True)
     due = models.DateTimeField(null=True)
 
     class Meta:

@@ -39,6 +39,7 @@ RATES = (
     "resolution_rate",
     "authenticity_rate",
     "rework_rate",
+    "co_handling_rate",
 )
 
 
@@ -182,6 +183,9 @@ class Counts:
     replied: int = 0
     replied_on_time: int = 0
     due_passed_unreplied: int = 0
+    parts_answered: int = 0
+    parts_answered_on_time: int = 0
+    parts_due_passed_unanswered: int = 0
     extensions: int = 0
     reworked: int = 0
     visited: int = 0
@@ -199,12 +203,24 @@ class Counts:
         """Appeals whose reply deadline has passed or that were replied."""
         return self.replied + self.due_passed_unreplied
 
+    @property
+    def parts_due(self) -> int:
+        """Co-unit parts answered or past their due unanswered."""
+        return self.parts_answered + self.parts_due_passed_unanswered
+
+
+# Counts summed from a deadline compared with now, not from a column.
+COMPUTED = ("due_passed_unreplied", "parts_due_passed_unanswered")
+
 
 def _sums(now: dt.datetime) -> dict[str, Any]:
-    names = [f.name for f in fields(Counts) if f.name != "due_passed_unreplied"]
+    names = [f.name for f in fields(Counts) if f.name not in COMPUTED]
     sums: dict[str, Any] = {name: Sum(name) for name in names}
     sums["due_passed_unreplied"] = Sum(
         Case(When(reply_due_open__lt=now, then=1), default=0, output_field=IntegerField())
+    )
+    sums["parts_due_passed_unanswered"] = Sum(
+        Case(When(part_due_open__lt=now, then=1), default=0, output_field=IntegerField())
     )
     return sums
 
@@ -225,6 +241,7 @@ def rates(c: Counts) -> dict[str, Fraction | None]:
         "resolution_rate": _ratio(c.resolved, c.rated),
         "authenticity_rate": _ratio(c.authentic, c.rated),
         "rework_rate": _ratio(c.reworked, c.replied),
+        "co_handling_rate": _ratio(c.parts_answered_on_time, c.parts_due),
     }
 
 
@@ -343,10 +360,10 @@ def overview_counts(
         return total(scope), confidential_in(scope), {d: grouped(scope, d) for d in dims}
     facts.catch_up()
     cols = [COLUMN[d] for d in dims]
-    names = [f.name for f in fields(Counts) if f.name != "due_passed_unreplied"]
+    names = [f.name for f in fields(Counts) if f.name not in COMPUTED]
     inner, params = (
         fact_rows(scope)
-        .values(*cols, *names, "reply_due_open", "kind", "lead")
+        .values(*cols, *names, "reply_due_open", "part_due_open", "kind", "lead")
         .query.sql_with_params()
     )
     sums = ", ".join(f"SUM(f.{n}) AS {n}" for n in names)
@@ -355,11 +372,13 @@ def overview_counts(
     sql = (
         f"SELECT {', '.join('f.' + c for c in cols)}, {flags}, {sums}, "
         "SUM(CASE WHEN f.reply_due_open < %s THEN 1 ELSE 0 END) AS due_passed_unreplied, "
+        "SUM(CASE WHEN f.part_due_open < %s THEN 1 ELSE 0 END) AS parts_due_passed_unanswered, "
         "SUM(CASE WHEN f.lead AND f.kind = %s THEN 1 ELSE 0 END) AS reports "
         f"FROM ({inner}) f GROUP BY GROUPING SETS ({sets})"
     )
     with connection.cursor() as cur:
-        cur.execute(sql, [clock.now(), "report", *params])
+        now = clock.now()
+        cur.execute(sql, [now, now, "report", *params])
         head = [c[0] for c in cur.description]
         rows = [dict(zip(head, r, strict=True)) for r in cur.fetchall()]
     whole = [r for r in rows if all(r[f"g_{c}"] == 1 for c in cols)]

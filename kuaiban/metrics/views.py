@@ -110,6 +110,7 @@ TILES: tuple[tuple[str, Any], ...] = (
     ("authenticity_rate", gettext_lazy("Authenticity rate")),
     ("return_rate", gettext_lazy("Return rate")),
     ("rework_rate", gettext_lazy("Rework rate")),
+    ("co_handling_rate", gettext_lazy("Co-handling on-time rate")),
 )
 
 
@@ -325,6 +326,10 @@ DRILL: dict[str, tuple[Q, str | None]] = {
     "resolution_rate": (Q(lead=True, rated=1), "resolved"),
     "authenticity_rate": (Q(lead=True, rated=1), "authentic"),
     "rework_rate": (Q(lead=True, replied=1), "reworked"),
+    "co_handling_rate": (
+        Q(parts_answered=1) | Q(part_due_open__isnull=False),
+        "parts_answered_on_time",
+    ),
 }
 DRILL_LABELS = dict(TILES) | {"received": gettext_lazy("Received")}
 
@@ -342,6 +347,8 @@ def drill(request: HttpRequest) -> HttpResponse:
     rows_q = services.fact_rows(scope).filter(where)
     if metric == "on_time_reply_rate":
         rows_q = rows_q.filter(Q(replied=1) | Q(reply_due_open__lt=clock.now()))
+    if metric == "co_handling_rate":
+        rows_q = rows_q.filter(Q(parts_answered=1) | Q(part_due_open__lt=clock.now()))
     qs = selectors.visible_appeals(user).filter(pk__in=Subquery(rows_q.values("appeal_id")))
     try:
         rows, next_cursor = selectors.page(

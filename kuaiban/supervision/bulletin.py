@@ -12,11 +12,18 @@ import io
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, AppealEvent, LedgerAnchor
+from kuaiban.appeals.models import (
+    CONFIDENTIAL_KINDS,
+    Appeal,
+    AppealEvent,
+    AssistPart,
+    LedgerAnchor,
+    PartStatus,
+)
 from kuaiban.core import clock, spreadsheet
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.core.masking import mask_text
@@ -27,7 +34,7 @@ from kuaiban.supervision.services.extensions import ACTION_APPROVED, ACTION_REQU
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOP_UNITS = 10
-STAGE_ZH = {"claim": "认领", "reply": "答复", "visit": "回访"}
+STAGE_ZH = {"claim": "认领", "reply": "答复", "visit": "回访", "assist": "协办"}
 STATUS_ZH = {
     "received": "待派单",
     "dispatched": "待认领",
@@ -143,6 +150,7 @@ def build(year: int, month: int) -> Bulletin:
     units = {u.code: u.name for u in Unit.objects.all()}
     per_unit: dict[str, UnitLine] = {}
     b.overdue = _overdue(in_month, units, per_unit)
+    b.overdue += _parts_overdue(start, end, per_unit)
     for event in AppealEvent.objects.filter(in_month, action="return").only("payload"):
         b.returns += 1
         code = str(event.payload.get("unit") or "")
@@ -207,6 +215,35 @@ def _overdue(
         if stage != "visit":
             _line(per_unit, unit).overdue += 1
     items.sort(key=lambda o: (o.unit, o.number))
+    return items
+
+
+def _parts_overdue(
+    start: dt.datetime, end: dt.datetime, per_unit: dict[str, UnitLine]
+) -> list[OverdueItem]:
+    """Co-unit parts (协办) whose due fell in the month and that were answered after it or are
+    still unanswered past it: listed like overdue appeals, counted against the co-unit."""
+    cutoff = min(end, clock.now())
+    parts = (
+        AssistPart.objects.filter(due__gte=start, due__lt=cutoff)
+        .exclude(status=PartStatus.WITHDRAWN)
+        .filter(Q(answered_at__isnull=True) | Q(answered_at__gt=F("due")))
+        .select_related("appeal", "unit")
+        .order_by("unit__name", "appeal__number")
+    )
+    items = []
+    for part in parts:
+        items.append(
+            OverdueItem(
+                number=part.appeal.number or "",
+                title=_title(part.appeal),
+                unit=part.unit.name,
+                stage=STAGE_ZH["assist"],
+                due=part.due,
+                status=str(part.get_status_display()),
+            )
+        )
+        _line(per_unit, part.unit.name).overdue += 1
     return items
 
 

@@ -17,6 +17,7 @@ The package is split by responsibility; callers import from here, not from its m
 - ``endings``: merge and invalidate;
 - ``assist``: the co-units' parts (协办): claim and answer;
 - ``escalation``: reporting an appeal up to an upper-level platform (上报).
+- ``petition``: a petition's own steps (信访): notice of acceptance, review and re-examination.
 """
 
 from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
@@ -40,6 +41,11 @@ from kuaiban.appeals.services.events import (
     hooks_paused,
     on_event,
     record_event,
+)
+from kuaiban.appeals.services.petition import (
+    appeal_petition_notice,
+    appeal_review_decide,
+    appeal_review_request,
 )
 from kuaiban.appeals.services.registration import (
     AppealInput,
@@ -86,10 +92,13 @@ __all__ = [
     "appeal_id_next_sql",
     "appeal_invalidate",
     "appeal_merge",
+    "appeal_petition_notice",
     "appeal_register",
     "appeal_register_within",
     "appeal_reply",
     "appeal_return",
+    "appeal_review_decide",
+    "appeal_review_request",
     "appeal_rework",
     "appeal_support",
     "appeal_visit",

@@ -1,7 +1,8 @@
 """Co-unit parts (协办): created by dispatch, claimed and answered by the co-unit's handlers.
 
 Each co-unit named at dispatch gets one ``AssistPart`` with its own deadline (the lead's reply
-deadline less one working day, ``deadlines.assist_due``). Claiming and answering a part are
+deadline less the limits table's ``assist_lead`` working days, one as shipped,
+``deadlines.assist_due``). Claiming and answering a part are
 transitions of the appeal like the others (lock, guard, one event), but they leave the appeal's
 status alone: the lead still holds it and consolidates the parts into the reply. A return
 withdraws the live parts (kept as history); the next dispatch creates new ones.
@@ -41,7 +42,13 @@ def parts_open(appeal: Appeal, units: Sequence[Unit], *, now: dt.datetime) -> li
     see reports (policy.can_see), so they could not answer one."""
     if appeal.is_confidential or not units:
         return []
-    due = deadlines.assist_due(reply_due=appeal.reply_due, start=now)
+    due = deadlines.assist_due(
+        reply_due=appeal.reply_due,
+        start=now,
+        channel=appeal.channel,
+        kind=appeal.kind,
+        urgency=appeal.urgency,
+    )
     return AssistPart.objects.bulk_create(
         AssistPart(appeal=appeal, unit=u, created_at=now, due=due) for u in units
     )

@@ -28,6 +28,8 @@ REASON_MAX = 500
 NAME_MAX = 100
 ADDRESS_MAX = 200
 GROUP_MAX = 10000
+# A petition visit by this many people or more is a group visit (集体访), urgent by default.
+GROUP_URGENT = 5
 MAX_RETURNS = 2
 UNREACHED_ATTEMPTS_TO_END = 3
 

@@ -28,6 +28,7 @@ from kuaiban.appeals.services import attachments
 from kuaiban.appeals.services.checks import (
     ADDRESS_MAX,
     GROUP_MAX,
+    GROUP_URGENT,
     NAME_MAX,
     TITLE_MAX,
     _choice,
@@ -47,8 +48,13 @@ from kuaiban.core.validation import (
     clean_phone,
     clean_point,
 )
+from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import Region, User
 from kuaiban.org.selectors import region_from_place
+
+# The channels whose limits table rows give a notice of acceptance clock (受理告知); other
+# channels skip the look-up, so registration stays at its few queries.
+NOTICE_CHANNELS = frozenset({Channel.PETITION})
 
 
 @dataclass
@@ -146,6 +152,10 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
     run("occurred_at", lambda: _occurred_at(data.occurred_at))
     run("group_size", lambda: _group_size(data.group_size, clean.get("channel")))
     run("reply_due_cap", lambda: _reply_due_cap(data.reply_due_cap))
+    if not data.urgency and (clean.get("group_size") or 0) >= GROUP_URGENT:
+        # A group visit (5 people or more, 《信访工作条例》's limit on representatives) is
+        # urgent unless the operator said otherwise.
+        clean["urgency"] = Urgency.URGENT
 
     run(
         "category",
@@ -261,6 +271,14 @@ def appeal_register_within(
         received_at=now,
         created_by=actor,
     )
+    if appeal.channel in NOTICE_CHANNELS:
+        appeal.notice_due = deadlines.optional_due(
+            clock="notice",
+            start=now,
+            channel=appeal.channel,
+            kind=appeal.kind,
+            urgency=appeal.urgency,
+        )
     payload = {
         "channel": appeal.channel,
         "kind": appeal.kind,

@@ -11,6 +11,7 @@ from kuaiban.appeals import services
 from kuaiban.appeals.models import (
     ALLOWED_TRANSITIONS,
     PART_ACTIONS,
+    PETITION_ACTIONS,
     Action,
     Appeal,
     AppealEvent,
@@ -101,8 +102,12 @@ def test_the_whole_loop_writes_one_event_per_transition(make_appeal: Any) -> Non
 
 
 @pytest.mark.parametrize("start", [s.value for s in Status])
-# The co-units' parts need a dispatch with co-units: test_assist.py walks them through every status.
-@pytest.mark.parametrize("action", [str(a) for a in ALLOWED_TRANSITIONS if a not in PART_ACTIONS])
+# The co-units' parts need a dispatch with co-units: test_assist.py walks them through every status;
+# a petition's own steps need a petition: test_petition.py does.
+@pytest.mark.parametrize(
+    "action",
+    [str(a) for a in ALLOWED_TRANSITIONS if a not in PART_ACTIONS | PETITION_ACTIONS],
+)
 def test_every_action_from_every_status(make_appeal: Any, start: str, action: str) -> None:
     """Allowed moves succeed; every other (action, status) pair is a 409 Conflict."""
     appeal = to_status(make_appeal, start, kind="consultation")

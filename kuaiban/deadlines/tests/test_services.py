@@ -16,6 +16,7 @@ from kuaiban.core import clock
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.deadlines import services as deadlines
 from kuaiban.deadlines.calendar import SHANGHAI
+from kuaiban.deadlines.defaults import SHIPPED
 from kuaiban.deadlines.models import CalendarDay, LimitUnit, TimeLimit, WorkSettings
 
 pytestmark = pytest.mark.django_db
@@ -211,4 +212,4 @@ def test_an_empty_table_means_the_shipped_defaults(make_appeal: Any) -> None:
     appeal = dispatch(make_appeal, channel="direct_line")
     assert appeal.reply_due == at(11, 30, 17, 30)
     deadlines.ensure_defaults()
-    assert TimeLimit.objects.count() == 7
+    assert TimeLimit.objects.count() == len(SHIPPED) == 9

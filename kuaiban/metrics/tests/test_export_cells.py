@@ -125,3 +125,30 @@ def test_characters_a_workbook_refuses_are_dropped_not_500() -> None:
     cells = next(load_workbook(io.BytesIO(out.getvalue())).active.iter_rows())
     assert [c.value for c in cells] == ["暖气不热", "=A1"]
     assert cells[1].data_type == "s"
+
+
+def test_the_export_lists_each_co_unit_s_part(api: Any) -> None:
+    number = register(api, title="人民路路面坑洼", content=f"路面坑洼，联系电话{PHONE}。")
+    r = api("operator").post(f"/appeals/{number}/dispatch", {"unit": "jtj", "co_units": ["cgj"]})
+    assert r.status == 200, r.body
+    opinion = f'=CMD("x") 已清运建筑垃圾，经办人电话{PHONE}。'
+    body = {"result": "resolved", "text": opinion}
+    r = api("handler-cgj").post(f"/appeals/{number}/assist", body)
+    assert r.status == 200, r.body
+
+    def parts(who: str) -> list[dict[str, Any]]:
+        c = Client()
+        c.force_login(user(who))
+        r = c.get(reverse("metrics:ledger_export"))
+        ws = load_workbook(io.BytesIO(r.content))["协办情况"]
+        rows = list(ws.iter_rows())
+        headers = [cell.value for cell in rows[0]]
+        return [dict(zip(headers, row, strict=True)) for row in rows[1:]]
+
+    [row] = parts("supervisor")
+    assert (row["诉求编号"].value, row["协办单位"].value) == (number, "城管局")
+    assert row["协办状态"].value == "已答复" and row["是否按期"].value == "是"
+    assert row["协办时限"].is_date and row["答复时间"].is_date
+    assert row["协办意见"].value == opinion and row["协办意见"].quotePrefix is True
+    [row] = parts("leader")
+    assert PHONE not in str(row["协办意见"].value)

@@ -51,6 +51,7 @@ def test_county_rates_for_june_match_the_hand_count(book: Book) -> None:
         "authenticity_rate": F(3, 3),
         # reworked A3 of the five replied.
         "rework_rate": F(1, 5),
+        "co_handling_rate": None,  # no co-unit parts in this ledger
     }
 
 
@@ -68,6 +69,7 @@ def test_each_unit_carries_its_own_dispatches_and_appeals(book: Book, county: Di
         "resolution_rate": F(1, 2),
         "authenticity_rate": F(2, 2),
         "rework_rate": F(0, 2),
+        "co_handling_rate": None,  # no co-unit parts in this ledger
     }
     town = rates_of(services.Scope(JUNE.date_from, JUNE.date_to, unit=county.units["chengguan"]))
     assert town == {
@@ -81,6 +83,7 @@ def test_each_unit_carries_its_own_dispatches_and_appeals(book: Book, county: Di
         "resolution_rate": F(1, 1),
         "authenticity_rate": F(1, 1),
         "rework_rate": F(1, 2),
+        "co_handling_rate": None,  # no co-unit parts in this ledger
     }
 
 

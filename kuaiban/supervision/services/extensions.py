@@ -55,6 +55,25 @@ def _locked_appeal(number: str) -> Appeal:
     return appeal
 
 
+def _check_statutory_cap(appeal: Appeal, due: dt.datetime, *, field: str) -> None:
+    """A row with a longest extension (a petition's 30 days, 《信访工作条例》) caps the total:
+    no deadline later than that many days after the handling deadline before any extension."""
+    limit = deadlines.optional_limit(
+        clock="extension", channel=appeal.channel, kind=appeal.kind, urgency=appeal.urgency
+    )
+    if limit is None or appeal.reply_due is None:
+        return
+    first = Extension.objects.filter(appeal=appeal).order_by("requested_at", "pk").first()
+    base = first.current_due if first is not None else appeal.reply_due
+    cap = limit.apply(deadlines.work_calendar(), base)
+    if due > cap:
+        raise ValidationFailed.one(
+            field,
+            _("A petition's handling may be extended by %(limit)s at most: until %(date)s.")
+            % {"limit": limit, "date": f"{cap.astimezone(deadlines.SHANGHAI):%Y-%m-%d}"},
+        )
+
+
 def _appeal_url(appeal: Appeal) -> str:
     return reverse("appeals:detail", args=[appeal.number])
 
@@ -90,6 +109,7 @@ def extension_request(
         raise ValidationFailed.one(
             "proposed_due", _("Propose a deadline later than the current one.")
         )
+    _check_statutory_cap(appeal, due, field="proposed_due")
     assert appeal.lead_unit is not None
     try:
         with transaction.atomic():
@@ -221,6 +241,7 @@ def _approve(
     )
     if granted <= appeal.reply_due:
         raise ValidationFailed.one("due", _("Grant a deadline later than the current one."))
+    _check_statutory_cap(appeal, granted, field="due")
     if granted <= now:
         raise Conflict(
             _("The proposed deadline has passed; grant a later one."), code="deadline_passed"

@@ -164,3 +164,30 @@ def test_the_workbook_keeps_formulas_as_text_and_masks_numbers(
     assert titles[late.number].data_type == "s" and titles[late.number].quotePrefix
     assert titles[phoned.number].value == "医保报销 联系电话*********** 无人答复"
     assert titles[report.number].value == "（举报件，内容保密）"
+
+
+def test_overdue_co_unit_parts_are_named_against_the_co_unit(make_appeal: Any) -> None:
+    """A part answered after its due, or still unanswered past it, is in the month's overdue
+    list as 协办 and counts against the co-unit, like an overdue lead."""
+    numbers = []
+    with clock.frozen(at(11, 2, 9)):  # reply due 16 November, parts due Friday 13 November
+        for co in ("cgj", "sthj", "ybj"):
+            appeal = make_appeal(title="人民路路面坑洼", content="人民路路面坑洼不平，雨天积水。")
+            services.appeal_dispatch(
+                actor=user("operator"), number=appeal.number, unit="jtj", co_units=[co]
+            )
+            numbers.append(appeal.number)
+    text = "已清运路边建筑垃圾。"
+    with clock.frozen(at(11, 10, 9)):
+        services.appeal_assist(
+            actor=user("handler-ybj"), number=numbers[2], text=text, result="resolved"
+        )
+    with clock.frozen(at(11, 16, 9)):
+        services.appeal_assist(
+            actor=user("handler-cgj"), number=numbers[0], text=text, result="resolved"
+        )
+    with clock.frozen(at(12, 1, 10)):
+        b = build(2026, 11)
+    parts = sorted((o.number, o.unit, o.stage) for o in b.overdue if o.stage == "协办")
+    assert parts == [(numbers[0], "城管局", "协办"), (numbers[1], "生态环境分局", "协办")]
+    assert {u.unit: u.overdue for u in b.units if u.overdue} == {"城管局": 1, "生态环境分局": 1}

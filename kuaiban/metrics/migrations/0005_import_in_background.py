@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0003_overdue_count_index'),
+        ('metrics', '0004_co_handling_parts'),
     ]
 
     operations = [
