@@ -192,6 +192,8 @@ def _tier_figures(scope: services.Scope, ov: Overview) -> list[dict[str, Any]]:
             (r for r in ov.by_unit if r.get("kind") == kind and r["score"] is not None),
             key=lambda r: -r["score"],
         )
+        if not rows and kind in services.LOCAL_TIERS:
+            continue  # villages and grids only once one of them has a score
         tiers.append(
             {
                 "id": f"fig-tier-{kind}",
