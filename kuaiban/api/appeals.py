@@ -380,6 +380,15 @@ class DispatchIn(InputSchema):
     note: str | None = None
 
 
+class DelegateIn(InputSchema):
+    unit: str = Field(
+        max_length=32,
+        description="A village/community or grid unit under the township, or the township "
+        "itself to take the appeal back",
+    )
+    note: str | None = Field(None, max_length=500)
+
+
 class ReasonIn(InputSchema):
     reason: str
 
@@ -483,6 +492,25 @@ def reply(request: HttpRequest, number: str, payload: ReplyIn) -> dict[str, obje
             result=payload.result,
             text=payload.text,
             reason=payload.reason or "",
+        ),
+    )
+
+
+@router.post(
+    "/{number}/delegate",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A township hands the appeal down to one of its villages or grids (下派)",
+    description=(
+        "By a handler of the township that leads it, or that delegated it and oversees it (to "
+        "hand it to another of its villages or take it back by naming itself). The new lead "
+        "claims it anew; the reply deadline stays. One `delegate` event."
+    ),
+)
+def delegate(request: HttpRequest, number: str, payload: DelegateIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_delegate(
+            actor=_user(request), number=number, unit=payload.unit, note=payload.note or ""
         ),
     )
 

@@ -100,6 +100,7 @@ class Action(models.TextChoices):
     ATTACH = "attach", _("Files added")
     ASSIST_CLAIM = "assist_claim", _("Co-unit part claimed")
     ASSIST = "assist", _("Co-unit answered its part")
+    DELEGATE = "delegate", _("Delegated down")
 
 
 # The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
@@ -122,6 +123,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # status does not change.
     Action.ASSIST_CLAIM: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
     Action.ASSIST: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    # A township hands it down to one of its villages or grids (下派), or takes it back:
+    # the new lead claims it anew; the reply deadline stays.
+    Action.DELEGATE: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
 }
 # The actions whose event moves an appeal to a status (registration and the moves above), in
 # Action's order: what the public portal shows and what a webhook can subscribe to.
@@ -248,6 +252,17 @@ class Appeal(models.Model):
         on_delete=models.PROTECT,
         related_name="led_appeals",
         verbose_name=_("lead unit"),
+    )
+    # The township that delegated the appeal down to one of its villages or grids (下派) and
+    # keeps oversight of it: it sees it as the lead does, and may hand it to another of its
+    # villages or take it back (both ``delegate``). Empty when nobody delegated it.
+    overseer_unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="overseen_appeals",
+        verbose_name=_("overseeing unit"),
     )
     co_units = models.ManyToManyField(
         Unit, blank=True, related_name="co_appeals", verbose_name=_("co-handling units")

@@ -16,7 +16,7 @@ from kuaiban.appeals.models import (
     Status,
 )
 from kuaiban.core.masking import mask_text
-from kuaiban.org.models import Role, User
+from kuaiban.org.models import Role, Unit, User
 
 # Roles that may perform each action (handlers are further limited to the lead unit).
 ACTION_ROLES: dict[str, frozenset[str]] = {
@@ -35,6 +35,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.ATTACH: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.HANDLER}),
     Action.ASSIST_CLAIM: frozenset({Role.HANDLER}),
     Action.ASSIST: frozenset({Role.HANDLER}),
+    Action.DELEGATE: frozenset({Role.HANDLER}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.
@@ -61,8 +62,10 @@ def visible_q(user: User) -> Q | None:
         # A subquery, not a join through co_units: a join repeats rows (and then needs a
         # DISTINCT over every column, which makes PostgreSQL sort the whole match).
         co_handled = Appeal.co_units.through.objects.filter(unit_id=user.unit_id)
-        return Q(lead_unit_id=user.unit_id) | (
-            Q(id__in=co_handled.values("appeal_id")) & not_confidential
+        return (
+            Q(lead_unit_id=user.unit_id)
+            | Q(overseer_unit_id=user.unit_id)
+            | (Q(id__in=co_handled.values("appeal_id")) & not_confidential)
         )
     return None
 
@@ -75,7 +78,7 @@ def can_see(user: User, appeal: Appeal) -> bool:
     if user.role in SEE_ALL_BUT_CONFIDENTIAL:
         return not appeal.is_confidential
     if user.role == Role.HANDLER and user.unit_id:
-        if appeal.lead_unit_id == user.unit_id:
+        if user.unit_id in (appeal.lead_unit_id, appeal.overseer_unit_id):
             return True
         if appeal.is_confidential:
             return False
@@ -94,7 +97,11 @@ def sees_full_numbers(user: User, appeal: Appeal) -> bool:
         return True
     if user.role == Role.VISITOR:
         return appeal.status == Status.REPLIED and not appeal.is_confidential
-    return bool(user.role == Role.HANDLER and user.unit_id and appeal.lead_unit_id == user.unit_id)
+    return bool(
+        user.role == Role.HANDLER
+        and user.unit_id
+        and user.unit_id in (appeal.lead_unit_id, appeal.overseer_unit_id)
+    )
 
 
 def sees_contact(user: User, appeal: Appeal) -> bool:
@@ -145,7 +152,20 @@ def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
         return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
     if appeal is not None and action in PART_BOUND_ACTIONS:
         return own_part(user, appeal) is not None
+    if appeal is not None and action == Action.DELEGATE:
+        return may_delegate(user, appeal)
     return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)
+
+
+def may_delegate(user: User, appeal: Appeal) -> bool:
+    """下派: a handler of the township that leads the appeal, or of the township that delegated
+    it and oversees it (to hand it to another of its villages, or take it back)."""
+    if user.role != Role.HANDLER or not user.unit_id:
+        return False
+    if appeal.overseer_unit_id is not None:
+        return user.unit_id == appeal.overseer_unit_id
+    lead = appeal.lead_unit
+    return bool(lead and lead.pk == user.unit_id and lead.kind == Unit.Kind.TOWNSHIP)
 
 
 def number_mask_public(appeal: Appeal) -> NumberMask:
@@ -166,11 +186,15 @@ def own_part(user: User, appeal: Appeal) -> AssistPart | None:
 
 
 def visible_parts(user: User, appeal: Appeal) -> list[AssistPart]:
-    """The co-unit parts ``user`` reads on the appeal page: every live part for the lead unit
-    and everyone who oversees (supervisors, operators, leaders ...); a co-unit its own only."""
+    """The co-unit parts ``user`` reads on the appeal page: every live part for the lead unit,
+    the township overseeing a delegated appeal, and everyone who oversees (supervisors,
+    operators, leaders ...); a co-unit its own only."""
     if not can_see(user, appeal):
         return []
-    if user.role == Role.HANDLER and appeal.lead_unit_id != user.unit_id:
+    if user.role == Role.HANDLER and user.unit_id not in (
+        appeal.lead_unit_id,
+        appeal.overseer_unit_id,
+    ):
         part = own_part(user, appeal)
         return [part] if part else []
     return list(

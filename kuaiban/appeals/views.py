@@ -206,6 +206,10 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
             reason=d["reason"],
         ),
     ),
+    Action.DELEGATE: (
+        f.DelegateForm,
+        lambda u, n, d: services.appeal_delegate(actor=u, number=n, unit=d["unit"], note=d["note"]),
+    ),
     Action.ASSIST_CLAIM: (
         f.NoteForm,
         lambda u, n, d: services.appeal_assist_claim(actor=u, number=n),
@@ -294,9 +298,16 @@ def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:
         "co_units": list(appeal.co_units.all()),
         "parts": policy.visible_parts(user, appeal),
         "merged": list(appeal.merged_appeals.all()) if policy.can_see(user, appeal) else [],
-        "forms": {a: ACTIONS[a][0](prefix=a) for a in available_actions(user, appeal)},
+        "forms": _forms(user, appeal),
         "action_labels": dict(Action.choices),
     }
+
+
+def _forms(user: User, appeal: Appeal) -> dict[str, Any]:
+    forms = {a: ACTIONS[a][0](prefix=a) for a in available_actions(user, appeal)}
+    if isinstance(form := forms.get(Action.DELEGATE), f.DelegateForm):
+        form.narrow(appeal)  # the township's own villages and grids only
+    return forms
 
 
 @login_required

@@ -15,7 +15,8 @@ The package is split by responsibility; callers import from here, not from its m
 - ``dispatch``: dispatch, claim and return;
 - ``replies``: reply, answer, return visit, rework and close;
 - ``endings``: merge and invalidate;
-- ``assist``: the co-units' parts (协办): claim and answer.
+- ``assist``: the co-units' parts (协办): claim and answer;
+- ``levels``: the three levels (区、乡、村): delegation down to a village or grid (下派).
 """
 
 from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
@@ -39,6 +40,7 @@ from kuaiban.appeals.services.events import (
     on_event,
     record_event,
 )
+from kuaiban.appeals.services.levels import appeal_delegate
 from kuaiban.appeals.services.registration import (
     AppealInput,
     appeal_id_draw,
@@ -78,6 +80,7 @@ __all__ = [
     "appeal_attach",
     "appeal_claim",
     "appeal_close",
+    "appeal_delegate",
     "appeal_dispatch",
     "appeal_id_draw",
     "appeal_id_next_sql",
