@@ -122,8 +122,12 @@ class AppealOut(Schema):
 
 class PartOut(Schema):
     unit: RefOut
-    status: Literal["open", "claimed", "answered"]
+    status: Literal["summoned", "open", "claimed", "answered"]
     due: dt.datetime
+    report_due: dt.datetime | None = Field(
+        None, description="For a department whistled in (吹哨): report (报到) by then"
+    )
+    reported_at: dt.datetime | None = None
     claimed_by: str | None
     claimed_at: dt.datetime | None
     text: str
@@ -224,6 +228,8 @@ def parts_out(appeal: Appeal, user: User) -> list[dict[str, object]]:
             "unit": _ref(p.unit),
             "status": p.status,
             "due": p.due,
+            "report_due": p.report_due,
+            "reported_at": p.reported_at,
             "claimed_by": str(p.claimed_by) if p.claimed_by_id else None,
             "claimed_at": p.claimed_at,
             "text": mask(p.text),
@@ -389,6 +395,13 @@ class DelegateIn(InputSchema):
     note: str | None = Field(None, max_length=500)
 
 
+class WhistleIn(InputSchema):
+    units: list[Annotated[str, Field(max_length=32)]] = Field(
+        max_length=10, description="Codes of the departments called in (网格吹哨)"
+    )
+    note: str = Field(max_length=500, description="What the departments are called in for")
+
+
 class ReasonIn(InputSchema):
     reason: str
 
@@ -513,6 +526,34 @@ def delegate(request: HttpRequest, number: str, payload: DelegateIn) -> dict[str
             actor=_user(request), number=number, unit=payload.unit, note=payload.note or ""
         ),
     )
+
+
+@router.post(
+    "/{number}/whistle",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A village or grid calls departments in (网格吹哨、部门报到)",
+    description=(
+        "By a handler of the village, or a grid worker of the grid, that leads the appeal. Each "
+        "named department gets a co-unit part it must report (`POST .../report`) within "
+        "KUAIBAN_REPORT_HOURS working hours (2 by default). One `whistle` event."
+    ),
+)
+def whistle(request: HttpRequest, number: str, payload: WhistleIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_whistle(
+            actor=_user(request), number=number, units=payload.units, note=payload.note
+        ),
+    )
+
+
+@router.post(
+    "/{number}/report",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A whistled-in department reports (报到); it then claims and answers its part",
+)
+def report(request: HttpRequest, number: str, payload: EmptyIn | None = None) -> dict[str, object]:
+    return _done(request, services.appeal_report(actor=_user(request), number=number))
 
 
 @router.post(

@@ -237,6 +237,20 @@ class DelegateForm(CleanForm):
         return self
 
 
+class WhistleForm(CleanForm):
+    units = forms.MultipleChoiceField(
+        label=_("departments to call in"), widget=forms.SelectMultiple(attrs={"size": 4})
+    )
+    note = forms.CharField(
+        label=_("what they are called in for"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        departments = Unit.objects.filter(active=True, kind=Unit.Kind.DEPARTMENT)
+        self.fields["units"].choices = [(u.code, u.name) for u in departments]  # type: ignore[attr-defined]
+
+
 class ReasonForm(CleanForm):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -101,10 +101,12 @@ class Action(models.TextChoices):
     ASSIST_CLAIM = "assist_claim", _("Co-unit part claimed")
     ASSIST = "assist", _("Co-unit answered its part")
     DELEGATE = "delegate", _("Delegated down")
+    WHISTLE = "whistle", _("Whistle blown")
+    REPORT = "report", _("Department reported")
 
 
 # The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
-PART_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST})
+PART_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST, Action.WHISTLE, Action.REPORT})
 
 # The one table of legal moves: action → statuses it may start from. The target status of
 # each action is fixed in the service that performs it.
@@ -126,6 +128,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # A township hands it down to one of its villages or grids (下派), or takes it back:
     # the new lead claims it anew; the reply deadline stays.
     Action.DELEGATE: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    # 网格吹哨、部门报到: a village or grid leading the appeal names departments; each reports
+    # (acknowledges) and then co-handles it. The appeal's status does not change.
+    Action.WHISTLE: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    Action.REPORT: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
 }
 # The actions whose event moves an appeal to a status (registration and the moves above), in
 # Action's order: what the public portal shows and what a webhook can subscribe to.
@@ -549,6 +555,9 @@ class Supporter(models.Model):
 
 
 class PartStatus(models.TextChoices):
+    # Named by a whistle (吹哨), not yet reported (报到): the department must acknowledge it
+    # by ``report_due``; then the part is open like a dispatch's.
+    SUMMONED = "summoned", _("Waiting for the department to report")
     OPEN = "open", _("Waiting for the co-unit")
     CLAIMED = "claimed", _("Claimed by the co-unit")
     ANSWERED = "answered", _("Answered")
@@ -557,11 +566,12 @@ class PartStatus(models.TextChoices):
 
 
 # The parts the lead is still waiting for.
-PART_PENDING = frozenset({PartStatus.OPEN, PartStatus.CLAIMED})
+PART_PENDING = frozenset({PartStatus.SUMMONED, PartStatus.OPEN, PartStatus.CLAIMED})
 
 
 class AssistPart(models.Model):
-    """A co-handling unit's own share of an appeal (协办): created by dispatch for each co-unit,
+    """A co-handling unit's own share of an appeal (协办): created by dispatch for each co-unit
+    (or by a village's or grid's whistle for each department it names, which reports first),
     claimed and answered by that unit's handlers under its own deadline; the lead consolidates
     the parts into the reply. A return withdraws the parts of the dispatch it undoes."""
 
@@ -574,6 +584,17 @@ class AssistPart(models.Model):
     )
     created_at = models.DateTimeField()
     due = models.DateTimeField(_("part due"))
+    # A part called in by a whistle (吹哨): report (报到) by then; empty for a dispatch's part.
+    report_due = models.DateTimeField(_("report by"), null=True, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -36,6 +36,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.ASSIST_CLAIM: frozenset({Role.HANDLER}),
     Action.ASSIST: frozenset({Role.HANDLER}),
     Action.DELEGATE: frozenset({Role.HANDLER}),
+    # 网格吹哨: a handler of the village, or a grid worker of the grid, that leads the appeal.
+    Action.WHISTLE: frozenset({Role.HANDLER, Role.GRID_WORKER}),
+    # 部门报到: a handler of a department the whistle named.
+    Action.REPORT: frozenset({Role.HANDLER}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.
@@ -154,6 +158,12 @@ def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
         return own_part(user, appeal) is not None
     if appeal is not None and action == Action.DELEGATE:
         return may_delegate(user, appeal)
+    if appeal is not None and action == Action.WHISTLE:
+        lead = appeal.lead_unit
+        return bool(lead and lead.pk == user.unit_id and lead.is_local)
+    if appeal is not None and action == Action.REPORT:
+        part = own_part(user, appeal)
+        return part is not None and part.status == PartStatus.SUMMONED
     return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)
 
 

@@ -210,6 +210,13 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
         f.DelegateForm,
         lambda u, n, d: services.appeal_delegate(actor=u, number=n, unit=d["unit"], note=d["note"]),
     ),
+    Action.WHISTLE: (
+        f.WhistleForm,
+        lambda u, n, d: services.appeal_whistle(
+            actor=u, number=n, units=d["units"], note=d["note"]
+        ),
+    ),
+    Action.REPORT: (f.NoteForm, lambda u, n, d: services.appeal_report(actor=u, number=n)),
     Action.ASSIST_CLAIM: (
         f.NoteForm,
         lambda u, n, d: services.appeal_assist_claim(actor=u, number=n),
@@ -268,7 +275,9 @@ def available_actions(user: User, appeal: Appeal) -> list[str]:
             continue
         if action == Action.ASSIST_CLAIM and (part is None or part.status != PartStatus.OPEN):
             continue
-        if action == Action.ASSIST and (part is None or not part.is_pending):
+        if action == Action.ASSIST and (
+            part is None or not part.is_pending or part.status == PartStatus.SUMMONED
+        ):
             continue
         out.append(str(action))
     return out

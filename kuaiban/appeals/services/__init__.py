@@ -16,7 +16,8 @@ The package is split by responsibility; callers import from here, not from its m
 - ``replies``: reply, answer, return visit, rework and close;
 - ``endings``: merge and invalidate;
 - ``assist``: the co-units' parts (协办): claim and answer;
-- ``levels``: the three levels (区、乡、村): delegation down to a village or grid (下派).
+- ``levels``: the three levels (区、乡、村): delegation down to a village or grid (下派);
+- ``whistle``: 网格吹哨、部门报到: a village or grid calls departments in, each reports.
 """
 
 from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
@@ -59,6 +60,7 @@ from kuaiban.appeals.services.replies import (
     appeal_visit,
 )
 from kuaiban.appeals.services.support import JOINABLE, appeal_support, check_joinable
+from kuaiban.appeals.services.whistle import appeal_report, appeal_whistle
 
 __all__ = [
     "ADDRESS_MAX",
@@ -89,10 +91,12 @@ __all__ = [
     "appeal_register",
     "appeal_register_within",
     "appeal_reply",
+    "appeal_report",
     "appeal_return",
     "appeal_rework",
     "appeal_support",
     "appeal_visit",
+    "appeal_whistle",
     "check_joinable",
     "hooks_paused",
     "number_for",
