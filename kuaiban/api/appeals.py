@@ -115,6 +115,7 @@ class AppealOut(Schema):
     alert: Literal["none", "yellow", "red"]
     reply_result: str | None
     reply_text: str
+    resolved_on_spot: bool = False
     merged_into: str | None
     return_count: int
     rework_count: int
@@ -202,6 +203,7 @@ def appeal_out(
         "alert": appeal.alert,
         "reply_result": appeal.reply_result or None,
         "reply_text": mask(appeal.reply_text),
+        "resolved_on_spot": appeal.resolved_on_spot,
         "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,  # type: ignore[union-attr]
         "return_count": appeal.return_count,
         "rework_count": appeal.rework_count,
@@ -402,6 +404,10 @@ class WhistleIn(InputSchema):
     note: str = Field(max_length=500, description="What the departments are called in for")
 
 
+class OnSpotIn(InputSchema):
+    text: str = Field(max_length=2000, description="How the grid worker resolved it")
+
+
 class ReasonIn(InputSchema):
     reason: str
 
@@ -554,6 +560,23 @@ def whistle(request: HttpRequest, number: str, payload: WhistleIn) -> dict[str, 
 )
 def report(request: HttpRequest, number: str, payload: EmptyIn | None = None) -> dict[str, object]:
     return _done(request, services.appeal_report(actor=_user(request), number=number))
+
+
+@router.post(
+    "/{number}/resolve_on_spot",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A grid worker resolved it on the spot (就地解决)",
+    description=(
+        "By a grid worker of the grid that leads the appeal, while no whistled-in department's "
+        "part is pending. Replied as resolved, `resolved_on_spot` set; one `resolve_on_spot` "
+        "event; the return visit follows as after any reply."
+    ),
+)
+def resolve_on_spot(request: HttpRequest, number: str, payload: OnSpotIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_resolve_on_spot(actor=_user(request), number=number, text=payload.text),
+    )
 
 
 @router.post(

@@ -251,6 +251,55 @@ class WhistleForm(CleanForm):
         self.fields["units"].choices = [(u.code, u.name) for u in departments]  # type: ignore[attr-defined]
 
 
+class ResolveOnSpotForm(CleanForm):
+    text = forms.CharField(label=_("how it was resolved"), widget=forms.Textarea(attrs={"rows": 3}))
+    attachments = step_files_field(help_text=_("Photos of the result, up to 9."))
+
+
+class GridReportForm(CleanForm):
+    """网格上报: what a grid worker found in the field, from a phone."""
+
+    kind = forms.ChoiceField(
+        label=_("kind"),
+        choices=[(k, label) for k, label in Kind.choices if k != Kind.REPORT],
+        initial=Kind.HELP,
+    )
+    title = forms.CharField(label=_("title"), required=False, max_length=120)
+    content = forms.CharField(
+        label=_("what you found"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    address = forms.CharField(label=_("address"), required=False, max_length=200)
+    submitter_name = forms.CharField(label=_("resident's name"), required=False, max_length=100)
+    submitter_phone = forms.CharField(
+        label=_("resident's phone"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    lat = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, max_digits=9, decimal_places=6
+    )
+    lng = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, max_digits=9, decimal_places=6
+    )
+    attachments = step_files_field(help_text=_("Photos from the spot, up to 9."))
+
+    def appeal_input(self, files: tuple[Upload, ...]) -> AppealInput:
+        d = self.cleaned_data
+        return AppealInput(
+            channel=Channel.GRID,
+            kind=d["kind"],
+            title=d["title"],
+            content=d["content"],
+            address=d["address"],
+            submitter_name=d["submitter_name"],
+            submitter_phone=d["submitter_phone"],
+            lat=None if d["lat"] is None else str(d["lat"]),
+            lng=None if d["lng"] is None else str(d["lng"]),
+            files=files,
+        )
+
+
 class ReasonForm(CleanForm):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
 

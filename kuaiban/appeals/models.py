@@ -103,6 +103,7 @@ class Action(models.TextChoices):
     DELEGATE = "delegate", _("Delegated down")
     WHISTLE = "whistle", _("Whistle blown")
     REPORT = "report", _("Department reported")
+    RESOLVE_ON_SPOT = "resolve_on_spot", _("Resolved on the spot")
 
 
 # The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
@@ -132,6 +133,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # (acknowledges) and then co-handles it. The appeal's status does not change.
     Action.WHISTLE: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
     Action.REPORT: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    # 就地解决: the grid worker of the grid leading it settles it there and then: replied.
+    Action.RESOLVE_ON_SPOT: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
 }
 # The actions whose event moves an appeal to a status (registration and the moves above), in
 # Action's order: what the public portal shows and what a webhook can subscribe to.
@@ -296,6 +299,8 @@ class Appeal(models.Model):
         _("reply result"), max_length=16, choices=ReplyResult.choices, blank=True
     )
     reply_text = models.TextField(_("reply"), blank=True)
+    # 就地解决: a grid worker resolved it on the spot (a reply of its own kind, counted apart).
+    resolved_on_spot = models.BooleanField(_("resolved on the spot"), default=False)
     invalid_reason = models.CharField(_("reason"), max_length=500, blank=True)
     return_count = models.PositiveSmallIntegerField(default=0)
     rework_count = models.PositiveSmallIntegerField(default=0)

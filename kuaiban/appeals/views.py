@@ -217,6 +217,12 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
         ),
     ),
     Action.REPORT: (f.NoteForm, lambda u, n, d: services.appeal_report(actor=u, number=n)),
+    Action.RESOLVE_ON_SPOT: (
+        f.ResolveOnSpotForm,
+        lambda u, n, d: services.appeal_resolve_on_spot(
+            actor=u, number=n, text=d["text"], files=f.step_files(d)
+        ),
+    ),
     Action.ASSIST_CLAIM: (
         f.NoteForm,
         lambda u, n, d: services.appeal_assist_claim(actor=u, number=n),
@@ -358,7 +364,9 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
         appeal = selectors.appeal_get(user=user, number=number)
     except NotFound:
         raise Http404 from None
-    home = "appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger"
+    home = {Role.HANDLER: "appeals:inbox", Role.GRID_WORKER: "grid:list"}.get(
+        Role(user.role), "appeals:ledger"
+    )
     try:
         outcome = f.form_action(
             ACTIONS,

@@ -17,7 +17,8 @@ The package is split by responsibility; callers import from here, not from its m
 - ``endings``: merge and invalidate;
 - ``assist``: the co-units' parts (协办): claim and answer;
 - ``levels``: the three levels (区、乡、村): delegation down to a village or grid (下派);
-- ``whistle``: 网格吹哨、部门报到: a village or grid calls departments in, each reports.
+- ``whistle``: 网格吹哨、部门报到: a village or grid calls departments in, each reports;
+- ``grid``: grid workers (网格员): the report from the field and 就地解决 (resolved on the spot).
 """
 
 from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
@@ -41,6 +42,7 @@ from kuaiban.appeals.services.events import (
     on_event,
     record_event,
 )
+from kuaiban.appeals.services.grid import appeal_grid_report, appeal_resolve_on_spot
 from kuaiban.appeals.services.levels import appeal_delegate
 from kuaiban.appeals.services.registration import (
     AppealInput,
@@ -84,6 +86,7 @@ __all__ = [
     "appeal_close",
     "appeal_delegate",
     "appeal_dispatch",
+    "appeal_grid_report",
     "appeal_id_draw",
     "appeal_id_next_sql",
     "appeal_invalidate",
@@ -92,6 +95,7 @@ __all__ = [
     "appeal_register_within",
     "appeal_reply",
     "appeal_report",
+    "appeal_resolve_on_spot",
     "appeal_return",
     "appeal_rework",
     "appeal_support",

@@ -158,3 +158,20 @@ def test_the_appeal_page_offers_the_township_its_own_villages(
     other = make_appeal(content=DRAIN)
     services.appeal_dispatch(actor=user("operator"), number=other.number, unit="zjj")
     assert "/delegate/" not in html(client_for("handler-zjj").get(f"/appeals/{other.number}/"))
+
+
+def test_delegation_only_while_the_township_holds_it_open(
+    api: Any, make_appeal: Any, county: Directory
+) -> None:
+    appeal = at_township(make_appeal, county)
+    nanguan = code_of(county.villages[0])
+    services.appeal_reply(
+        actor=user("handler-chengguan"), number=appeal.number, result="resolved", text="已疏通。"
+    )
+    before = snapshot(appeal)
+    r = api("handler-chengguan").post(f"/appeals/{appeal.number}/delegate", {"unit": nanguan})
+    assert r.status == 409 and r.body["code"] == "wrong_status"
+    assert snapshot(appeal) == before
+    fresh = make_appeal(content=DRAIN)  # received, not dispatched: no township holds it
+    r = api("handler-chengguan").post(f"/appeals/{fresh.number}/delegate", {"unit": nanguan})
+    assert r.status == 404
