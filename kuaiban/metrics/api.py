@@ -31,6 +31,7 @@ class CountsOut(Schema):
     satisfied: int
     resolved: int
     authentic: int
+    on_spot: int = 0
 
 
 class FiguresOut(Schema):
@@ -44,6 +45,9 @@ class FiguresOut(Schema):
     resolution_rate: float | None
     authenticity_rate: float | None
     rework_rate: float | None
+    on_spot_rate: float | None = Field(
+        None, description="Replies resolved on the spot by a grid worker (就地解决) / replies"
+    )
     score: float | None = Field(description="Composite score in points (0–100)")
     counts: CountsOut
 

@@ -189,6 +189,7 @@ class Counts:
     satisfied: int = 0
     resolved: int = 0
     authentic: int = 0
+    on_spot: int = 0
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Counts:
@@ -225,6 +226,7 @@ def rates(c: Counts) -> dict[str, Fraction | None]:
         "resolution_rate": _ratio(c.resolved, c.rated),
         "authenticity_rate": _ratio(c.authentic, c.rated),
         "rework_rate": _ratio(c.reworked, c.replied),
+        "on_spot_rate": _ratio(c.on_spot, c.replied),
     }
 
 

@@ -110,6 +110,7 @@ TILES: tuple[tuple[str, Any], ...] = (
     ("authenticity_rate", gettext_lazy("Authenticity rate")),
     ("return_rate", gettext_lazy("Return rate")),
     ("rework_rate", gettext_lazy("Rework rate")),
+    ("on_spot_rate", gettext_lazy("On-the-spot resolution rate")),
 )
 
 
@@ -327,6 +328,7 @@ DRILL: dict[str, tuple[Q, str | None]] = {
     "resolution_rate": (Q(lead=True, rated=1), "resolved"),
     "authenticity_rate": (Q(lead=True, rated=1), "authentic"),
     "rework_rate": (Q(lead=True, replied=1), "reworked"),
+    "on_spot_rate": (Q(lead=True, replied=1), "on_spot"),
 }
 DRILL_LABELS = dict(TILES) | {"received": gettext_lazy("Received")}
 

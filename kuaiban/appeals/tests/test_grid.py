@@ -4,6 +4,7 @@ refusals: another grid's appeal, another role on the grid pages, the desk's page
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -168,3 +169,22 @@ def test_a_grid_worker_registers_only_its_own_grids_reports(api: Any, county: Di
     elsewhere = {**body, "channel": "grid", "region": county.grids[1].code}
     assert api(mine).post("/appeals", elsewhere).status == 403
     assert not Appeal.objects.exists()
+
+
+def test_the_metrics_count_on_the_spot_resolutions_apart(api: Any, county: Directory) -> None:
+    mine, _s, _f = workers(county)
+    spot, other = reported(county), reported(county)
+    api(mine).post(f"/appeals/{spot.number}/resolve_on_spot", {"text": FIXED})
+    services.appeal_whistle(actor=user(mine), number=other.number, units=["cgj"], note="请到场")
+    services.appeal_report(actor=user("handler-cgj"), number=other.number)
+    services.appeal_assist(
+        actor=user("handler-cgj"), number=other.number, text="已清运杂物。", result="resolved"
+    )
+    day = spot.received_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    r = api("leader").get("/metrics", **{"from": day, "to": day, "group_by": "unit"})
+    assert r.status == 200, r.body
+    assert r.body["total"]["counts"]["on_spot"] == 1
+    assert r.body["total"]["counts"]["replied"] == 1
+    assert r.body["total"]["on_spot_rate"] == 1.0
+    grid = {g["key"]: g for g in r.body["groups"]}[f"g{county.grids[0].code}"]
+    assert grid["received"] == 2 and grid["counts"]["on_spot"] == 1
