@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kuaiban.appeals import services
+from kuaiban.appeals import audit, services
 from kuaiban.appeals.models import Appeal, Status
 from kuaiban.appeals.tests.test_attachments import photo
 from kuaiban.appeals.tests.test_views import client_for, html, snapshot
@@ -188,3 +188,20 @@ def test_the_metrics_count_on_the_spot_resolutions_apart(api: Any, county: Direc
     assert r.body["total"]["on_spot_rate"] == 1.0
     grid = {g["key"]: g for g in r.body["groups"]}[f"g{county.grids[0].code}"]
     assert grid["received"] == 2 and grid["counts"]["on_spot"] == 1
+
+
+def test_the_audit_replays_delegation_whistle_and_on_the_spot(
+    api: Any, make_appeal: Any, county: Directory
+) -> None:
+    mine, _s, _f = workers(county)
+    spot = reported(county)
+    api(mine).post(f"/appeals/{spot.number}/resolve_on_spot", {"text": FIXED})
+    down = make_appeal(content=FOUND, region=county.villages[0].code)
+    services.appeal_dispatch(actor=user("operator"), number=down.number, unit="chengguan")
+    nanguan = f"v{county.villages[0].code}"
+    services.appeal_delegate(actor=user("handler-chengguan"), number=down.number, unit=nanguan)
+    services.appeal_whistle(
+        actor=user(f"handler-{nanguan}"), number=down.number, units=["cgj"], note="请到场"
+    )
+    services.appeal_report(actor=user("handler-cgj"), number=down.number)
+    assert list(audit.verify()) == []
