@@ -298,6 +298,9 @@ KUAIBAN_PUBLIC_SUBMITS_PER_HOUR: int = env.int("KUAIBAN_PUBLIC_SUBMITS_PER_HOUR"
 KUAIBAN_UPLOAD_MAX_MB: int = env.int("KUAIBAN_UPLOAD_MAX_MB", default=20)
 KUAIBAN_IMAGE_MAX_SIDE: int = env.int("KUAIBAN_IMAGE_MAX_SIDE", default=2048)
 KUAIBAN_PHOTOS_PER_APPEAL: int = env.int("KUAIBAN_PHOTOS_PER_APPEAL", default=9)
+# 网格吹哨、部门报到: a department named by a village's or grid's whistle reports (acknowledges)
+# within this many working hours (docs/deadlines.md).
+KUAIBAN_REPORT_HOURS: float = env.float("KUAIBAN_REPORT_HOURS", default=2.0)
 # How long a public page's link to one of the unit's "after" photos stays valid.
 KUAIBAN_PUBLIC_PHOTO_LINK_HOURS: int = env.int("KUAIBAN_PUBLIC_PHOTO_LINK_HOURS", default=24)
 # Django refuses (400) a request carrying more files than this before any view runs.

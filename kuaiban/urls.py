@@ -12,6 +12,7 @@ admin.site.index_title = _("Settings and directory")
 urlpatterns = [
     path("", include("kuaiban.portal.urls")),
     path("appeals/", include("kuaiban.appeals.urls")),
+    path("grid/", include("kuaiban.appeals.grid_urls")),
     path("api/v1/", include("kuaiban.api.urls")),
     path("supervision/", include("kuaiban.supervision.urls")),
     path("visits/", include("kuaiban.visits.urls")),

@@ -119,6 +119,7 @@ class AppealOut(Schema):
     alert: Literal["none", "yellow", "red"]
     reply_result: str | None
     reply_text: str
+    resolved_on_spot: bool = False
     merged_into: str | None
     return_count: int
     rework_count: int
@@ -126,8 +127,12 @@ class AppealOut(Schema):
 
 class PartOut(Schema):
     unit: RefOut
-    status: Literal["open", "claimed", "answered"]
+    status: Literal["summoned", "open", "claimed", "answered"]
     due: dt.datetime
+    report_due: dt.datetime | None = Field(
+        None, description="For a department whistled in (吹哨): report (报到) by then"
+    )
+    reported_at: dt.datetime | None = None
     claimed_by: str | None
     claimed_at: dt.datetime | None
     text: str
@@ -217,6 +222,7 @@ def appeal_out(
         "alert": appeal.alert,
         "reply_result": appeal.reply_result or None,
         "reply_text": mask(appeal.reply_text),
+        "resolved_on_spot": appeal.resolved_on_spot,
         "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,  # type: ignore[union-attr]
         "return_count": appeal.return_count,
         "rework_count": appeal.rework_count,
@@ -243,6 +249,8 @@ def parts_out(appeal: Appeal, user: User) -> list[dict[str, object]]:
             "unit": _ref(p.unit),
             "status": p.status,
             "due": p.due,
+            "report_due": p.report_due,
+            "reported_at": p.reported_at,
             "claimed_by": str(p.claimed_by) if p.claimed_by_id else None,
             "claimed_at": p.claimed_at,
             "text": mask(p.text),
@@ -418,6 +426,26 @@ class DispatchIn(InputSchema):
     note: str | None = None
 
 
+class DelegateIn(InputSchema):
+    unit: str = Field(
+        max_length=32,
+        description="A village/community or grid unit under the township, or the township "
+        "itself to take the appeal back",
+    )
+    note: str | None = Field(None, max_length=500)
+
+
+class WhistleIn(InputSchema):
+    units: list[Annotated[str, Field(max_length=32)]] = Field(
+        max_length=10, description="Codes of the departments called in (网格吹哨)"
+    )
+    note: str = Field(max_length=500, description="What the departments are called in for")
+
+
+class OnSpotIn(InputSchema):
+    text: str = Field(max_length=2000, description="How the grid worker resolved it")
+
+
 class ReasonIn(InputSchema):
     reason: str
 
@@ -528,6 +556,70 @@ def reply(request: HttpRequest, number: str, payload: ReplyIn) -> dict[str, obje
             text=payload.text,
             reason=payload.reason or "",
         ),
+    )
+
+
+@router.post(
+    "/{number}/delegate",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A township hands the appeal down to one of its villages or grids (下派)",
+    description=(
+        "By a handler of the township that leads it, or that delegated it and oversees it (to "
+        "hand it to another of its villages or take it back by naming itself). The new lead "
+        "claims it anew; the reply deadline stays. One `delegate` event."
+    ),
+)
+def delegate(request: HttpRequest, number: str, payload: DelegateIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_delegate(
+            actor=_user(request), number=number, unit=payload.unit, note=payload.note or ""
+        ),
+    )
+
+
+@router.post(
+    "/{number}/whistle",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A village or grid calls departments in (网格吹哨、部门报到)",
+    description=(
+        "By a handler of the village, or a grid worker of the grid, that leads the appeal. Each "
+        "named department gets a co-unit part it must report (`POST .../report`) within "
+        "KUAIBAN_REPORT_HOURS working hours (2 by default). One `whistle` event."
+    ),
+)
+def whistle(request: HttpRequest, number: str, payload: WhistleIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_whistle(
+            actor=_user(request), number=number, units=payload.units, note=payload.note
+        ),
+    )
+
+
+@router.post(
+    "/{number}/report",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A whistled-in department reports (报到); it then claims and answers its part",
+)
+def report(request: HttpRequest, number: str, payload: EmptyIn | None = None) -> dict[str, object]:
+    return _done(request, services.appeal_report(actor=_user(request), number=number))
+
+
+@router.post(
+    "/{number}/resolve_on_spot",
+    response={200: AppealDetailOut, **ERRORS},
+    summary="A grid worker resolved it on the spot (就地解决)",
+    description=(
+        "By a grid worker of the grid that leads the appeal, while no whistled-in department's "
+        "part is pending. Replied as resolved, `resolved_on_spot` set; one `resolve_on_spot` "
+        "event; the return visit follows as after any reply."
+    ),
+)
+def resolve_on_spot(request: HttpRequest, number: str, payload: OnSpotIn) -> dict[str, object]:
+    return _done(
+        request,
+        services.appeal_resolve_on_spot(actor=_user(request), number=number, text=payload.text),
     )
 
 

@@ -262,6 +262,22 @@ def _apply(s: State, e: AppealEvent) -> None:
         s.visit_due = None
     elif action == "claim":
         s.handler_id = UNKNOWN if p.get("imported") else e.actor_id
+    elif action == "delegate":  # a township hands it down (下派), or takes it back
+        s.lead_unit = p.get("unit", UNKNOWN) or None
+        s.handler_id = None
+        s.claim_due = _moment(p, "claim_due")
+    elif action == "whistle":  # the named departments become co-units
+        if isinstance(s.co_units, frozenset) and isinstance(p.get("units"), list):
+            s.co_units = s.co_units | frozenset(p["units"])
+        else:
+            s.co_units = UNKNOWN
+    elif action == "resolve_on_spot":  # 就地解决: a reply by the grid worker
+        if e.from_status == Status.DISPATCHED:
+            s.claimed_at = e.at
+        s.handler_id = e.actor_id
+        s.reply_result = p.get("result", UNKNOWN)
+        s.reply_text = e.note
+        s.visit_due = _moment(p, "visit_due")
     elif action == "return":
         s.lead_unit, s.co_units, s.handler_id = None, frozenset(), None
         s.claim_due = s.reply_due = None

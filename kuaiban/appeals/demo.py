@@ -32,6 +32,7 @@ from kuaiban.appeals.models import Appeal, Category, Channel, Status
 from kuaiban.core import clock
 from kuaiban.core.errors import DomainError
 from kuaiban.org.demo import Directory
+from kuaiban.org.models import Region, Unit
 
 CHANNEL_WEIGHTS: dict[str, int] = {
     Channel.HOTLINE: 40,
@@ -282,6 +283,7 @@ def _dispatch_and_reply(
         t = _stamp(t, rng, 0.2, 3)
         at(t, services.appeal_dispatch, actor=dispatcher, number=number, unit=unit)
         co = []
+    unit, t = _delegate_down(appeal, rng, d, t, at, unit)
     handler = d.users[f"handler-{unit}"]
     if rng.random() < 0.04:
         return None  # never claimed: shows up overdue
@@ -310,6 +312,36 @@ def _dispatch_and_reply(
         text=rng.choice(REPLIES[result]),
     )
     return t
+
+
+DELEGATE_NOTE = "请村（社区）先行处理，镇里跟踪督办。"
+
+
+def _delegate_down(
+    appeal: Appeal, rng: random.Random, d: Directory, t: dt.datetime, at: Any, unit: str
+) -> tuple[str, dt.datetime]:
+    """Some appeals a township leads go down to the village they are about (下派); the lead
+    unit's code and the time after it."""
+    lead = d.units.get(unit)
+    region = appeal.region
+    if lead is None or lead.kind != Unit.Kind.TOWNSHIP or region is None:
+        return unit, t
+    if rng.random() >= 0.4:
+        return unit, t
+    village = region if region.level == Region.Level.VILLAGE else region.parent
+    code = f"v{village.code}" if village is not None else ""
+    if code not in d.units or village is None or village.parent_id != lead.region_id:
+        return unit, t
+    t = _stamp(t, rng, 0.2, 2)
+    at(
+        t,
+        services.appeal_delegate,
+        actor=d.users[f"handler-{unit}"],
+        number=appeal.number or "",
+        unit=code,
+        note=DELEGATE_NOTE,
+    )
+    return code, t
 
 
 def _visit_and_close(

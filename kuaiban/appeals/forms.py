@@ -9,12 +9,14 @@ from typing import Any, Generic, TypeVar
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 from django.http import Http404, QueryDict
 from django.urls import reverse_lazy
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.appeals.models import (
+    Appeal,
     Category,
     Channel,
     Kind,
@@ -200,6 +202,102 @@ class DispatchForm(CleanForm):
         choices = unit_choices()
         self.fields["unit"].choices = [("", "—"), *choices]  # type: ignore[attr-defined]
         self.fields["co_units"].choices = choices  # type: ignore[attr-defined]
+
+
+def delegate_choices(appeal: Appeal) -> list[tuple[str, str]]:
+    """Where the township of ``appeal`` may hand it: its own villages and grids (and itself,
+    to take back an appeal it delegated)."""
+    township = appeal.overseer_unit or appeal.lead_unit
+    if township is None or township.region_id is None:
+        return []
+    villages = Region.objects.filter(parent_id=township.region_id)
+    units = Unit.objects.filter(active=True, kind__in=[Unit.Kind.VILLAGE, Unit.Kind.GRID]).filter(
+        Q(region__in=villages) | Q(region__parent__in=villages)
+    )
+    choices = [
+        (u.code, u.name) for u in units.order_by("region__code") if u.pk != appeal.lead_unit_id
+    ]
+    if appeal.overseer_unit_id is not None:
+        choices.insert(0, (township.code, _("%(unit)s (take it back)") % {"unit": township.name}))
+    return choices
+
+
+class DelegateForm(CleanForm):
+    unit = forms.ChoiceField(label=_("village, community or grid"))
+    note = forms.CharField(label=_("note"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # Any local unit or township passes the form; the service judges the township's own.
+        local = Unit.objects.filter(active=True).exclude(kind=Unit.Kind.DEPARTMENT)
+        self.fields["unit"].choices = [("", "—"), *((u.code, u.name) for u in local)]  # type: ignore[attr-defined]
+
+    def narrow(self, appeal: Appeal) -> DelegateForm:
+        self.fields["unit"].choices = [("", "—"), *delegate_choices(appeal)]  # type: ignore[attr-defined]
+        return self
+
+
+class WhistleForm(CleanForm):
+    units = forms.MultipleChoiceField(
+        label=_("departments to call in"), widget=forms.SelectMultiple(attrs={"size": 4})
+    )
+    note = forms.CharField(
+        label=_("what they are called in for"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        departments = Unit.objects.filter(active=True, kind=Unit.Kind.DEPARTMENT)
+        self.fields["units"].choices = [(u.code, u.name) for u in departments]  # type: ignore[attr-defined]
+
+
+class ResolveOnSpotForm(CleanForm):
+    text = forms.CharField(label=_("how it was resolved"), widget=forms.Textarea(attrs={"rows": 3}))
+    attachments = step_files_field(help_text=_("Photos of the result, up to 9."))
+
+
+class GridReportForm(CleanForm):
+    """网格上报: what a grid worker found in the field, from a phone."""
+
+    kind = forms.ChoiceField(
+        label=_("kind"),
+        choices=[(k, label) for k, label in Kind.choices if k != Kind.REPORT],
+        initial=Kind.HELP,
+    )
+    title = forms.CharField(label=_("title"), required=False, max_length=120)
+    content = forms.CharField(
+        label=_("what you found"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    address = forms.CharField(label=_("address"), required=False, max_length=200)
+    submitter_name = forms.CharField(label=_("resident's name"), required=False, max_length=100)
+    submitter_phone = forms.CharField(
+        label=_("resident's phone"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    lat = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, max_digits=9, decimal_places=6
+    )
+    lng = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, max_digits=9, decimal_places=6
+    )
+    attachments = step_files_field(help_text=_("Photos from the spot, up to 9."))
+
+    def appeal_input(self, files: tuple[Upload, ...]) -> AppealInput:
+        d = self.cleaned_data
+        return AppealInput(
+            channel=Channel.GRID,
+            kind=d["kind"],
+            title=d["title"],
+            content=d["content"],
+            address=d["address"],
+            submitter_name=d["submitter_name"],
+            submitter_phone=d["submitter_phone"],
+            lat=None if d["lat"] is None else str(d["lat"]),
+            lng=None if d["lng"] is None else str(d["lng"]),
+            files=files,
+        )
 
 
 class ReasonForm(CleanForm):

@@ -104,10 +104,14 @@ class Action(models.TextChoices):
     PETITION_NOTICE = "petition_notice", _("Written notice of acceptance given")
     REVIEW_REQUEST = "review_request", _("Review requested")
     REVIEW_DECIDE = "review_decide", _("Review opinion given")
+    DELEGATE = "delegate", _("Delegated down")
+    WHISTLE = "whistle", _("Whistle blown")
+    REPORT = "report", _("Department reported")
+    RESOLVE_ON_SPOT = "resolve_on_spot", _("Resolved on the spot")
 
 
 # The moves of a co-unit's part: legal in the statuses below, but they leave the appeal's status.
-PART_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST})
+PART_ACTIONS = frozenset({Action.ASSIST_CLAIM, Action.ASSIST, Action.WHISTLE, Action.REPORT})
 # A petition's own steps (《信访工作条例》): the notice of acceptance, and the review (复查) and
 # re-examination (复核) a dissatisfied petitioner asks for. They leave the appeal's status too.
 PETITION_ACTIONS = frozenset({Action.PETITION_NOTICE, Action.REVIEW_REQUEST, Action.REVIEW_DECIDE})
@@ -139,6 +143,15 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Action.PETITION_NOTICE: frozenset({Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS}),
     Action.REVIEW_REQUEST: frozenset({Status.REPLIED, Status.VISITED, Status.CLOSED}),
     Action.REVIEW_DECIDE: frozenset({Status.REPLIED, Status.VISITED, Status.CLOSED}),
+    # A township hands it down to one of its villages or grids (下派), or takes it back:
+    # the new lead claims it anew; the reply deadline stays.
+    Action.DELEGATE: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    # 网格吹哨、部门报到: a village or grid leading the appeal names departments; each reports
+    # (acknowledges) and then co-handles it. The appeal's status does not change.
+    Action.WHISTLE: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    Action.REPORT: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
+    # 就地解决: the grid worker of the grid leading it settles it there and then: replied.
+    Action.RESOLVE_ON_SPOT: frozenset({Status.DISPATCHED, Status.IN_PROGRESS}),
 }
 # Legal moves that leave the appeal's status as it is.
 STATUSLESS_ACTIONS = PART_ACTIONS | PETITION_ACTIONS | {Action.ESCALATE}
@@ -268,6 +281,17 @@ class Appeal(models.Model):
         related_name="led_appeals",
         verbose_name=_("lead unit"),
     )
+    # The township that delegated the appeal down to one of its villages or grids (下派) and
+    # keeps oversight of it: it sees it as the lead does, and may hand it to another of its
+    # villages or take it back (both ``delegate``). Empty when nobody delegated it.
+    overseer_unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="overseen_appeals",
+        verbose_name=_("overseeing unit"),
+    )
     co_units = models.ManyToManyField(
         Unit, blank=True, related_name="co_appeals", verbose_name=_("co-handling units")
     )
@@ -294,6 +318,8 @@ class Appeal(models.Model):
         _("reply result"), max_length=16, choices=ReplyResult.choices, blank=True
     )
     reply_text = models.TextField(_("reply"), blank=True)
+    # 就地解决: a grid worker resolved it on the spot (a reply of its own kind, counted apart).
+    resolved_on_spot = models.BooleanField(_("resolved on the spot"), default=False)
     invalid_reason = models.CharField(_("reason"), max_length=500, blank=True)
     return_count = models.PositiveSmallIntegerField(default=0)
     rework_count = models.PositiveSmallIntegerField(default=0)
@@ -565,6 +591,9 @@ class Supporter(models.Model):
 
 
 class PartStatus(models.TextChoices):
+    # Named by a whistle (吹哨), not yet reported (报到): the department must acknowledge it
+    # by ``report_due``; then the part is open like a dispatch's.
+    SUMMONED = "summoned", _("Waiting for the department to report")
     OPEN = "open", _("Waiting for the co-unit")
     CLAIMED = "claimed", _("Claimed by the co-unit")
     ANSWERED = "answered", _("Answered")
@@ -573,11 +602,12 @@ class PartStatus(models.TextChoices):
 
 
 # The parts the lead is still waiting for.
-PART_PENDING = frozenset({PartStatus.OPEN, PartStatus.CLAIMED})
+PART_PENDING = frozenset({PartStatus.SUMMONED, PartStatus.OPEN, PartStatus.CLAIMED})
 
 
 class AssistPart(models.Model):
-    """A co-handling unit's own share of an appeal (协办): created by dispatch for each co-unit,
+    """A co-handling unit's own share of an appeal (协办): created by dispatch for each co-unit
+    (or by a village's or grid's whistle for each department it names, which reports first),
     claimed and answered by that unit's handlers under its own deadline; the lead consolidates
     the parts into the reply. A return withdraws the parts of the dispatch it undoes."""
 
@@ -590,6 +620,17 @@ class AssistPart(models.Model):
     )
     created_at = models.DateTimeField()
     due = models.DateTimeField(_("part due"))
+    # A part called in by a whistle (吹哨): report (报到) by then; empty for a dispatch's part.
+    report_due = models.DateTimeField(_("report by"), null=True, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

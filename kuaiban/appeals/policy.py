@@ -16,7 +16,7 @@ from kuaiban.appeals.models import (
     Status,
 )
 from kuaiban.core.masking import mask_text
-from kuaiban.org.models import Role, User
+from kuaiban.org.models import Region, Role, Unit, User
 
 # Roles that may perform each action (handlers are further limited to the lead unit).
 ACTION_ROLES: dict[str, frozenset[str]] = {
@@ -42,6 +42,13 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.PETITION_NOTICE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.REVIEW_REQUEST: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.REVIEW_DECIDE: frozenset({Role.SUPERVISOR}),
+    Action.DELEGATE: frozenset({Role.HANDLER}),
+    # 网格吹哨: a handler of the village, or a grid worker of the grid, that leads the appeal.
+    Action.WHISTLE: frozenset({Role.HANDLER, Role.GRID_WORKER}),
+    # 部门报到: a handler of a department the whistle named.
+    Action.REPORT: frozenset({Role.HANDLER}),
+    # 就地解决: a grid worker of the grid that leads the appeal.
+    Action.RESOLVE_ON_SPOT: frozenset({Role.GRID_WORKER}),
 }
 UNIT_BOUND_ACTIONS = frozenset({Action.CLAIM, Action.RETURN, Action.REPLY})
 # Actions of a co-unit's part: only handlers of a unit with a live part of the appeal.
@@ -64,12 +71,18 @@ def visible_q(user: User) -> Q | None:
     not_confidential = ~Q(kind__in=CONFIDENTIAL_KINDS)
     if user.role in SEE_ALL_BUT_CONFIDENTIAL:
         return not_confidential
+    if user.role == Role.GRID_WORKER and user.unit_id:
+        return not_confidential & (
+            Q(lead_unit_id=user.unit_id) | Q(region_id__in=grid_worker_regions(user))
+        )
     if user.role == Role.HANDLER and user.unit_id:
         # A subquery, not a join through co_units: a join repeats rows (and then needs a
         # DISTINCT over every column, which makes PostgreSQL sort the whole match).
         co_handled = Appeal.co_units.through.objects.filter(unit_id=user.unit_id)
-        return Q(lead_unit_id=user.unit_id) | (
-            Q(id__in=co_handled.values("appeal_id")) & not_confidential
+        return (
+            Q(lead_unit_id=user.unit_id)
+            | Q(overseer_unit_id=user.unit_id)
+            | (Q(id__in=co_handled.values("appeal_id")) & not_confidential)
         )
     return None
 
@@ -81,8 +94,14 @@ def can_see(user: User, appeal: Appeal) -> bool:
         return True
     if user.role in SEE_ALL_BUT_CONFIDENTIAL:
         return not appeal.is_confidential
+    if user.role == Role.GRID_WORKER and user.unit_id:
+        if appeal.is_confidential:
+            return False
+        return appeal.lead_unit_id == user.unit_id or (
+            appeal.region_id is not None and appeal.region_id in grid_worker_regions(user)
+        )
     if user.role == Role.HANDLER and user.unit_id:
-        if appeal.lead_unit_id == user.unit_id:
+        if user.unit_id in (appeal.lead_unit_id, appeal.overseer_unit_id):
             return True
         if appeal.is_confidential:
             return False
@@ -101,7 +120,13 @@ def sees_full_numbers(user: User, appeal: Appeal) -> bool:
         return True
     if user.role == Role.VISITOR:
         return appeal.status == Status.REPLIED and not appeal.is_confidential
-    return bool(user.role == Role.HANDLER and user.unit_id and appeal.lead_unit_id == user.unit_id)
+    if user.role == Role.GRID_WORKER:
+        return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
+    return bool(
+        user.role == Role.HANDLER
+        and user.unit_id
+        and user.unit_id in (appeal.lead_unit_id, appeal.overseer_unit_id)
+    )
 
 
 def sees_contact(user: User, appeal: Appeal) -> bool:
@@ -152,7 +177,53 @@ def may(user: User, action: str, appeal: Appeal | None = None) -> bool:
         return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
     if appeal is not None and action in PART_BOUND_ACTIONS:
         return own_part(user, appeal) is not None
+    if appeal is not None and action == Action.DELEGATE:
+        return may_delegate(user, appeal)
+    if appeal is not None and action == Action.RESOLVE_ON_SPOT:
+        return bool(user.unit_id and appeal.lead_unit_id == user.unit_id)
+    if appeal is not None and action == Action.WHISTLE:
+        lead = appeal.lead_unit
+        return bool(lead and lead.pk == user.unit_id and lead.is_local)
+    if appeal is not None and action == Action.REPORT:
+        part = own_part(user, appeal)
+        return part is not None and part.status == PartStatus.SUMMONED
     return not (appeal is not None and appeal.is_confidential and user.role not in SEE_ALL)
+
+
+def grid_worker_regions(user: User) -> list[int]:
+    """The regions a grid worker reads appeals of: its village and every grid of it (the
+    neighbouring grids' appeals are readable, to help; acting stays with one's own grid)."""
+    unit = user.unit
+    grid = unit.region if unit is not None and unit.kind == Unit.Kind.GRID else None
+    if grid is None:
+        return []
+    if grid.parent_id is None:
+        return [grid.pk]
+    siblings = Region.objects.filter(parent_id=grid.parent_id).values_list("pk", flat=True)
+    return [grid.parent_id, *siblings]
+
+
+def may_report_from_grid(user: User, channel: str, region: str | None) -> bool:
+    """网格上报: a grid worker registers what it finds in its own grid, channel ``grid``."""
+    unit = user.unit if user.role == Role.GRID_WORKER else None
+    return bool(
+        unit is not None
+        and unit.kind == Unit.Kind.GRID
+        and unit.region is not None
+        and channel == "grid"
+        and region == unit.region.code
+    )
+
+
+def may_delegate(user: User, appeal: Appeal) -> bool:
+    """下派: a handler of the township that leads the appeal, or of the township that delegated
+    it and oversees it (to hand it to another of its villages, or take it back)."""
+    if user.role != Role.HANDLER or not user.unit_id:
+        return False
+    if appeal.overseer_unit_id is not None:
+        return user.unit_id == appeal.overseer_unit_id
+    lead = appeal.lead_unit
+    return bool(lead and lead.pk == user.unit_id and lead.kind == Unit.Kind.TOWNSHIP)
 
 
 def number_mask_public(appeal: Appeal) -> NumberMask:
@@ -173,11 +244,15 @@ def own_part(user: User, appeal: Appeal) -> AssistPart | None:
 
 
 def visible_parts(user: User, appeal: Appeal) -> list[AssistPart]:
-    """The co-unit parts ``user`` reads on the appeal page: every live part for the lead unit
-    and everyone who oversees (supervisors, operators, leaders ...); a co-unit its own only."""
+    """The co-unit parts ``user`` reads on the appeal page: every live part for the lead unit,
+    the township overseeing a delegated appeal, and everyone who oversees (supervisors,
+    operators, leaders ...); a co-unit its own only."""
     if not can_see(user, appeal):
         return []
-    if user.role == Role.HANDLER and appeal.lead_unit_id != user.unit_id:
+    if user.role == Role.HANDLER and user.unit_id not in (
+        appeal.lead_unit_id,
+        appeal.overseer_unit_id,
+    ):
         part = own_part(user, appeal)
         return [part] if part else []
     return list(

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import (
     CONFIDENTIAL_KINDS,
+    OPEN_STATUSES,
     PART_PENDING,
     STATUS_ACTIONS,
     TERMINAL_STATUSES,
@@ -355,6 +356,21 @@ def inbox(*, user: User) -> dict[str, QuerySet[Appeal]]:
         "due_soon": base.filter(
             status__in=[Status.DISPATCHED, Status.IN_PROGRESS], alert__in=[Alert.YELLOW, Alert.RED]
         ).order_by("reply_due", "id"),
+    }
+
+
+def grid_open(*, user: User) -> dict[str, QuerySet[Appeal]]:
+    """A grid worker's list: the open appeals its grid leads, and the other open appeals in its
+    grid (led by a department, a township or the village, or not dispatched yet)."""
+    unit = user.unit
+    if user.role != Role.GRID_WORKER or unit is None or unit.region_id is None:
+        return {"led": Appeal.objects.none(), "in_grid": Appeal.objects.none()}
+    open_ = visible_appeals(user).filter(status__in=OPEN_STATUSES).select_related("lead_unit")
+    return {
+        "led": open_.filter(lead_unit_id=unit.pk).order_by("reply_due", "id"),
+        "in_grid": open_.filter(region_id=unit.region_id)
+        .exclude(lead_unit_id=unit.pk)
+        .order_by("-received_at", "-id"),
     }
 
 

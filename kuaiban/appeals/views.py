@@ -206,6 +206,23 @@ ACTIONS: dict[str, f.FormAction[Appeal]] = {
             reason=d["reason"],
         ),
     ),
+    Action.DELEGATE: (
+        f.DelegateForm,
+        lambda u, n, d: services.appeal_delegate(actor=u, number=n, unit=d["unit"], note=d["note"]),
+    ),
+    Action.WHISTLE: (
+        f.WhistleForm,
+        lambda u, n, d: services.appeal_whistle(
+            actor=u, number=n, units=d["units"], note=d["note"]
+        ),
+    ),
+    Action.REPORT: (f.NoteForm, lambda u, n, d: services.appeal_report(actor=u, number=n)),
+    Action.RESOLVE_ON_SPOT: (
+        f.ResolveOnSpotForm,
+        lambda u, n, d: services.appeal_resolve_on_spot(
+            actor=u, number=n, text=d["text"], files=f.step_files(d)
+        ),
+    ),
     Action.ASSIST_CLAIM: (
         f.NoteForm,
         lambda u, n, d: services.appeal_assist_claim(actor=u, number=n),
@@ -264,7 +281,9 @@ def available_actions(user: User, appeal: Appeal) -> list[str]:
             continue
         if action == Action.ASSIST_CLAIM and (part is None or part.status != PartStatus.OPEN):
             continue
-        if action == Action.ASSIST and (part is None or not part.is_pending):
+        if action == Action.ASSIST and (
+            part is None or not part.is_pending or part.status == PartStatus.SUMMONED
+        ):
             continue
         out.append(str(action))
     return out
@@ -294,9 +313,16 @@ def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:
         "co_units": list(appeal.co_units.all()),
         "parts": policy.visible_parts(user, appeal),
         "merged": list(appeal.merged_appeals.all()) if policy.can_see(user, appeal) else [],
-        "forms": {a: ACTIONS[a][0](prefix=a) for a in available_actions(user, appeal)},
+        "forms": _forms(user, appeal),
         "action_labels": dict(Action.choices),
     }
+
+
+def _forms(user: User, appeal: Appeal) -> dict[str, Any]:
+    forms = {a: ACTIONS[a][0](prefix=a) for a in available_actions(user, appeal)}
+    if isinstance(form := forms.get(Action.DELEGATE), f.DelegateForm):
+        form.narrow(appeal)  # the township's own villages and grids only
+    return forms
 
 
 @login_required
@@ -338,7 +364,9 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
         appeal = selectors.appeal_get(user=user, number=number)
     except NotFound:
         raise Http404 from None
-    home = "appeals:inbox" if user.role == Role.HANDLER else "appeals:ledger"
+    home = {Role.HANDLER: "appeals:inbox", Role.GRID_WORKER: "grid:list"}.get(
+        Role(user.role), "appeals:ledger"
+    )
     try:
         outcome = f.form_action(
             ACTIONS,

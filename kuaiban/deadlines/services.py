@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings as django_settings
 from django.utils.translation import gettext as _
 
 from kuaiban.core.errors import ValidationFailed
@@ -224,6 +225,12 @@ def assist_due(
     lead = assist_lead(channel=channel, kind=kind, urgency=urgency)
     due = cal.sub_working_days(reply_due, lead) if lead else reply_due
     return due if start < due < reply_due else reply_due
+
+
+def report_due(*, start: dt.datetime) -> dt.datetime:
+    """When a department named by a whistle (吹哨) must report (报到): KUAIBAN_REPORT_HOURS
+    working hours (2 by default) from ``start``."""
+    return work_calendar().add_working_hours(start, float(django_settings.KUAIBAN_REPORT_HOURS))
 
 
 def move_due(appeal: Appeal, stage: str, *, due: dt.datetime, now: dt.datetime) -> None:

@@ -34,6 +34,7 @@ class CountsOut(Schema):
     satisfied: int
     resolved: int
     authentic: int
+    on_spot: int = 0
 
 
 class FiguresOut(Schema):
@@ -49,6 +50,9 @@ class FiguresOut(Schema):
     rework_rate: float | None
     co_handling_rate: float | None = Field(
         None, description="协办及时率: co-unit parts answered by their due / parts due"
+    )
+    on_spot_rate: float | None = Field(
+        None, description="Replies resolved on the spot by a grid worker (就地解决) / replies"
     )
     score: float | None = Field(description="Composite score in points (0–100)")
     counts: CountsOut

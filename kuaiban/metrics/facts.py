@@ -148,10 +148,11 @@ def facts_for(
             part.parts_answered = 1
             part.parts_answered_on_time = int(answered_at <= due)
     current: int | None = None
-    replied = replied_on_time = reworked = visited = extensions = 0
+    replied = replied_on_time = reworked = visited = extensions = on_spot = 0
     last_rating: dict[str, Any] | None = None
     for action, payload in events:
-        if action == Action.DISPATCH:
+        if action in (Action.DISPATCH, Action.DELEGATE):
+            # A township's delegation down (下派) hands the claim to the village or grid.
             current = lk.unit_ids.get(str(payload.get("unit", "")))
             rows.setdefault(current, _Row()).dispatches += 1
         elif action == Action.CLAIM:
@@ -161,9 +162,10 @@ def facts_for(
             unit = lk.unit_ids.get(str(payload.get("unit", "")), current)
             rows.setdefault(unit, _Row()).returns += 1
             current = None
-        elif action in (Action.REPLY, Action.ANSWER):
+        elif action in (Action.REPLY, Action.ANSWER, Action.RESOLVE_ON_SPOT):
             if not replied:
                 replied = 1
+                on_spot = int(action == Action.RESOLVE_ON_SPOT)
                 # An answer at intake has no deadline: it is on time by definition.
                 replied_on_time = int(payload.get("on_time", True) is True)
         elif action == Action.REWORK:
@@ -199,6 +201,7 @@ def facts_for(
         "authentic": int(
             rated and last_rating is not None and last_rating.get("authentic") is True
         ),
+        "on_spot": on_spot,
     }
     common = _dimensions(appeal, lk)
     return [

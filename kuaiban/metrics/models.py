@@ -131,6 +131,8 @@ class AppealFact(models.Model):
     satisfied = models.PositiveSmallIntegerField(default=0)
     resolved = models.PositiveSmallIntegerField(default=0)
     authentic = models.PositiveSmallIntegerField(default=0)
+    # replied by a grid worker on the spot (就地解决), counted apart from other replies
+    on_spot = models.PositiveSmallIntegerField(default=0)
     # open and flagged red (overdue) by the deadline sweep, now; with the deadline it missed
     overdue = models.PositiveSmallIntegerField(default=0)
     # The unit's co-unit part (协办) of the appeal, on that unit's row: answered, answered by its

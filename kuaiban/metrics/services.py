@@ -193,6 +193,7 @@ class Counts:
     satisfied: int = 0
     resolved: int = 0
     authentic: int = 0
+    on_spot: int = 0
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Counts:
@@ -242,6 +243,7 @@ def rates(c: Counts) -> dict[str, Fraction | None]:
         "authenticity_rate": _ratio(c.authentic, c.rated),
         "rework_rate": _ratio(c.reworked, c.replied),
         "co_handling_rate": _ratio(c.parts_answered_on_time, c.parts_due),
+        "on_spot_rate": _ratio(c.on_spot, c.replied),
     }
 
 
@@ -467,10 +469,15 @@ def _unit_figures(scope: Scope, scheme: ScoreScheme) -> dict[int, dict[str, Any]
     return {r["unit_id"]: figures(Counts.of(r), scheme) for r in rows}
 
 
+# Units are ranked within their own tier only: a village or grid is never compared with a
+# department or a township. The village and grid tiers are listed only when such units exist.
 TIERS = (
     (Unit.Kind.DEPARTMENT, gettext_lazy("Departments")),
     (Unit.Kind.TOWNSHIP, gettext_lazy("Townships and streets")),
+    (Unit.Kind.VILLAGE, gettext_lazy("Villages and communities")),
+    (Unit.Kind.GRID, gettext_lazy("Grids")),
 )
+LOCAL_TIERS = frozenset({Unit.Kind.VILLAGE, Unit.Kind.GRID})
 
 
 def rankings(month: dt.date) -> dict[str, Any]:
@@ -484,6 +491,8 @@ def rankings(month: dt.date) -> dict[str, Any]:
     tiers = []
     for kind, label in TIERS:
         units = list(Unit.objects.filter(kind=kind, active=True))
+        if not units and kind in LOCAL_TIERS:
+            continue
         now_scores = {u.pk: current.get(u.pk, empty)["score"] for u in units}
         then_scores = {u.pk: before.get(u.pk, empty)["score"] for u in units}
         now_ranks, then_ranks = _rank(now_scores), _rank(then_scores)

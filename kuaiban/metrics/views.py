@@ -111,6 +111,7 @@ TILES: tuple[tuple[str, Any], ...] = (
     ("return_rate", gettext_lazy("Return rate")),
     ("rework_rate", gettext_lazy("Rework rate")),
     ("co_handling_rate", gettext_lazy("Co-handling on-time rate")),
+    ("on_spot_rate", gettext_lazy("On-the-spot resolution rate")),
 )
 
 
@@ -193,6 +194,8 @@ def _tier_figures(scope: services.Scope, ov: Overview) -> list[dict[str, Any]]:
             (r for r in ov.by_unit if r.get("kind") == kind and r["score"] is not None),
             key=lambda r: -r["score"],
         )
+        if not rows and kind in services.LOCAL_TIERS:
+            continue  # villages and grids only once one of them has a score
         tiers.append(
             {
                 "id": f"fig-tier-{kind}",
@@ -330,6 +333,7 @@ DRILL: dict[str, tuple[Q, str | None]] = {
         Q(parts_answered=1) | Q(part_due_open__isnull=False),
         "parts_answered_on_time",
     ),
+    "on_spot_rate": (Q(lead=True, replied=1), "on_spot"),
 }
 DRILL_LABELS = dict(TILES) | {"received": gettext_lazy("Received")}
 

@@ -6,12 +6,16 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.org.models import Role, User
 
-ALL = frozenset(Role.values)
+# Grid workers have their own phone pages (/grid/), not the desk's.
+ALL = frozenset(Role.values) - {Role.GRID_WORKER}
 STAFF = ALL - {Role.HANDLER}
+GRID = frozenset({Role.GRID_WORKER})
 
 # (url name, label, roles that see it). Entries whose page does not exist are skipped.
 NAV: list[tuple[str, object, frozenset[str]]] = [
     ("appeals:inbox", _("My inbox"), frozenset({Role.HANDLER})),
+    ("grid:list", _("My grid"), GRID),
+    ("grid:report", _("Report a problem"), GRID),
     ("appeals:register", _("Register"), frozenset({Role.OPERATOR, Role.SUPERVISOR})),
     ("appeals:ledger", _("Ledger"), ALL),
     ("visits:desk", _("Return visits"), frozenset({Role.VISITOR, Role.SUPERVISOR})),

@@ -135,33 +135,94 @@ def build_directory() -> Directory:
             code=code,
             defaults={"name": name, "kind": Unit.Kind.TOWNSHIP, "region": townships[code]},
         )
+    units.update(_local_units(villages, grids))
 
-    users: dict[str, User] = {}
-    # One hash for all demo users: PBKDF2 is deliberately slow, and they share the password.
-    encoded = make_password(password)
+    users = _people(units, encoded=make_password(password))
+    return Directory(county, townships, villages, grids, units, users)
 
-    def ensure(
-        username: str, display: str, role: str, unit: Unit | None = None, **extra: object
-    ) -> None:
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            user = User(username=username, display_name=display, role=role, unit=unit, **extra)
-            user.password = encoded
-            user.save()
-        users[username] = user
 
-    for username, display, role in STAFF:
-        ensure(
-            username,
-            display,
-            role,
+def _people(units: dict[str, Unit], *, encoded: str) -> dict[str, User]:
+    """The staff, one head handler per unit but the grids, one grid worker per grid; the
+    missing ones in one insert. One hash for all: PBKDF2 is deliberately slow, and they share
+    the password."""
+    wanted: list[User] = [
+        User(
+            username=username,
+            display_name=display,
+            role=role,
             is_staff=role == Role.ADMIN,
             is_superuser=role == Role.ADMIN,
         )
+        for username, display, role in STAFF
+    ]
     for index, (code, unit) in enumerate(units.items()):
         person = HANDLER_NAMES[index % len(HANDLER_NAMES)]
-        ensure(f"handler-{code}", f"{unit.name} {person}", Role.HANDLER, unit, is_unit_head=True)
-    return Directory(county, townships, villages, grids, units, users)
+        if unit.kind == Unit.Kind.GRID and unit.region is not None:
+            wanted.append(
+                User(
+                    username=grid_worker_username(unit.region),
+                    display_name=f"{unit.name} 网格员 {person}",
+                    role=Role.GRID_WORKER,
+                    unit=unit,
+                )
+            )
+        elif unit.kind != Unit.Kind.GRID:
+            wanted.append(
+                User(
+                    username=f"handler-{code}",
+                    display_name=f"{unit.name} {person}",
+                    role=Role.HANDLER,
+                    unit=unit,
+                    is_unit_head=True,
+                )
+            )
+    have = {u.username: u for u in User.objects.filter(username__in=[w.username for w in wanted])}
+    missing = [w for w in wanted if w.username not in have]
+    for w in missing:
+        w.password = encoded
+    User.objects.bulk_create(missing)
+    if missing:
+        have = {
+            u.username: u
+            for u in User.objects.filter(username__in=[w.username for w in wanted]).select_related(
+                "unit"
+            )
+        }
+    return {w.username: have[w.username] for w in wanted}
+
+
+def village_unit_code(region: Region) -> str:
+    return f"v{region.code}"
+
+
+def grid_unit_code(region: Region) -> str:
+    return f"g{region.code}"
+
+
+def grid_worker_username(grid: Region) -> str:
+    """The demo grid worker of a grid: ``grid-<grid code>``."""
+    return f"grid-{grid.code}"
+
+
+def _local_units(villages: list[Region], grids: list[Region]) -> dict[str, Unit]:
+    """Each demo village/community and grid as a handling unit (村/社区, 网格), in one insert."""
+    wanted = [(village_unit_code(v), v, Unit.Kind.VILLAGE) for v in villages] + [
+        (grid_unit_code(g), g, Unit.Kind.GRID) for g in grids
+    ]
+    have = {u.code: u for u in Unit.objects.filter(code__in=[c for c, _r, _k in wanted])}
+    Unit.objects.bulk_create(
+        Unit(code=code, name=region.name, kind=kind, region=region)
+        for code, region, kind in wanted
+        if code not in have
+    )
+    if len(have) < len(wanted):
+        have = {
+            u.code: u
+            for u in Unit.objects.filter(code__in=[c for c, _r, _k in wanted]).select_related(
+                "region"
+            )
+        }
+    return {code: have[code] for code, _r, _k in wanted}
 
 
 def place_regions(d: Directory) -> None:

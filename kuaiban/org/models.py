@@ -57,11 +57,15 @@ class Region(models.Model):
 
 
 class Unit(models.Model):
-    """A department (住建局 …) or a township/street government that handles appeals."""
+    """A department (住建局 …), a township/street government, or a village/community committee
+    or grid (网格) that handles appeals. A village's or grid's ``region`` is its village/grid
+    Region; its township is found up the region's parent chain (``township_region``)."""
 
     class Kind(models.TextChoices):
         DEPARTMENT = "department", _("Department")
         TOWNSHIP = "township", _("Township / street")
+        VILLAGE = "village", _("Village / community")
+        GRID = "grid", _("Grid")
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -71,7 +75,7 @@ class Unit(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        help_text=_("For a township: the township it governs."),
+        help_text=_("For a township, village or grid: the region it governs."),
     )
     active = models.BooleanField(_("active"), default=True)
 
@@ -83,6 +87,19 @@ class Unit(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_local(self) -> bool:
+        """A village/community or grid unit (the levels below the township)."""
+        return self.kind in (self.Kind.VILLAGE, self.Kind.GRID)
+
+    @property
+    def township_region(self) -> Region | None:
+        """The township this unit belongs to: its own region for a township, the region's
+        township up the parent chain for a village or grid; None for a department."""
+        if self.region is None or self.kind == self.Kind.DEPARTMENT:
+            return None
+        return self.region.township
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
@@ -91,6 +108,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     LEADER = "leader", _("Leader")
     VISITOR = "visitor", _("Return visitor")
+    # 网格员: bound to one grid unit (User.unit of kind grid); phone-first pages under /grid/.
+    GRID_WORKER = "grid_worker", _("Grid worker")
 
 
 class User(AbstractUser):
@@ -114,7 +133,11 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~models.Q(role="handler") | models.Q(unit__isnull=False),
                 name="handler_has_unit",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="grid_worker") | models.Q(unit__isnull=False),
+                name="grid_worker_has_unit",
+            ),
         ]
 
     def __str__(self) -> str:

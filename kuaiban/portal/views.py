@@ -38,6 +38,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("submit")  # the public's front door
     if user.role == Role.HANDLER:
         return redirect("appeals:inbox")
+    if user.role == Role.GRID_WORKER:
+        return redirect("grid:list")
     if user.role == Role.OPERATOR:
         return redirect("appeals:register")
     return redirect("appeals:ledger")
@@ -68,7 +70,9 @@ def public_timeline(appeal: Appeal, known: list[str] | None = None) -> list[dict
                 "action": event.action,
                 "to_status": event.to_status,
                 # Only the unit's reply text is public; internal notes and names are not.
-                "text": mask_text(event.note, known) if event.action in ("reply", "answer") else "",
+                "text": mask_text(event.note, known)
+                if event.action in ("reply", "answer", "resolve_on_spot")
+                else "",
             }
         )
     return rows

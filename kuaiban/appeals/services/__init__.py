@@ -18,6 +18,9 @@ The package is split by responsibility; callers import from here, not from its m
 - ``assist``: the co-units' parts (协办): claim and answer;
 - ``escalation``: reporting an appeal up to an upper-level platform (上报).
 - ``petition``: a petition's own steps (信访): notice of acceptance, review and re-examination.
+- ``levels``: the three levels (区、乡、村): delegation down to a village or grid (下派);
+- ``whistle``: 网格吹哨、部门报到: a village or grid calls departments in, each reports;
+- ``grid``: grid workers (网格员): the report from the field and 就地解决 (resolved on the spot).
 """
 
 from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
@@ -42,6 +45,8 @@ from kuaiban.appeals.services.events import (
     on_event,
     record_event,
 )
+from kuaiban.appeals.services.grid import appeal_grid_report, appeal_resolve_on_spot
+from kuaiban.appeals.services.levels import appeal_delegate
 from kuaiban.appeals.services.petition import (
     appeal_petition_notice,
     appeal_review_decide,
@@ -65,6 +70,7 @@ from kuaiban.appeals.services.replies import (
     appeal_visit,
 )
 from kuaiban.appeals.services.support import JOINABLE, appeal_support, check_joinable
+from kuaiban.appeals.services.whistle import appeal_report, appeal_whistle
 
 __all__ = [
     "ADDRESS_MAX",
@@ -86,8 +92,10 @@ __all__ = [
     "appeal_attach",
     "appeal_claim",
     "appeal_close",
+    "appeal_delegate",
     "appeal_dispatch",
     "appeal_escalate",
+    "appeal_grid_report",
     "appeal_id_draw",
     "appeal_id_next_sql",
     "appeal_invalidate",
@@ -96,12 +104,15 @@ __all__ = [
     "appeal_register",
     "appeal_register_within",
     "appeal_reply",
+    "appeal_report",
+    "appeal_resolve_on_spot",
     "appeal_return",
     "appeal_review_decide",
     "appeal_review_request",
     "appeal_rework",
     "appeal_support",
     "appeal_visit",
+    "appeal_whistle",
     "check_joinable",
     "hooks_paused",
     "number_for",

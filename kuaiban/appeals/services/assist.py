@@ -72,6 +72,12 @@ def _own_part(appeal: Appeal, actor: User, action: str) -> AssistPart:
     # Read under the appeal's lock (every move of a part locks its appeal first).
     part = policy.own_part(actor, appeal)
     assert part is not None  # the guard's policy.may found it
+    if part.status == PartStatus.SUMMONED:
+        raise Conflict(
+            _("%(unit)s was whistled in: report (报到) first, then claim and answer the part.")
+            % {"unit": part.unit.name},
+            code="not_reported",
+        )
     return part
 
 

@@ -80,6 +80,12 @@ def _guard_person(appeal: Appeal, actor: User, action: str) -> None:
     if not policy.can_see(actor, appeal):
         raise NotFound(_("No appeal numbered %(number)s.") % {"number": appeal.number})
     if not policy.may(actor, action, appeal):
+        if actor.role == Role.GRID_WORKER and Role.GRID_WORKER in policy.ACTION_ROLES.get(
+            action, frozenset()
+        ):
+            raise PermissionDenied(
+                _("Only the grid worker of the grid leading this appeal may do this.")
+            )
         if action in policy.UNIT_BOUND_ACTIONS and actor.role == Role.HANDLER:
             raise PermissionDenied(_("Only a handler of the lead unit may do this."))
         if action in policy.PART_BOUND_ACTIONS and actor.role == Role.HANDLER:

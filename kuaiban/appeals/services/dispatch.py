@@ -107,6 +107,14 @@ def appeal_return(*, actor: User, number: str, reason: str) -> Appeal:
     appeal = _locked(number)
     _guard(appeal, actor, Action.RETURN)
     reason = _text(reason, "reason", required=True, limit=REASON_MAX)
+    if appeal.overseer_unit_id is not None:
+        raise Conflict(
+            _(
+                "This appeal was delegated down by a township: ask the township to take it "
+                "back; only it returns the appeal."
+            ),
+            code="delegated",
+        )
     if appeal.return_count >= MAX_RETURNS:
         raise Conflict(
             _("A supervisor's arbitrated dispatch is final and cannot be returned."),

@@ -259,7 +259,10 @@ def appeal_register_within(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("appeal_register_within needs an open transaction.atomic() block")
-    if actor is not None and not policy.may(actor, Action.REGISTER):
+    if actor is not None and not (
+        policy.may(actor, Action.REGISTER)
+        or policy.may_report_from_grid(actor, data.channel, data.region)
+    ):
         raise PermissionDenied(_("Your role may not register appeals."))
     clean = validate_input(data)
     now = clock.now()

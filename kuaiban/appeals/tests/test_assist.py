@@ -274,6 +274,8 @@ def test_api_the_full_path_with_a_co_unit(api: Any, make_appeal: Any) -> None:
             "unit": {"code": "cgj", "name": "城管局"},
             "status": "answered",
             "due": r.body["parts"][0]["due"],
+            "report_due": None,  # dispatched as a co-unit, not whistled in
+            "reported_at": None,
             "claimed_by": r.body["parts"][0]["claimed_by"],
             "claimed_at": r.body["parts"][0]["claimed_at"],
             "text": OPINION,

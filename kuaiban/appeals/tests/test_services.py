@@ -101,12 +101,21 @@ def test_the_whole_loop_writes_one_event_per_transition(make_appeal: Any) -> Non
     assert appeal.claim_due is not None and appeal.reply_due is not None
 
 
+# Delegation needs a township leading it, 就地解决 a grid: test_levels.py and test_grid.py.
+LEVEL_ACTIONS = frozenset({"delegate", "resolve_on_spot"})
+
+
 @pytest.mark.parametrize("start", [s.value for s in Status])
 # The co-units' parts need a dispatch with co-units: test_assist.py walks them through every status;
-# a petition's own steps need a petition: test_petition.py does.
+# a petition's own steps need a petition: test_petition.py does; the three levels' moves need
+# villages and grids: test_levels.py, test_whistle.py and test_grid.py do.
 @pytest.mark.parametrize(
     "action",
-    [str(a) for a in ALLOWED_TRANSITIONS if a not in PART_ACTIONS | PETITION_ACTIONS],
+    [
+        str(a)
+        for a in ALLOWED_TRANSITIONS
+        if a not in PART_ACTIONS | PETITION_ACTIONS and a not in LEVEL_ACTIONS
+    ],
 )
 def test_every_action_from_every_status(make_appeal: Any, start: str, action: str) -> None:
     """Allowed moves succeed; every other (action, status) pair is a 409 Conflict."""

@@ -130,7 +130,7 @@ def test_rankings_shape(api: Any, june: None) -> None:
     assert r.status == 200, r.body
     assert r.body["month"] == "2026-06"
     assert r.body["scheme"]["response_metric"] == "on_time_claim_rate"
-    assert [t["kind"] for t in r.body["tiers"]] == ["department", "township"]
+    assert [t["kind"] for t in r.body["tiers"]] == ["department", "township", "village", "grid"]
     towns = r.body["tiers"][1]["units"]
     assert towns[0]["key"] == "chengguan"
     assert towns[0]["rank"] == 1

@@ -52,6 +52,7 @@ def test_county_rates_for_june_match_the_hand_count(book: Book) -> None:
         # reworked A3 of the five replied.
         "rework_rate": F(1, 5),
         "co_handling_rate": None,  # no co-unit parts in this ledger
+        "on_spot_rate": F(0, 1),  # no grid worker resolved any on the spot
     }
 
 
@@ -70,6 +71,7 @@ def test_each_unit_carries_its_own_dispatches_and_appeals(book: Book, county: Di
         "authenticity_rate": F(2, 2),
         "rework_rate": F(0, 2),
         "co_handling_rate": None,  # no co-unit parts in this ledger
+        "on_spot_rate": F(0, 1),  # no grid worker resolved any on the spot
     }
     town = rates_of(services.Scope(JUNE.date_from, JUNE.date_to, unit=county.units["chengguan"]))
     assert town == {
@@ -84,6 +86,7 @@ def test_each_unit_carries_its_own_dispatches_and_appeals(book: Book, county: Di
         "authenticity_rate": F(1, 1),
         "rework_rate": F(1, 2),
         "co_handling_rate": None,  # no co-unit parts in this ledger
+        "on_spot_rate": F(0, 1),  # no grid worker resolved any on the spot
     }
 
 
@@ -168,8 +171,14 @@ def test_rankings_put_each_tier_in_order_with_change_and_stars(book: Book) -> No
     with clock.frozen(NOW):
         june = services.rankings(dt.date(2026, 6, 1))
         july = services.rankings(dt.date(2026, 7, 1))
-    departments, townships = june["tiers"]
-    assert [t["kind"] for t in june["tiers"]] == [Unit.Kind.DEPARTMENT, Unit.Kind.TOWNSHIP]
+    departments, townships, villages, grids = june["tiers"]
+    assert [t["kind"] for t in june["tiers"]] == [
+        Unit.Kind.DEPARTMENT,
+        Unit.Kind.TOWNSHIP,
+        Unit.Kind.VILLAGE,
+        Unit.Kind.GRID,
+    ]
+    assert all(r.rank is None for r in villages["units"] + grids["units"])  # no appeal of theirs
     top = townships["units"][0]
     assert (top.unit.code, top.rank, top.figures["score"], top.stars) == ("chengguan", 1, 100.0, 5)
     zjj = departments["units"][0]
