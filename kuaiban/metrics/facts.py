@@ -129,6 +129,19 @@ def running_due(appeal: dict[str, Any]) -> dt.datetime | None:
     return appeal["reply_due"]
 
 
+def _part_rows(parts: Sequence[Part]) -> dict[int | None, _Row]:
+    """One row per co-unit with a live part: answered (and on time), or still due."""
+    rows: dict[int | None, _Row] = {}
+    for unit_id, due, answered_at in parts:
+        part = rows.setdefault(unit_id, _Row())
+        if answered_at is None:
+            part.part_due_open = due
+        else:
+            part.parts_answered = 1
+            part.parts_answered_on_time = int(answered_at <= due)
+    return rows
+
+
 def facts_for(
     appeal: dict[str, Any],
     events: Sequence[tuple[str, dict[str, Any]]],
@@ -139,14 +152,7 @@ def facts_for(
     its live co-unit parts."""
     if appeal["status"] in EXCLUDED:
         return []
-    rows: dict[int | None, _Row] = {}
-    for unit_id, due, answered_at in parts:
-        part = rows.setdefault(unit_id, _Row())
-        if answered_at is None:
-            part.part_due_open = due
-        else:
-            part.parts_answered = 1
-            part.parts_answered_on_time = int(answered_at <= due)
+    rows = _part_rows(parts)
     current: int | None = None
     replied = replied_on_time = reworked = visited = extensions = on_spot = 0
     last_rating: dict[str, Any] | None = None

@@ -152,10 +152,6 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
     run("occurred_at", lambda: _occurred_at(data.occurred_at))
     run("group_size", lambda: _group_size(data.group_size, clean.get("channel")))
     run("reply_due_cap", lambda: _reply_due_cap(data.reply_due_cap))
-    if not data.urgency and (clean.get("group_size") or 0) >= GROUP_URGENT:
-        # A group visit (5 people or more, 《信访工作条例》's limit on representatives) is
-        # urgent unless the operator said otherwise.
-        clean["urgency"] = Urgency.URGENT
 
     run(
         "category",
@@ -163,6 +159,15 @@ def validate_input(data: AppealInput) -> dict[str, Any]:
     )
     if errors:
         raise ValidationFailed(errors)
+    return _derived(clean, data)
+
+
+def _derived(clean: dict[str, Any], data: AppealInput) -> dict[str, Any]:
+    """What follows from the checked fields: a group visit's urgency, the region of the place."""
+    if not data.urgency and (clean.get("group_size") or 0) >= GROUP_URGENT:
+        # A group visit (5 people or more, 《信访工作条例》's limit on representatives) is
+        # urgent unless the operator said otherwise.
+        clean["urgency"] = Urgency.URGENT
     if clean.get("region") is None and (clean.get("address") or clean.get("lat") is not None):
         point = (clean["lat"], clean["lng"]) if clean.get("lat") is not None else None
         clean["region"] = region_from_place(clean.get("address") or "", point)
