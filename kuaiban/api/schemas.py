@@ -146,7 +146,7 @@ def appeal_input(payload: Any, **fixed: Any) -> AppealInput:
     """The registration's input from a request body shaped like an appeal (``POST /appeals``,
     an upper-level platform's push): its fields and its ``submitter``'s, those it lacks left to
     the registration's defaults; ``fixed`` sets what the entry point decides (the channel)."""
-    values = {name: getattr(payload, name, None) for name in _APPEAL_FIELDS}
+    values: dict[str, Any] = {name: getattr(payload, name, None) for name in _APPEAL_FIELDS}
     submitter = getattr(payload, "submitter", None)
     values |= {to: getattr(submitter, name, None) for name, to in _SUBMITTER_FIELDS.items()}
     return AppealInput(**(values | fixed))
