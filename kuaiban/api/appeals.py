@@ -11,7 +11,7 @@ from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Header, Path, Query, Router, Schema, Status, UploadedFile
 
-from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema, RefOut
+from kuaiban.api.schemas import ERRORS, InputSchema, QuerySchema, RefOut, appeal_input
 from kuaiban.appeals import policy, selectors, services
 from kuaiban.appeals.models import Appeal, AppealEvent, Attachment
 from kuaiban.core import uploads
@@ -311,27 +311,7 @@ def create_appeal(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[dict[str, object]]:
     user = _user(request)
-    sub = payload.submitter or SubmitterIn()
-    data = services.AppealInput(
-        channel=payload.channel,
-        kind=payload.kind,
-        urgency=payload.urgency,
-        title=payload.title,
-        content=payload.content,
-        submitter_type=sub.type,
-        submitter_name=sub.name,
-        submitter_phone=sub.phone,
-        submitter_id_number=sub.id_number,
-        enterprise_name=sub.enterprise_name,
-        credit_code=sub.credit_code,
-        region=payload.region,
-        address=payload.address,
-        lat=payload.lat,
-        lng=payload.lng,
-        occurred_at=payload.occurred_at,
-        group_size=payload.group_size,
-        category=payload.category,
-    )
+    data = appeal_input(payload)
     came = intake_register(
         actor=user,
         data=data,

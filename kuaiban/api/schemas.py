@@ -17,6 +17,7 @@ from ninja import Schema
 from pydantic import ConfigDict, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
+from kuaiban.appeals.services import AppealInput
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.core.validation import check_date
 
@@ -122,3 +123,30 @@ LocalTime = Annotated[
         }
     ),
 ]
+
+
+# ----- an appeal's body, to the registration's input ----------------------------------------------
+
+_APPEAL_FIELDS = (
+    "channel", "kind", "urgency", "title", "content", "region", "address", "lat", "lng",
+    "occurred_at", "group_size", "category",
+)  # fmt: skip
+# The submitter's fields → the registration's names for them.
+_SUBMITTER_FIELDS = {
+    "type": "submitter_type",
+    "name": "submitter_name",
+    "phone": "submitter_phone",
+    "id_number": "submitter_id_number",
+    "enterprise_name": "enterprise_name",
+    "credit_code": "credit_code",
+}
+
+
+def appeal_input(payload: Any, **fixed: Any) -> AppealInput:
+    """The registration's input from a request body shaped like an appeal (``POST /appeals``,
+    an upper-level platform's push): its fields and its ``submitter``'s, those it lacks left to
+    the registration's defaults; ``fixed`` sets what the entry point decides (the channel)."""
+    values: dict[str, Any] = {name: getattr(payload, name, None) for name in _APPEAL_FIELDS}
+    submitter = getattr(payload, "submitter", None)
+    values |= {to: getattr(submitter, name, None) for name, to in _SUBMITTER_FIELDS.items()}
+    return AppealInput(**(values | fixed))

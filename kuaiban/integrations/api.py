@@ -11,8 +11,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from kuaiban.api.schemas import ERRORS, InputSchema
-from kuaiban.appeals import services
+from kuaiban.api.schemas import ERRORS, InputSchema, appeal_input
 from kuaiban.appeals.models import Appeal
 from kuaiban.integrations import upstream
 from kuaiban.integrations.models import UpstreamPlatform
@@ -84,26 +83,7 @@ def push_appeal(
 ) -> Status[dict[str, object]]:
     sender = getattr(request, "auth", None)
     assert isinstance(sender, UpstreamPlatform)
-    sub = payload.submitter or UpstreamSubmitterIn()
-    data = services.AppealInput(
-        channel="hotline",
-        kind=payload.kind,
-        urgency=payload.urgency,
-        title=payload.title,
-        content=payload.content,
-        submitter_type=sub.type,
-        submitter_name=sub.name,
-        submitter_phone=sub.phone,
-        submitter_id_number=sub.id_number,
-        enterprise_name=sub.enterprise_name,
-        credit_code=sub.credit_code,
-        region=payload.region,
-        address=payload.address,
-        lat=payload.lat,
-        lng=payload.lng,
-        occurred_at=payload.occurred_at,
-        category=payload.category,
-    )
+    data = appeal_input(payload, channel="hotline")
     appeal, created = upstream.upstream_register(
         platform=sender,
         data=data,

@@ -138,6 +138,8 @@ def stage_label(stage: str) -> str:
         "claim": _("claim"),
         "reply": _("reply"),
         "visit": _("return visit"),
+        "assist": _("co-unit part"),
+        "report": _("report (报到)"),
     }.get(stage, stage)
 
 

@@ -10,8 +10,9 @@ safe with several sweepers at once:
    the "already warned" marker, one appeal event (``alert_yellow`` / ``alert_red`` /
    ``alert_clear``) and the notifications, in one transaction.
 3. Mark supervision orders that passed their deadline, once.
-4. Tell supervisors about appeals waiting for arbitration and administrators about years the
-   holiday calendar does not know (each once, by notification key).
+4. Tell supervisors about appeals waiting for arbitration, co-units about their parts (and
+   whistled departments about their report) due soon or overdue, and administrators about years
+   the holiday calendar does not know (each once, by notification key).
 5. Send pending notification e-mails.
 6. Once a day, seal the ledger anchor over every appeal's chain head (kuaiban.appeals.audit).
 """
@@ -26,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from kuaiban.appeals import audit
-from kuaiban.appeals.models import OPEN_STATUSES, Alert, Appeal, Status
+from kuaiban.appeals.models import OPEN_STATUSES, Alert, Appeal, AssistPart, PartStatus, Status
 from kuaiban.appeals.services import MAX_RETURNS, record_event
 from kuaiban.core import clock
 from kuaiban.deadlines import alerts
@@ -60,6 +62,7 @@ class SweepResult:
     skipped: int = 0
     orders_overdue: int = 0
     arbitration: int = 0
+    parts_warned: int = 0
     mailed: int = 0
     unknown_years: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -72,6 +75,7 @@ class SweepResult:
         return (
             f"sweep: {self.yellow} yellow, {self.red} red, {self.cleared} cleared, "
             f"{self.orders_overdue} orders overdue, {self.arbitration} to arbitrate, "
+            f"{self.parts_warned} co-unit part warnings, "
             f"{self.mailed} e-mails, {self.skipped} left to another sweeper, "
             f"in {self.seconds:.2f}s"
         )
@@ -252,6 +256,65 @@ def arbitration_notices(*, now: dt.datetime) -> int:
     return len(fresh)
 
 
+# A co-unit's part (or a whistled department's report) is "due soon" once three quarters of its
+# time have passed; its warnings look this far ahead at most.
+PART_WARN_SHARE = 0.75
+PART_LOOKAHEAD = dt.timedelta(days=30)
+
+
+def _part_deadline(part: AssistPart) -> tuple[str, dt.datetime]:
+    if part.status == PartStatus.SUMMONED and part.report_due is not None:
+        return "report", part.report_due
+    return "assist", part.due
+
+
+def part_notices(*, now: dt.datetime) -> int:
+    """Warn a co-unit's handlers once when its part (协办) or its report (报到, after a whistle)
+    is due soon, and again, with the supervisors, once it is overdue. Notifications only: the
+    part's clock is the part's, and the appeal's own alert stays the lead's."""
+    live = AssistPart.objects.filter(
+        status__in=(PartStatus.SUMMONED, PartStatus.OPEN, PartStatus.CLAIMED),
+        appeal__status__in=OPEN_STATUSES,
+    )
+    near = live.filter(
+        Q(status=PartStatus.SUMMONED, report_due__lte=now + PART_LOOKAHEAD)
+        | Q(status__in=(PartStatus.OPEN, PartStatus.CLAIMED), due__lte=now + PART_LOOKAHEAD)
+    ).select_related("appeal", "unit")
+    keyed: dict[str, tuple[AssistPart, Notification.Kind, str, dt.datetime]] = {}
+    for part in near:
+        stage, due = _part_deadline(part)
+        warn_at = part.created_at + (due - part.created_at) * PART_WARN_SHARE
+        if now < warn_at:
+            continue
+        kind = Notification.Kind.ALERT_RED if due <= now else Notification.Kind.ALERT_YELLOW
+        keyed[f"part:{kind}:{part.pk}:{stage}:{due.isoformat()}"] = (part, kind, stage, due)
+    fresh = sorted(
+        key
+        for kind in (Notification.Kind.ALERT_YELLOW, Notification.Kind.ALERT_RED)
+        for key in _new_keys(kind, [k for k, v in keyed.items() if v[1] == kind])
+    )
+    if not fresh:
+        return 0
+    with transaction.atomic():
+        rows: list[Notification] = []
+        for key in fresh:
+            part, level, stage, due = keyed[key]
+            people = notify.unit_handlers(part.unit_id)
+            if level == Notification.Kind.ALERT_RED:
+                people += notify.supervisors()
+            rows += notify.build(
+                people,
+                kind=level,
+                key=key,
+                params={"number": part.appeal.number, "stage": stage, "due": due.isoformat()},
+                url=reverse("appeals:detail", args=[part.appeal.number]),
+                appeal=part.appeal,
+                now=now,
+            )
+        notify.save(rows, mail=False)
+    return len(fresh)
+
+
 def calendar_notices(*, now: dt.datetime) -> list[int]:
     """Warn administrators (once per year) when chinese-calendar does not know a year that
     deadlines may reach; working days then fall back to weekends only plus overrides."""
@@ -282,6 +345,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = BATCH, mail: bool = Tr
     out = sweep_alerts(now=now, batch=batch)
     out.orders_overdue = orders.sweep_overdue(now=now)
     out.arbitration = arbitration_notices(now=now)
+    out.parts_warned = part_notices(now=now)
     out.unknown_years = calendar_notices(now=now)
     if mail:
         out.mailed = notify.mail_pending()
