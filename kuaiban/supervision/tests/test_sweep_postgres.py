@@ -69,7 +69,9 @@ def test_two_concurrent_sweepers_write_each_change_once(
     # … and each is mailed exactly once.
     assert not Notification.objects.filter(mail=Notification.Mail.PENDING).exists()
     mentions = Counter(n for m in mail.outbox for n in numbers if n in m.body)
-    assert mentions == Counter({n: 3 for n in numbers})
+    # Three red warnings, and the two handlers' notice of the dispatch (work_notices).
+    assert mentions == Counter({n: 3 + 2 for n in numbers})
+    assert Notification.objects.filter(kind=Notification.Kind.DISPATCHED).count() == APPEALS * 2
     assert list(audit.verify()) == []
 
     # A third and a fourth sweep, again at once, find nothing to do.
