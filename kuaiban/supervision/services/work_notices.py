@@ -86,6 +86,8 @@ def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
     if event.action not in (Action.DISPATCH, Action.REWORK) or is_silenced():
         return  # silenced: the demo's invented history is nobody's news
     url = reverse("appeals:detail", args=[appeal.number])
+    written: list[Notification] = []
+    texts: list[tuple[User, Notice]] = []
     for notice in notices_for(appeal, event):
         rows = notifications.build(
             notice.recipients,
@@ -99,10 +101,13 @@ def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
             url=url,
             appeal=appeal,
         )
-        notifications.save(rows)
-        if settings.KUAIBAN_SMS_STAFF_NOTICES:
-            for row in rows:
-                _sms(row.recipient, notice, appeal)
+        written += rows
+        texts += [(row.recipient, notice) for row in rows]
+    # One insert and one round of e-mail for all the notices of this event.
+    notifications.save(written)
+    if settings.KUAIBAN_SMS_STAFF_NOTICES:
+        for person, notice in texts:
+            _sms(person, notice, appeal)
 
 
 def _sms(user: User, notice: Notice, appeal: Appeal) -> None:
