@@ -35,18 +35,19 @@ def _key(job: str) -> str:
 
 
 class Reporter:
-    """``Reporter(job, total)(done)`` records how far ``job`` has got, at most twice a second."""
+    """``Reporter(job)(done, total)`` records how far ``job`` has got, at most twice a second
+    (the last step always)."""
 
-    def __init__(self, job: str, total: int) -> None:
-        self.job, self.total = job, total
+    def __init__(self, job: str) -> None:
+        self.job = job
         self._last = 0.0
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if done < self.total and now - self._last < EVERY_SECONDS:
+        if done < total and now - self._last < EVERY_SECONDS:
             return
         self._last = now
-        caches["progress"].set(_key(self.job), (done, self.total), KEEP_SECONDS)
+        caches["progress"].set(_key(self.job), (done, total), KEEP_SECONDS)
 
 
 def progress(job: str) -> Progress | None:

@@ -44,13 +44,12 @@ def import_queue(*, batch: ImportBatch, actor: User, skip_invalid: bool) -> Impo
 def import_ledger(batch_id: int, actor_id: int, skip_invalid: bool) -> dict[str, int]:
     batch = ImportBatch.objects.get(pk=batch_id)
     actor = User.objects.get(pk=actor_id)
-    report = Reporter(progress_key(batch), 0)
     try:
         result = importer.import_batch(
             batch=batch,
             actor=actor,
             skip_invalid=skip_invalid,
-            progress=lambda done, total: _report(report, done, total),
+            progress=Reporter(progress_key(batch)),
         )
     except DomainError as exc:  # a row the replay refused: nothing was written
         _failed(batch_id, str(exc.message))
@@ -64,8 +63,3 @@ def import_ledger(batch_id: int, actor_id: int, skip_invalid: bool) -> dict[str,
 
 def _failed(batch_id: int, message: str) -> None:
     ImportBatch.objects.filter(pk=batch_id).update(state=ImportBatch.State.FAILED, error=message)
-
-
-def _report(report: Reporter, done: int, total: int) -> None:
-    report.total = total
-    report(done)

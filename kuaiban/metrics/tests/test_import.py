@@ -290,8 +290,8 @@ def test_the_progress_bar_counts_the_replayed_steps(county: Directory) -> None:
     seen: list[tuple[int, int]] = []
     original = jobs.Reporter.__call__
 
-    def spy(self: jobs.Reporter, done: int) -> None:
-        original(self, done)
+    def spy(self: jobs.Reporter, done: int, total: int) -> None:
+        original(self, done, total)
         found = jobs.progress(self.job)
         if found is not None:
             seen.append((found.done, found.total))
