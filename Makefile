@@ -30,7 +30,7 @@ test-deps: $(VENV)/.test-deps
 ## Set up everything on SQLite, load the demo county once, and serve on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/kuaiban migrate --no-input -v 0
-	$(BIN)/kuaiban demo --if-empty
+	$(BIN)/kuaiban demo --if-empty --background
 	@echo "Kuaiban is starting on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	$(BIN)/kuaiban serve --host $(HOST) --port $(PORT)
 

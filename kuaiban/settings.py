@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "kuaiban.org.context_processors.navigation",
+                "kuaiban.portal.context_processors.demo_loading",
             ],
         },
     }

@@ -110,7 +110,16 @@ def _stamp(start: dt.datetime, rng: random.Random, low_h: float, high_h: float) 
     return start + dt.timedelta(hours=rng.uniform(low_h, high_h))
 
 
-def make_appeals(d: Directory, *, count: int, seed: int, now: dt.datetime | None = None) -> int:
+def make_appeals(
+    d: Directory,
+    *,
+    count: int,
+    seed: int,
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Invent ``count`` appeals over the last half year, each walked through the services to
+    where it would be now; ``progress(done, count)`` is told after each."""
     rng = random.Random(seed)
     now = now or timezone.now()
     categories = {c.name: c for c in Category.objects.filter(level=1)}
@@ -129,7 +138,9 @@ def make_appeals(d: Directory, *, count: int, seed: int, now: dt.datetime | None
             return fn(**kwargs)
 
     moments = sorted(now - span * (rng.random() ** 1.3) for _ in range(count))
-    for received in moments:
+    for done, received in enumerate(moments):
+        if progress:
+            progress(done, count)
         template = rng.choice(TEMPLATES)
         title, content, village = fill(template, rng, d)
         kind = rng.choice(template.kinds)
