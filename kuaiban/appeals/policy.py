@@ -204,13 +204,14 @@ def grid_worker_regions(user: User) -> list[int]:
 
 
 def may_report_from_grid(user: User, channel: str, region: str | None) -> bool:
-    """网格上报: a grid worker registers what it finds in its own grid, channel ``grid``."""
+    """网格上报: a grid worker registers what it finds in its own grid, channel ``grid`` (or
+    ``visit``: a problem raised at a household's door during 敲门行动)."""
     unit = user.unit if user.role == Role.GRID_WORKER else None
     return bool(
         unit is not None
         and unit.kind == Unit.Kind.GRID
         and unit.region is not None
-        and channel == "grid"
+        and channel in ("grid", "visit")
         and region == unit.region.code
     )
 
