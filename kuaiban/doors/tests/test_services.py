@@ -132,7 +132,7 @@ def test_coverage_is_scoped_to_the_reader(county: Directory, now: dt.datetime) -
 
 def test_a_grid_worker_records_only_in_its_own_grid(county: Directory, now: dt.datetime) -> None:
     sibling = grid_unit(county, 1).code
-    with pytest.raises(PermissionDenied, match="只能在自己的网格|own grid"):
+    with pytest.raises(PermissionDenied, match="网格员只能记录本网格的走访"):
         visit(
             county,
             0,
