@@ -22,9 +22,12 @@ from kuaiban.org.models import Region, Role, Unit, User
 ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.REGISTER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.DISPATCH: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
-    Action.CLAIM: frozenset({Role.HANDLER}),
+    # A grid worker claims and replies for its grid when the grid leads (unit-bound below):
+    # after a whistle, the reply that consolidates the departments' parts (就地解决 is its
+    # own move).
+    Action.CLAIM: frozenset({Role.HANDLER, Role.GRID_WORKER}),
     Action.RETURN: frozenset({Role.HANDLER}),
-    Action.REPLY: frozenset({Role.HANDLER}),
+    Action.REPLY: frozenset({Role.HANDLER, Role.GRID_WORKER}),
     Action.ANSWER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.VISIT: frozenset({Role.SUPERVISOR, Role.VISITOR}),
     Action.REWORK: frozenset({Role.SUPERVISOR}),
