@@ -168,7 +168,7 @@ def record_visit(request: HttpRequest, payload: DoorsVisitIn) -> Status[dict[str
     data["problems"] = [services.ProblemInput(**p) for p in data["problems"]]
     user = _user(request)
     visit = services.door_visit_record(actor=user, data=services.VisitInput(**data))
-    numbers = [a.number for a in visit.appeals.all()]
+    numbers = [a.number for a in visit.appeals.all() if a.number]
     # The recorder is the grid's own worker, who reads the household's phone in full.
     return Status(201, _visit(selectors.VisitView(visit, visit.phone, numbers)))
 

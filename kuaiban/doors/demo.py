@@ -60,10 +60,10 @@ def load(directory: Directory, *, seed: int, with_appeals: bool) -> str:
     start = _quarter_start(now)
     visits: list[DoorVisit] = []
     town_code = {r.pk: code for code, r in directory.townships.items()}
+    town_of_village = {v.pk: town_code.get(v.parent_id or 0, "") for v in directory.villages}
     for region, grid in zip(directory.grids, grids, strict=True):
         worker = users[grid_worker_username(region)]
-        village = directory.villages[[v.pk for v in directory.villages].index(region.parent_id)]
-        asked = town_code[village.parent_id]
+        asked = town_of_village.get(region.parent_id or 0, "")
         for n in range(rng.randrange(20, 90)):
             at = start + (now - start) * rng.random()
             address = f"{region.name[:-4]}{n // 12 + 1}号楼{n % 12 + 1}户"

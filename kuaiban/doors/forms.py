@@ -27,7 +27,7 @@ class FocusListForm(CleanForm):
     def __init__(self, *args: Any, units: list[tuple[str, str]] | None = None, **kw: Any):
         super().__init__(*args, **kw)
         if units:
-            self.fields["unit"].choices = [("", "—"), *units]
+            self.fields["unit"].choices = [("", "—"), *units]  # type: ignore[attr-defined]
         else:
             del self.fields["unit"]
 

@@ -9,6 +9,7 @@ villages and townships.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
@@ -83,7 +84,7 @@ def coverage(*, user: User, quarter: str) -> Coverage:
     for grid in grids:
         region = grid.region
         assert region is not None
-        f = figures.get(grid.pk, {})
+        f: dict[str, Any] = dict(figures.get(grid.pk, {}))
         row = CoverageRow(
             "grid",
             region.code,
@@ -118,13 +119,17 @@ def coverage(*, user: User, quarter: str) -> Coverage:
 
 def _local_units(grids: list[Unit]) -> dict[int, str]:
     """Region id → unit code, for the villages and townships above ``grids``."""
-    ids = {g.region.parent_id for g in grids if g.region} | {
-        g.region.parent.parent_id for g in grids if g.region and g.region.parent
-    }
+    ids: set[int] = set()
+    for g in grids:
+        region = g.region
+        if region is not None and region.parent is not None:
+            ids.add(region.parent.pk)
+            if region.parent.parent_id is not None:
+                ids.add(region.parent.parent_id)
     return dict(
-        Unit.objects.filter(
-            region_id__in=ids - {None}, kind__in=rules.PUBLISHING_KINDS
-        ).values_list("region_id", "code")
+        Unit.objects.filter(region_id__in=ids, kind__in=rules.PUBLISHING_KINDS).values_list(
+            "region_id", "code"
+        )
     )
 
 
@@ -189,7 +194,7 @@ def grid_visits(*, user: User, grid_code: str, quarter: str, limit: int = 200) -
             VisitView(
                 v,
                 v.phone if full else mask_phone(v.phone),
-                [a.number for a in v.appeals.all()],
+                [a.number for a in v.appeals.all() if a.number],
             )
             for v in rows
         ],

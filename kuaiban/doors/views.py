@@ -83,7 +83,7 @@ def visit_new(request: HttpRequest, code: str) -> HttpResponse:
                     name = form.field_of(err.field) if err else None
                     form.add_error(name, str(err.message if err else exc.message))
             else:
-                numbers = "、".join(a.number for a in visit.appeals.all())
+                numbers = "、".join(str(a) for a in visit.appeals.all())
                 messages.success(
                     request,
                     _("Visit recorded; appeals opened: %(numbers)s.") % {"numbers": numbers}

@@ -21,6 +21,7 @@ from kuaiban.doors.tests.common import (
     worker,
 )
 from kuaiban.org.demo import Directory
+from kuaiban.org.tests.test_navigation import menu, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +123,14 @@ def test_a_village_publishes_its_focus_list(county: Directory, now: dt.datetime)
     assert FocusList.objects.get().topics == ["小区停车", "电动车充电"]
     r = client.post("/doors/focus/", {"quarter": "2026-Q2", "topics": "小区停车"})
     assert r.status_code == 400 and field_errors(html(r), "quarter")
+
+
+def test_the_menu_offers_the_pages_to_whom_they_are_for(county: Directory) -> None:
+    town = menu(signed_in("handler-chengguan"))
+    assert town["/doors/coverage/"] == "走访覆盖率" and town["/doors/focus/"] == "重点清单"
+    village = menu(signed_in(village_handler(county, 0)))
+    assert "/doors/coverage/" in village and "/doors/focus/" in village
+    department = menu(signed_in("handler-zjj"))
+    assert "/doors/coverage/" not in department and "/doors/focus/" not in department
+    assert menu(signed_in("leader"))["/doors/coverage/"] == "走访覆盖率"
+    assert menu(signed_in(worker(county, 0)), "/grid/")["/doors/"] == "敲门行动"
