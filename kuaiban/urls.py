@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("kuaiban.portal.urls")),
     path("appeals/", include("kuaiban.appeals.urls")),
     path("grid/", include("kuaiban.appeals.grid_urls")),
+    path("doors/", include("kuaiban.doors.urls")),
     path("api/v1/", include("kuaiban.api.urls")),
     path("supervision/", include("kuaiban.supervision.urls")),
     path("visits/", include("kuaiban.visits.urls")),

@@ -22,9 +22,12 @@ from kuaiban.org.models import Region, Role, Unit, User
 ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.REGISTER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.DISPATCH: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
-    Action.CLAIM: frozenset({Role.HANDLER}),
+    # A grid worker claims and replies for its grid when the grid leads (unit-bound below):
+    # after a whistle, the reply that consolidates the departments' parts (就地解决 is its
+    # own move).
+    Action.CLAIM: frozenset({Role.HANDLER, Role.GRID_WORKER}),
     Action.RETURN: frozenset({Role.HANDLER}),
-    Action.REPLY: frozenset({Role.HANDLER}),
+    Action.REPLY: frozenset({Role.HANDLER, Role.GRID_WORKER}),
     Action.ANSWER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Action.VISIT: frozenset({Role.SUPERVISOR, Role.VISITOR}),
     Action.REWORK: frozenset({Role.SUPERVISOR}),
@@ -204,13 +207,14 @@ def grid_worker_regions(user: User) -> list[int]:
 
 
 def may_report_from_grid(user: User, channel: str, region: str | None) -> bool:
-    """网格上报: a grid worker registers what it finds in its own grid, channel ``grid``."""
+    """网格上报: a grid worker registers what it finds in its own grid, channel ``grid`` (or
+    ``visit``: a problem raised at a household's door during 敲门行动)."""
     unit = user.unit if user.role == Role.GRID_WORKER else None
     return bool(
         unit is not None
         and unit.kind == Unit.Kind.GRID
         and unit.region is not None
-        and channel == "grid"
+        and channel in ("grid", "visit")
         and region == unit.region.code
     )
 

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.org.models import Role, User
+from kuaiban.org.models import Role, Unit, User
 
 # Grid workers have their own phone pages (/grid/), not the desk's.
 ALL = frozenset(Role.values) - {Role.GRID_WORKER}
@@ -16,6 +16,7 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
     ("appeals:inbox", _("My inbox"), frozenset({Role.HANDLER})),
     ("grid:list", _("My grid"), GRID),
     ("grid:report", _("Report a problem"), GRID),
+    ("doors:home", _("Door-to-door visits"), GRID),
     ("appeals:register", _("Register"), frozenset({Role.OPERATOR, Role.SUPERVISOR})),
     ("appeals:ledger", _("Ledger"), ALL),
     ("visits:desk", _("Return visits"), frozenset({Role.VISITOR, Role.SUPERVISOR})),
@@ -26,6 +27,12 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
     ),
     ("metrics:dashboard", _("Overview"), frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})),
     ("metrics:rankings", _("Rankings"), frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})),
+    (
+        "doors:coverage",
+        _("Door-visit coverage"),
+        frozenset({Role.HANDLER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN}),
+    ),
+    ("doors:focus", _("Focus lists"), frozenset({Role.HANDLER, Role.ADMIN})),
     ("routing:hot", _("Hot issues"), STAFF),
     (
         "routing:overrides",
@@ -41,12 +48,25 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
 ]
 
 
+# Pages a handler sees only as a handler of a township or village (敲门行动).
+LOCAL_ONLY = frozenset({"doors:coverage", "doors:focus"})
+LOCAL_KINDS = frozenset({Unit.Kind.TOWNSHIP, Unit.Kind.VILLAGE})
+
+
+def _shown(user: User, name: str, roles: frozenset[str]) -> bool:
+    if user.role not in roles:
+        return name == "admin:index" and user.is_staff
+    if name in LOCAL_ONLY and user.role == Role.HANDLER:
+        return user.unit is not None and user.unit.kind in LOCAL_KINDS
+    return True
+
+
 def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     items: list[tuple[str, object]] = []
     if isinstance(user, User) and user.is_authenticated:
         for name, label, roles in NAV:
-            if user.role not in roles and not (name == "admin:index" and user.is_staff):
+            if not _shown(user, name, roles):
                 continue
             try:
                 items.append((reverse(name), label))

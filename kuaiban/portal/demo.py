@@ -34,6 +34,7 @@ DEMO_STEPS = [
     "kuaiban.integrations.demo",
     "kuaiban.open311.demo",
     "kuaiban.routing.demo",
+    "kuaiban.doors.demo",
 ]
 
 

@@ -38,12 +38,22 @@ def _grid_of(actor: User) -> Unit:
     return unit
 
 
+# The channels a grid worker registers with: its own report, or a problem raised at a door
+# (敲门行动, kuaiban.doors).
+GRID_CHANNELS = (Channel.GRID, Channel.VISIT)
+
+
 @transaction.atomic
-def appeal_grid_report(*, actor: User, data: AppealInput) -> Appeal:
-    """网格上报: register what the grid worker found, in its grid, led by its grid."""
+def appeal_grid_report(*, actor: User, data: AppealInput, channel: str = Channel.GRID) -> Appeal:
+    """网格上报: register what the grid worker found, in its grid, led by its grid.
+
+    ``channel`` is ``grid`` (the field report) or ``visit`` (a problem a household raised on a
+    door-to-door visit); either way the appeal lies in the worker's grid and the grid leads it."""
     grid = _grid_of(actor)
     assert grid.region is not None
-    data = dataclasses.replace(data, channel=Channel.GRID, region=grid.region.code)
+    if channel not in GRID_CHANNELS:
+        raise PermissionDenied(_("A grid worker registers field reports and door visits only."))
+    data = dataclasses.replace(data, channel=channel, region=grid.region.code)
     appeal = appeal_register_within(actor=actor, data=data, extra_payload={"grid": grid.code})
     now = clock.now()
     before = _set_status(appeal, Status.DISPATCHED, now)
