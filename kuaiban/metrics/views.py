@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from kuaiban.appeals import policy, selectors
 from kuaiban.appeals.models import Channel, Status
 from kuaiban.core import clock, jobs
-from kuaiban.core.errors import DomainError, PermissionDenied
+from kuaiban.core.errors import DomainError, FieldError, PermissionDenied
 from kuaiban.metrics import charts, excel, facts, importer, services, tasks
 from kuaiban.metrics.models import ImportBatch
 from kuaiban.metrics.overview import Overview, overview
@@ -85,20 +85,36 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+# With no dates given, the overview shows the last 30 days: "this month" on the 2nd is two days.
+DEFAULT_PRESET = "30d"
+
+
 def _params(request: HttpRequest) -> dict[str, str]:
     params = {k: request.GET.get(k, "") for k in ("from", "to", "unit", "channel", "category")}
-    preset = request.GET.get("period", "")
-    if preset and not (params["from"] or params["to"]):
+    preset = request.GET.get("period", "") or DEFAULT_PRESET
+    if preset not in dict(PRESETS):
+        raise DomainError(
+            _("Check the highlighted fields."),
+            errors=[FieldError("period", _("Unknown value %(value)r.") % {"value": preset})],
+        )
+    if not (params["from"] or params["to"]):
         start, end = _preset(preset)
         params["from"], params["to"] = start.isoformat(), end.isoformat()
     return params
+
+
+def _default_params() -> dict[str, str]:
+    start, end = _preset(DEFAULT_PRESET)
+    return {"from": start.isoformat(), "to": end.isoformat()}
 
 
 def _scope(request: HttpRequest) -> tuple[services.Scope, str]:
     try:
         return services.scope_from_params(_params(request)), ""
     except DomainError as exc:
-        return services.scope_from_params({}), "; ".join(str(e.message) for e in exc.errors)
+        return services.scope_from_params(_default_params()), "; ".join(
+            str(e.message) for e in exc.errors
+        )
 
 
 TILES: tuple[tuple[str, Any], ...] = (
@@ -160,6 +176,7 @@ def _headline_tiles(scope: services.Scope, ov: Overview) -> list[dict[str, Any]]
         },
         {
             "label": _("Overdue now"),
+            "note": _("past a deadline at this moment, whenever received"),
             "value": ov.overdue_count,
             "url": _overdue_url(scope),
             "id": "overdue",

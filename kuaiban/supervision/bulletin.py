@@ -102,6 +102,14 @@ class Bulletin:
         return f"{self.year}年{self.month}月"
 
     @property
+    def as_of(self) -> str:
+        """截至月末 for a month that has ended; 截至 today's date for the month in progress."""
+        now = clock.now().astimezone(SHANGHAI)
+        if now >= self.end:
+            return "月末"
+        return f"{now.month}月{now.day}日"
+
+    @property
     def slug(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
@@ -274,12 +282,13 @@ def _orders_open_at(end: dt.datetime) -> list[OrderLine]:
 
 def summary(b: Bulletin) -> str:
     """One paragraph in Chinese, written from the numbers."""
-    parts = [f"{b.label}，全县共受理诉求{b.received}件，办结{b.closed}件。"]
+    parts = [f"{b.label}（截至{b.as_of}），全县共受理诉求{b.received}件，办结{b.closed}件。"]
     overdue_units = b.overdue_units
     if b.overdue:
         top = "、".join(f"{u.unit}（{u.overdue}件）" for u in overdue_units[:3])
         parts.append(
-            f"当月超期诉求{len(b.overdue)}件，涉及{len(overdue_units)}个单位，其中{top}超期较多。"
+            f"当月发生超期的诉求{len(b.overdue)}件（含往月受理、本月超过时限的），"
+            f"涉及{len(overdue_units)}个单位，其中{top}超期较多。"
         )
     else:
         parts.append("当月无超期诉求。")
@@ -288,12 +297,12 @@ def summary(b: Bulletin) -> str:
         parts.append(f"，申请延期{b.extensions_requested}件、批准{b.extensions_approved}件")
     parts.append("。")
     if b.orders:
-        parts.append(f"截至月末，在办督办单{len(b.orders)}件")
+        parts.append(f"截至{b.as_of}，在办督办单{len(b.orders)}件")
         parts.append(
             f"，其中已超期{b.orders_overdue}件。" if b.orders_overdue else "，均在期限内。"
         )
     else:
-        parts.append("截至月末，无在办督办单。")
+        parts.append(f"截至{b.as_of}，无在办督办单。")
     if b.overdue or b.orders_overdue:
         parts.append("请相关单位对照通报查找原因，限期整改，并将整改情况报县督查组。")
     return "".join(parts)

@@ -71,6 +71,23 @@ def test_bad_filters_say_why(book: Book) -> None:
     assert "2026-05-31" in r.content.decode()  # the example of a valid date
 
 
+def test_with_no_dates_the_overview_shows_the_last_30_days(book: Book) -> None:
+    # On 2 August "this month" would be two days; the default is the 30 days up to today.
+    with clock.frozen(dt.datetime(2026, 8, 2, 9, 0, tzinfo=NOW.tzinfo)):
+        html = client("leader").get(reverse("metrics:dashboard")).content.decode()
+    assert "2026-07-04 — 2026-08-02" in html
+    month = get("leader", "metrics:dashboard", {"period": "month"}).content.decode()
+    assert "2026-07-01 — 2026-07-31" in month
+    # The tile says what it counts: overdue at this moment, whenever received.
+    assert "当前超期 · 此刻已过时限未办，不论何时受理" in month
+
+
+def test_an_unknown_period_is_refused_by_name(book: Book) -> None:
+    r = get("leader", "metrics:dashboard", {"period": "decade"})
+    assert r.status_code == 400
+    assert "decade" in r.content.decode()
+
+
 def test_drill_lists_the_denominator_and_marks_the_numerator(book: Book) -> None:
     r = get("leader", "metrics:drill", {**JUNE, "metric": "on_time_reply_rate"})
     assert r.status_code == 200

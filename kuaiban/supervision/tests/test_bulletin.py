@@ -65,14 +65,17 @@ def test_build_counts_the_month(november: dict[str, str]) -> None:
     assert b.returns == 1
     assert [o.number for o in b.orders] == [november["order"]]
     assert b.orders[0].overdue is True
-    assert b.summary.startswith("2026年11月，全县共受理诉求5件")
-    assert "当月超期诉求2件，涉及2个单位" in b.summary
+    assert b.summary.startswith("2026年11月（截至月末），全县共受理诉求5件")
+    assert "当月发生超期的诉求2件（含往月受理、本月超过时限的），涉及2个单位" in b.summary
     assert "退单1件" in b.summary and "在办督办单1件，其中已超期1件" in b.summary
     with clock.frozen(at(12, 8, 10)):
         december = build(2026, 12)
     # In December both appeals in progress miss their reply deadline (7 December).
     assert {o.number for o in december.overdue} == {november["late2"], november["claimed"]}
     assert december.received == 0
+    # A month in progress is counted up to today, and says so: not "截至月末" on 8 December.
+    assert december.summary.startswith("2026年12月（截至12月8日），")
+    assert "截至月末" not in december.summary and "截至12月8日，在办督办单" in december.summary
 
 
 def test_an_empty_month_says_so(db: None) -> None:
