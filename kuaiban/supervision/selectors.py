@@ -13,7 +13,7 @@ from kuaiban.appeals.models import Appeal, AppealEvent, Status
 from kuaiban.appeals.services import MAX_RETURNS
 from kuaiban.core.errors import FieldError, NotFound, ValidationFailed
 from kuaiban.core.validation import check_id
-from kuaiban.org.models import Role, User
+from kuaiban.org.models import Role, Unit, User
 from kuaiban.supervision.models import (
     Extension,
     Notification,
@@ -60,11 +60,17 @@ def arbitration_queue() -> QuerySet[Appeal]:
 
 
 def return_history(appeals: list[Appeal]) -> dict[int, list[AppealEvent]]:
-    """Each appeal's return events (unit and reason), oldest first."""
+    """Each appeal's return events (reason, and ``unit_name``: the unit that returned it), oldest
+    first."""
     out: dict[int, list[AppealEvent]] = {a.pk: [] for a in appeals}
-    for event in AppealEvent.objects.filter(appeal_id__in=out, action="return").order_by(
-        "appeal_id", "seq"
-    ):
+    events = list(
+        AppealEvent.objects.filter(appeal_id__in=out, action="return").order_by("appeal_id", "seq")
+    )
+    codes = {e.payload.get("unit") for e in events}
+    names = dict(Unit.objects.filter(code__in=codes - {None}).values_list("code", "name"))
+    for event in events:
+        unit = event.payload.get("unit")
+        event.unit_name = names.get(unit, unit or "")  # type: ignore[attr-defined]
         out[event.appeal_id].append(event)
     return out
 

@@ -36,6 +36,10 @@ def disputed(walk: Walk, people: dict[str, User]) -> Appeal:
     return Appeal.objects.get(number=n)
 
 
+def page_of(client: Any, url: str) -> str:
+    return " ".join(client.get(url).content.decode().split())
+
+
 def test_the_queue_shows_both_returns_to_supervisors_only(disputed: Appeal, client: Any) -> None:
     assert disputed.status == "received" and disputed.return_count == 2
     with pytest.raises(PermissionDenied):
@@ -44,6 +48,12 @@ def test_the_queue_shows_both_returns_to_supervisors_only(disputed: Appeal, clie
     page = client.get("/supervision/arbitration/").content.decode()
     assert disputed.number in page
     assert "非住建局职责" in page and "建议派住建局" in page
+    # Each return names the unit that made it, by its name (not its code).
+    assert "<strong>住建局</strong>" in page and "<strong>城管局</strong>" in page
+    assert "<strong>cgj</strong>" not in page
+    # So does the appeal's timeline: dispatched → 城管局, not → cgj.
+    timeline = page_of(client, f"/appeals/{disputed.number}/")
+    assert "→ 城管局" in timeline and "→ cgj" not in timeline
     for who in ("operator", "handler-zjj", "leader"):
         client.force_login(user(who))
         assert client.get("/supervision/arbitration/").status_code == 403
