@@ -26,6 +26,11 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
     ),
     ("metrics:dashboard", _("Overview"), frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})),
     ("metrics:rankings", _("Rankings"), frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})),
+    (
+        "assessment:cadres",
+        _("Double ranking"),
+        frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER}),
+    ),
     ("routing:hot", _("Hot issues"), STAFF),
     (
         "routing:overrides",
