@@ -119,7 +119,8 @@ def cadre_scope(user: User, team: str | None = None) -> str | None:
             raise PermissionDenied(_("A handler reads only the ranking of their own unit's team."))
         return user.unit.code
     raise PermissionDenied(
-        _("Your role (%(role)s) may not read the cadre ranking.") % {"role": user.get_role_display()}
+        _("Your role (%(role)s) may not read the cadre ranking.")
+        % {"role": user.get_role_display()}
     )
 
 
@@ -127,7 +128,8 @@ def check_team(team: str, field_name: str = "team") -> str:
     """A team is a unit's code, or ``county`` for the county's leaders."""
     if team != COUNTY_TEAM and not Unit.objects.filter(code=team[:40]).exists():
         raise ValidationFailed.one(
-            field_name, _("No leadership team %(team)r: use a unit code or county.") % {"team": team[:40]}
+            field_name,
+            _("No leadership team %(team)r: use a unit code or county.") % {"team": team[:40]},
         )
     return team
 
@@ -161,7 +163,7 @@ def weighted_score(rates: dict[str, Fraction | None], weights: dict[str, int]) -
 def competition_ranks(scores: list[float | None]) -> list[int | None]:
     """Rank 1, 2, 2, 4 by score, highest first; an unscored row has no rank."""
     ordered = sorted((s for s in scores if s is not None), reverse=True)
-    first = {}
+    first: dict[float, int] = {}
     for i, s in enumerate(ordered, start=1):
         first.setdefault(s, i)
     return [first[s] if s is not None else None for s in scores]
@@ -230,22 +232,28 @@ class _Holdings:
 
     def __init__(self, start: dt.datetime, end: dt.datetime) -> None:
         self.spans: dict[int, list[tuple[int, dt.datetime, dt.datetime | None]]] = defaultdict(list)
-        rows = Assignment.objects.filter(
-            enterprise__isnull=False, assigned_at__lt=end
-        ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+        rows = Assignment.objects.filter(enterprise__isnull=False, assigned_at__lt=end).filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=start)
+        )
         for official, enterprise, since, until in rows.values_list(
             "official_id", "enterprise_id", "assigned_at", "ended_at"
         ):
             self.spans[enterprise].append((official, since, until))
-        self.chains: dict[int, set[int]] = defaultdict(set)
-        for leader, enterprise in IndustryChain.objects.filter(
-            enterprises__isnull=False
-        ).values_list("leader_id", "enterprises__id"):
-            self.chains[enterprise].add(leader)
+        # Chains keep no history of their members: a chain counts from its creation, with the
+        # enterprises it holds now.
+        self.chains: dict[int, dict[int, dt.datetime]] = defaultdict(dict)
+        for leader, enterprise, created in IndustryChain.objects.filter(
+            enterprises__isnull=False, created_at__lt=end
+        ).values_list("leader_id", "enterprises__id", "created_at"):
+            self.chains[enterprise][leader] = created
 
     def holders(self, enterprise: int, at: dt.datetime | None = None) -> set[int]:
         """Cadres responsible for the enterprise at ``at`` (None: at any time in the period)."""
-        found = set(self.chains.get(enterprise, ()))
+        found = {
+            leader
+            for leader, since in self.chains.get(enterprise, {}).items()
+            if at is None or since <= at
+        }
         for official, since, until in self.spans.get(enterprise, ()):
             if at is None or (since <= at and (until is None or at < until)):
                 found.add(official)
@@ -306,9 +314,7 @@ def _count_problems(holdings: _Holdings, start: dt.datetime, end: dt.datetime, r
     """Problems: appeals of the cadre's enterprises received in the period (merged and invalid
     ones left out), with their outcomes from the metrics facts (the appeal's lead row)."""
     links = list(
-        EnterpriseAppeal.objects.filter(
-            appeal__received_at__gte=start, appeal__received_at__lt=end
-        )
+        EnterpriseAppeal.objects.filter(appeal__received_at__gte=start, appeal__received_at__lt=end)
         .exclude(appeal__status__in=EXCLUDED)
         .values_list("appeal_id", "enterprise_id", "appeal__received_at")
     )
@@ -334,16 +340,21 @@ def _outcomes(appeals: list[int]) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for i in range(0, len(appeals), 500):
         for f in AppealFact.objects.filter(lead=True, appeal_id__in=appeals[i : i + 500]).values(
-            "appeal_id", "closed", "replied", "replied_on_time", "reply_due_open", "rated",
+            "appeal_id",
+            "closed",
+            "replied",
+            "replied_on_time",
+            "reply_due_open",
+            "rated",
             "satisfied",
         ):
-            out[f["appeal_id"]] = f
+            out[f["appeal_id"]] = dict(f)
     return out
 
 
 def _team_order(teams: dict[str, list[CadreRow]]) -> Iterable[tuple[str, list[CadreRow]]]:
     """The county's leaders first, then units by kind and code (as the directory lists them)."""
-    order = {kind: i for i, kind in enumerate(KEY_WORK_TIERS)}
+    order: dict[str, int] = {str(kind): i for i, kind in enumerate(KEY_WORK_TIERS)}
 
     def key(item: tuple[str, list[CadreRow]]) -> tuple[int, str]:
         code, members = item
@@ -433,8 +444,8 @@ def key_work_ranking(period: str | None) -> dict[str, Any]:
     )
     for unit in units.values():
         rows[unit.pk] = UnitRow(unit=unit)
-    for pk, unit_id, status, level, due, answered, overdue in orders.values_list(
-        "pk", "unit_id", "status", "level", "due_at", "answered_at", "overdue_at"
+    for pk, unit_id, status, level, due, answered in orders.values_list(
+        "pk", "unit_id", "status", "level", "due_at", "answered_at"
     ):
         if pk in withdrawn:
             continue

@@ -178,7 +178,9 @@ def build_cadres(d: Directory) -> Book:
     _assign("2026-10-15", "jfj-lijun", es["恒通"])
     handed = _assign("2026-10-15", "handler-jfj", es["宏达"])
     _visit("2026-11-06", "handler-jfj", es["宏达"])  # recorded while 宏达 was still his
-    step(at("2026-11-10", "09:00"), ent.assignment_end, actor=user("admin"), assignment_id=handed.pk)
+    step(
+        at("2026-11-10", "09:00"), ent.assignment_end, actor=user("admin"), assignment_id=handed.pk
+    )
     _assign("2026-11-10", "jfj-lijun", es["宏达"])
     _assign("2026-10-15", "handler-chengguan", es["兴业"])
     _assign("2026-10-15", "leader", es["绿源"])
