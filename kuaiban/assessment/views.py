@@ -55,14 +55,14 @@ def _page(
     build: Callable[[str | None], dict[str, Any]],
     **context: object,
 ) -> HttpResponse:
-    """Render the ranking of the typed period; a bad period is shown next to the field (400)
-    above this month's ranking."""
+    """Render the ranking of the typed period; a bad period stays in the field with the
+    message beside it (400), above this month's ranking."""
     period = request.GET.get("period", "")
     error = ""
     try:
         data = build(period)
     except DomainError as exc:
-        error, period = str(exc.message), ""
+        error = str(exc.message)
         data = build(None)
     return render(
         request,

@@ -87,6 +87,8 @@ def test_a_bad_period_is_shown_at_the_field(county: Directory) -> None:
     assert r.status_code == 400
     html = r.content.decode()
     assert 'aria-invalid="true"' in html and "2026-Q4" in html  # the message gives the forms
+    assert 'value="2026-Q7"' in html  # what was typed stays in the field
+    assert "请填写月份（2026-11）、季度（2026-Q4）或年度（2026）。" in html
     assert get("supervisor", "/assessment/cadres.xlsx", period="2026-13").status_code == 400
     assert get("supervisor", "/assessment/cadres/", team="nowhere").status_code == 400
 
