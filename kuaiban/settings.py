@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "kuaiban.integrations",
     "kuaiban.enterprise",
     "kuaiban.projects",
+    "kuaiban.assessment",
     "kuaiban.notify",
     "kuaiban.doors",
     "kuaiban.api",
