@@ -25,8 +25,8 @@ from kuaiban.core import clock, jobs
 from kuaiban.core.errors import DomainError, PermissionDenied
 from kuaiban.metrics import charts, excel, facts, importer, periods, services, tasks
 from kuaiban.metrics.models import ImportBatch, Scoring
-from kuaiban.metrics.periods import Period
 from kuaiban.metrics.overview import Overview, overview
+from kuaiban.metrics.periods import Period
 from kuaiban.org.models import Role, Unit, User
 
 # The ledger page (appeals app) links to our export with this label.
@@ -327,7 +327,7 @@ def rankings_xlsx(request: HttpRequest) -> HttpResponse:
     return excel.response(excel.rankings_workbook(data), f"单位排名_{period.label}.xlsx")
 
 
-# ----- 一图全览: every tier of one period on one page ----------------------------------------------
+# ----- 一图全览: every tier of one period on one page ------------------------------------------
 
 
 def _behind(scope: services.Scope, tier: dict[str, Any], r: services.Ranked) -> list[Any]:
