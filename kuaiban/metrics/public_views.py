@@ -44,7 +44,9 @@ class VillageForm(CleanForm):
         groups: dict[str, list[tuple[str, str]]] = {}
         for u in villages:
             groups.setdefault(_township(u), []).append((u.code, u.name))
-        self.fields["village"].choices = [("", "—"), *groups.items()]
+        field = self.fields["village"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—"), *groups.items()]
 
 
 def stars_of(unit: Unit, kind: str, count: int) -> list[dict[str, Any]]:

@@ -589,29 +589,39 @@ def _village_of_region(units: Sequence[Unit]) -> dict[int, int]:
     return out
 
 
+def _sub(a: Counts, b: Counts) -> Counts:
+    return Counts(**{f.name: getattr(a, f.name) - getattr(b, f.name) for f in fields(Counts)})
+
+
 def village_counts(scope: Scope, units: Sequence[Unit]) -> dict[int, Counts]:
     """Per village unit: the appeals it led or that arose in its region (each appeal once),
-    confidential reports left out. One grouped query over the lead fact rows."""
+    confidential reports left out. Three small grouped queries over the lead fact rows: by
+    region, by lead unit, and the appeals both led by a village and arising in it (counted
+    twice by the first two, so taken off once)."""
     facts.catch_up()
-    pks = {u.pk for u in units}
+    pks = [u.pk for u in units]
     of_region = _village_of_region(units)
-    rows = (
-        fact_rows(scope)
-        .filter(lead=True)
-        .exclude(kind="report")
-        .values("unit_id", "region_id")
-        .annotate(**_sums(clock.now()))
-        .order_by()
-    )
+    lead = fact_rows(scope).filter(lead=True).exclude(kind="report")
+    sums = _sums(clock.now())
     out: dict[int, Counts] = {}
-    for row in rows:
-        targets = {row["unit_id"]} & pks
-        if row["region_id"] in of_region:
-            targets.add(of_region[row["region_id"]])
-        counts = Counts.of(row)
-        for pk in targets:
-            out[pk] = _add(out[pk], counts) if pk in out else counts
-    return out
+
+    def add(pk: int, counts: Counts, sign: int = 1) -> None:
+        base = out.get(pk, Counts())
+        out[pk] = _add(base, counts) if sign > 0 else _sub(base, counts)
+
+    by_region = lead.filter(region_id__in=list(of_region)).values("region_id").annotate(**sums)
+    for row in by_region.order_by():
+        add(of_region[row["region_id"]], Counts.of(row))
+    for row in lead.filter(unit_id__in=pks).values("unit_id").annotate(**sums).order_by():
+        add(row["unit_id"], Counts.of(row))
+    both = Q(pk__in=[])
+    for pk in pks:
+        own = [r for r, v in of_region.items() if v == pk]
+        if own:
+            both |= Q(unit_id=pk, region_id__in=own)
+    for row in lead.filter(both).values("unit_id").annotate(**sums).order_by():
+        add(row["unit_id"], Counts.of(row), -1)
+    return {pk: c for pk, c in out.items() if any(getattr(c, f.name) for f in fields(Counts))}
 
 
 # ----- rankings ----------------------------------------------------------------------------------
