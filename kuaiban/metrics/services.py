@@ -610,17 +610,17 @@ def village_counts(scope: Scope, units: Sequence[Unit]) -> dict[int, Counts]:
         out[pk] = _add(base, counts) if sign > 0 else _sub(base, counts)
 
     by_region = lead.filter(region_id__in=list(of_region)).values("region_id").annotate(**sums)
-    for row in by_region.order_by():
-        add(of_region[row["region_id"]], Counts.of(row))
-    for row in lead.filter(unit_id__in=pks).values("unit_id").annotate(**sums).order_by():
-        add(row["unit_id"], Counts.of(row))
+    for region_row in by_region.order_by():
+        add(of_region[region_row["region_id"]], Counts.of(region_row))
+    for unit_row in lead.filter(unit_id__in=pks).values("unit_id").annotate(**sums).order_by():
+        add(unit_row["unit_id"], Counts.of(unit_row))
     both = Q(pk__in=[])
     for pk in pks:
         own = [r for r, v in of_region.items() if v == pk]
         if own:
             both |= Q(unit_id=pk, region_id__in=own)
-    for row in lead.filter(both).values("unit_id").annotate(**sums).order_by():
-        add(row["unit_id"], Counts.of(row), -1)
+    for twice in lead.filter(both).values("unit_id").annotate(**sums).order_by():
+        add(twice["unit_id"], Counts.of(twice), -1)
     return {pk: c for pk, c in out.items() if any(getattr(c, f.name) for f in fields(Counts))}
 
 
