@@ -18,6 +18,7 @@ urlpatterns = [
     path("supervision/", include("kuaiban.supervision.urls")),
     path("visits/", include("kuaiban.visits.urls")),
     path("metrics/", include("kuaiban.metrics.urls")),
+    path("stars/", include("kuaiban.metrics.public_urls")),
     path("routing/", include("kuaiban.routing.urls")),
     path("open311/", include("kuaiban.open311.urls")),
     path("integrations/", include("kuaiban.integrations.urls")),

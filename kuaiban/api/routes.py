@@ -3,8 +3,8 @@
 from kuaiban.api.appeals import router as appeals_router
 from kuaiban.api.base import api
 from kuaiban.api.petition import router as petition_router
-from kuaiban.doors.api import router as doors_router
 from kuaiban.assessment.api import router as assessment_router
+from kuaiban.doors.api import router as doors_router
 from kuaiban.enterprise.api import router as enterprise_router
 from kuaiban.integrations.api import router as integrations_router
 from kuaiban.metrics.api import router as metrics_router

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from kuaiban.metrics.models import ImportBatch, ScoreScheme
+from kuaiban.metrics.models import ImportBatch, ScoreScheme, Tier, VillageScheme
 
 
 @admin.register(ScoreScheme)
@@ -46,3 +46,30 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "created_by",
     )
     exclude = ("content",)
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    """Assessment tiers (分层分档): listed members, or else every active unit of the kind."""
+
+    list_display = ("name", "slug", "kind", "scoring", "position", "active")
+    list_editable = ("position", "active")
+    filter_horizontal = ("members",)
+
+
+@admin.register(VillageScheme)
+class VillageSchemeAdmin(admin.ModelAdmin):
+    """One row: the village score's weights and the five star bands (星级村)."""
+
+    list_display = (
+        "__str__",
+        "closure_weight",
+        "on_time_weight",
+        "satisfaction_weight",
+        "authenticity_weight",
+        "on_spot_weight",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not VillageScheme.objects.exists()

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from kuaiban.api.schemas import ErrorOut, QuerySchema
-from kuaiban.metrics import services
+from kuaiban.metrics import periods, services
 from kuaiban.org.models import User
 
 router = Router(tags=["metrics"])
@@ -111,19 +111,26 @@ def get_metrics(request: HttpRequest, params: Query[MetricsParams]) -> dict[str,
 
 
 class RankedOut(FiguresOut):
-    key: str
+    unit: str = Field(description="Unit code")
+    key: str = Field(description="Unit code (the same as unit; kept for older clients)")
     name: str
     rank: int | None
-    stars: int | None
+    stars: int | None = Field(description="1–5 by the tier's star bands; null when unscored")
+    change: int | None = Field(
+        description="Places gained since the previous period of the same length (negative: "
+        "lost); null when unranked in either period"
+    )
     previous_rank: int | None
-    rank_change: int | None = Field(description="Places gained since last month (negative: lost)")
+    rank_change: int | None = Field(description="The same as change")
     previous_score: float | None
     score_change: float | None
 
 
 class TierOut(Schema):
-    kind: str
+    kind: str = Field(description="The tier's code (the same as slug)")
+    slug: str
     name: str
+    scoring: str = Field(description="unit: composite score; village: village score (星级村)")
     units: list[RankedOut]
 
 
@@ -135,21 +142,38 @@ class SchemeOut(Schema):
     stars: dict[str, float]
 
 
+class VillageSchemeOut(Schema):
+    weights: dict[str, float]
+    stars: dict[str, float]
+
+
 class RankingsOut(Schema):
-    month: str
+    period: str = Field(description="2026-11, 2026-Q4 or 2026")
+    period_kind: Literal["month", "quarter", "year"]
+    previous_period: str
+    month: str = Field(description="The same as period (kept for older clients)")
+    tier: str | None = Field(description="The tier asked for, if any")
     scheme: SchemeOut
+    village_scheme: VillageSchemeOut
+    items: list[RankedOut] = Field(description="The units of the tier asked for (else empty)")
     tiers: list[TierOut]
 
 
 @router.get(
     "/rankings",
     response={200: RankingsOut, **ERRORS},
-    summary="Monthly rankings of units by composite score, in tiers",
+    summary="Rankings of units by score within assessment tiers, for a month, quarter or year",
 )
-def get_rankings(request: HttpRequest, month: str | None = None) -> dict[str, object]:
+def get_rankings(
+    request: HttpRequest,
+    period: str | None = Query(None, description="2026-11, 2026-Q4 or 2026"),
+    month: str | None = Query(None, description="YYYY-MM (older spelling of period)"),
+    tier: str | None = Query(None, description="A tier's code: department, township, village…"),
+) -> dict[str, object]:
     services.ensure_reader(_user(request))
-    data = services.rankings(services.parse_month(month))
-    data["tiers"] = [
-        {**tier, "units": [r.as_dict() for r in tier["units"]]} for tier in data["tiers"]
-    ]
+    chosen = periods.period_from(period, month, services.today())
+    data = services.rankings(chosen, (tier or "").strip() or None)
+    data["tiers"] = [{**t, "units": [r.as_dict() for r in t["units"]]} for t in data["tiers"]]
+    data["tier"] = tier.strip() if tier and tier.strip() else None
+    data["items"] = data["tiers"][0]["units"] if data["tier"] else []
     return data

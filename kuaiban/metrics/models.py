@@ -89,6 +89,91 @@ class ScoreScheme(models.Model):
         return scheme if scheme is not None else cls()
 
 
+class Scoring(models.TextChoices):
+    UNIT = "unit", _("Composite score of the scoring scheme")
+    VILLAGE = "village", _("Village score (星级村)")
+
+
+class Tier(models.Model):
+    """An assessment tier (考核层级): units ranked against each other and nobody else.
+
+    Membership rule: a tier that lists members ranks exactly those (the active ones); a tier
+    with no members listed ranks every active unit of its ``kind``. A tier with neither ranks
+    nobody.
+    """
+
+    slug = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(
+        _("unit kind"),
+        max_length=16,
+        choices=Unit.Kind.choices,
+        blank=True,
+        help_text=_("With no members listed: every active unit of this kind is a member."),
+    )
+    members = models.ManyToManyField(
+        Unit,
+        blank=True,
+        related_name="+",
+        verbose_name=_("members"),
+        help_text=_("When listed, exactly these units are ranked (the kind is then ignored)."),
+    )
+    scoring = models.CharField(
+        _("scoring"), max_length=16, choices=Scoring.choices, default=Scoring.UNIT
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering: ClassVar = ["position", "slug"]
+        verbose_name = _("assessment tier")
+        verbose_name_plural = _("assessment tiers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VillageScheme(models.Model):
+    """The village score's weights and its five star bands (星级村), set by an administrator."""
+
+    closure_weight = _weight(_("closure weight (%)"), 20)
+    on_time_weight = _weight(_("on-time reply weight (%)"), 20)
+    satisfaction_weight = _weight(_("satisfaction weight (%)"), 30)
+    authenticity_weight = _weight(_("authenticity weight (%)"), 10)
+    on_spot_weight = _weight(_("on-the-spot resolution weight (%)"), 20)
+    star5_min = _band(_("five stars from (points)"), 90)
+    star4_min = _band(_("four stars from (points)"), 80)
+    star3_min = _band(_("three stars from (points)"), 70)
+    star2_min = _band(_("two stars from (points)"), 60)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("village scoring scheme")
+        verbose_name_plural = _("village scoring scheme")
+
+    def __str__(self) -> str:
+        return str(_("Village scoring scheme"))
+
+    def clean(self) -> None:
+        total = (
+            self.closure_weight
+            + self.on_time_weight
+            + self.satisfaction_weight
+            + self.authenticity_weight
+            + self.on_spot_weight
+        )
+        if total <= 0:
+            raise ValidationError(_("At least one weight must be above zero."))
+        bands = [self.star5_min, self.star4_min, self.star3_min, self.star2_min]
+        if bands != sorted(bands, reverse=True):
+            raise ValidationError(_("Star bands must fall from five stars to two."))
+
+    @classmethod
+    def current(cls) -> VillageScheme:
+        scheme = cls.objects.order_by("pk").first()
+        return scheme if scheme is not None else cls()
+
+
 class AppealFact(models.Model):
     """What one appeal contributes to the rates, for one unit that held it.
 

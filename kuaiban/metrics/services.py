@@ -21,8 +21,16 @@ from django.utils.translation import gettext_lazy
 from kuaiban.appeals.models import Category, Channel
 from kuaiban.core import clock, validation
 from kuaiban.core.errors import FieldError, PermissionDenied, ValidationFailed
-from kuaiban.metrics import facts
-from kuaiban.metrics.models import AppealFact, ResponseMetric, ScoreScheme
+from kuaiban.metrics import facts, periods
+from kuaiban.metrics.models import (
+    AppealFact,
+    ResponseMetric,
+    ScoreScheme,
+    Scoring,
+    Tier,
+    VillageScheme,
+)
+from kuaiban.metrics.periods import Period
 from kuaiban.org.models import Region, Role, Unit, User
 
 READERS = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
@@ -263,7 +271,7 @@ def score(r: Mapping[str, Fraction | None], scheme: ScoreScheme) -> Fraction | N
     return 100 * sum((w * (value or 0) for w, value in parts), Fraction(0)) / total
 
 
-def stars(points: float | None, scheme: ScoreScheme) -> int | None:
+def stars(points: float | None, scheme: ScoreScheme | VillageScheme) -> int | None:
     if points is None:
         return None
     for n, floor in ((5, scheme.star5_min), (4, scheme.star4_min), (3, scheme.star3_min)):
@@ -432,8 +440,15 @@ class Ranked:
             return None
         return round(current - self.previous_score, 2)
 
+    @property
+    def change(self) -> int | None:
+        """Places gained since the previous period of the same length (negative: lost)."""
+        return self.rank_change
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "unit": self.unit.code,
+            "change": self.rank_change,
             "key": self.unit.code,
             "name": self.unit.name,
             "rank": self.rank,
@@ -469,8 +484,7 @@ def _unit_figures(scope: Scope, scheme: ScoreScheme) -> dict[int, dict[str, Any]
     return {r["unit_id"]: figures(Counts.of(r), scheme) for r in rows}
 
 
-# Units are ranked within their own tier only: a village or grid is never compared with a
-# department or a township. The village and grid tiers are listed only when such units exist.
+# The kinds of unit the overview's bar charts group by (the rankings use the Tier rows).
 TIERS = (
     (Unit.Kind.DEPARTMENT, gettext_lazy("Departments")),
     (Unit.Kind.TOWNSHIP, gettext_lazy("Townships and streets")),
@@ -480,48 +494,224 @@ TIERS = (
 LOCAL_TIERS = frozenset({Unit.Kind.VILLAGE, Unit.Kind.GRID})
 
 
-def rankings(month: dt.date) -> dict[str, Any]:
-    """Units ranked by composite score within their tier, with the change since last month."""
-    scheme = ScoreScheme.current()
-    start, end = month_bounds(month)
-    p_start, p_end = month_bounds(previous_month(month))
-    current = _unit_figures(Scope(start, end), scheme)
-    before = _unit_figures(Scope(p_start, p_end), scheme)
-    empty = figures(Counts(), scheme)
-    tiers = []
-    for kind, label in TIERS:
-        units = list(Unit.objects.filter(kind=kind, active=True))
-        if not units and kind in LOCAL_TIERS:
-            continue
-        now_scores = {u.pk: current.get(u.pk, empty)["score"] for u in units}
-        then_scores = {u.pk: before.get(u.pk, empty)["score"] for u in units}
-        now_ranks, then_ranks = _rank(now_scores), _rank(then_scores)
-        rows = [
-            Ranked(
-                unit=u,
-                figures=current.get(u.pk, empty),
-                rank=now_ranks[u.pk],
-                stars=stars(now_scores[u.pk], scheme),
-                previous_rank=then_ranks[u.pk],
-                previous_score=then_scores[u.pk],
-            )
-            for u in units
-        ]
-        rows.sort(
-            key=lambda r: (
-                r.rank is None,
-                r.rank or 0,
-                -r.figures["received"],
-                r.unit.code,
-            )
+def assessment_tiers(slug: str | None = None) -> list[Tier]:
+    """The active tiers in order, or the one named ``slug`` (a 4xx naming ``tier`` if unknown)."""
+    tiers = list(Tier.objects.filter(active=True).prefetch_related("members__region"))
+    if not tiers and not Tier.objects.exists():
+        tiers = default_tiers()  # a flushed database: the tiers migration 0008 seeds
+    if not slug:
+        return tiers
+    found = [t for t in tiers if t.slug == slug]
+    if not found:
+        raise ValidationFailed.one(
+            "tier",
+            _("Unknown tier %(tier)r; one of: %(known)s.")
+            % {"tier": slug, "known": ", ".join(t.slug for t in tiers)},
         )
-        tiers.append({"kind": str(kind), "name": str(label), "units": rows})
+    return found
+
+
+def default_tiers() -> list[Tier]:
+    """One tier per kind of unit, villages scored as 星级村 (unsaved: no listed members)."""
+    return [
+        Tier(
+            slug=kind,
+            name=str(label),
+            kind=kind,
+            scoring=Scoring.VILLAGE if kind == Unit.Kind.VILLAGE else Scoring.UNIT,
+        )
+        for kind, label in TIERS
+    ]
+
+
+def tier_units(tier: Tier) -> list[Unit]:
+    """A tier's members: those listed (active ones), or else every active unit of its kind."""
+    members = list(tier.members.all()) if tier.pk is not None else []
+    if members:
+        return sorted((u for u in members if u.active), key=lambda u: u.code)
+    if not tier.kind:
+        return []
+    return list(
+        Unit.objects.filter(kind=tier.kind, active=True).select_related("region").order_by("code")
+    )
+
+
+# ----- village score (星级村) ---------------------------------------------------------------------
+
+VILLAGE_RATES = (
+    ("closure_rate", "closure_weight"),
+    ("on_time_reply_rate", "on_time_weight"),
+    ("satisfaction_rate", "satisfaction_weight"),
+    ("authenticity_rate", "authenticity_weight"),
+    ("on_spot_rate", "on_spot_weight"),
+)
+# Counted per dispatch, not per appeal: not part of a village's figures.
+DISPATCH_RATES = ("on_time_claim_rate", "return_rate", "co_handling_rate")
+
+
+def village_score(r: Mapping[str, Fraction | None], vs: VillageScheme) -> Fraction | None:
+    """The village score in points: the weighted mean of the five rates that have a
+    denominator (the weights of the others are shared out); None with no appeal at all."""
+    if r["closure_rate"] is None:
+        return None
+    parts = [(Fraction(getattr(vs, w)), r[name]) for name, w in VILLAGE_RATES]
+    present = [(w, v) for w, v in parts if v is not None and w > 0]
+    weight = sum((w for w, _v in present), Fraction(0))
+    if weight <= 0:
+        return None
+    return 100 * sum((w * v for w, v in present), Fraction(0)) / weight
+
+
+def village_figures(c: Counts, scheme: ScoreScheme, vs: VillageScheme) -> dict[str, Any]:
+    out = figures(c, scheme)
+    for name in DISPATCH_RATES:
+        out[name] = None
+    s = village_score(rates(c), vs)
+    out["score"] = round(float(s), 2) if s is not None else None
+    return out
+
+
+def _add(a: Counts, b: Counts) -> Counts:
+    return Counts(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(Counts)})
+
+
+def _village_of_region(units: Sequence[Unit]) -> dict[int, int]:
+    """Region id → the village unit whose region holds it (itself or up the parent chain)."""
+    own = {u.region_id: u.pk for u in units if u.region_id is not None}
+    parent = dict(Region.objects.values_list("pk", "parent_id"))
+    out: dict[int, int] = {}
+    for region_id in parent:
+        at: int | None = region_id
+        while at is not None and at not in own:
+            at = parent.get(at)
+        if at is not None:
+            out[region_id] = own[at]
+    return out
+
+
+def _sub(a: Counts, b: Counts) -> Counts:
+    return Counts(**{f.name: getattr(a, f.name) - getattr(b, f.name) for f in fields(Counts)})
+
+
+def village_counts(scope: Scope, units: Sequence[Unit]) -> dict[int, Counts]:
+    """Per village unit: the appeals it led or that arose in its region (each appeal once),
+    confidential reports left out. Three small grouped queries over the lead fact rows: by
+    region, by lead unit, and the appeals both led by a village and arising in it (counted
+    twice by the first two, so taken off once)."""
+    facts.catch_up()
+    pks = [u.pk for u in units]
+    of_region = _village_of_region(units)
+    lead = fact_rows(scope).filter(lead=True).exclude(kind="report")
+    sums = _sums(clock.now())
+    out: dict[int, Counts] = {}
+
+    def add(pk: int, counts: Counts, sign: int = 1) -> None:
+        base = out.get(pk, Counts())
+        out[pk] = _add(base, counts) if sign > 0 else _sub(base, counts)
+
+    by_region = lead.filter(region_id__in=list(of_region)).values("region_id").annotate(**sums)
+    for region_row in by_region.order_by():
+        add(of_region[region_row["region_id"]], Counts.of(region_row))
+    for unit_row in lead.filter(unit_id__in=pks).values("unit_id").annotate(**sums).order_by():
+        add(unit_row["unit_id"], Counts.of(unit_row))
+    both = Q(pk__in=[])
+    for pk in pks:
+        own = [r for r, v in of_region.items() if v == pk]
+        if own:
+            both |= Q(unit_id=pk, region_id__in=own)
+    for twice in lead.filter(both).values("unit_id").annotate(**sums).order_by():
+        add(twice["unit_id"], Counts.of(twice), -1)
+    return {pk: c for pk, c in out.items() if any(getattr(c, f.name) for f in fields(Counts))}
+
+
+# ----- rankings ----------------------------------------------------------------------------------
+
+
+def _ranked_rows(
+    units: list[Unit],
+    current: dict[int, dict[str, Any]],
+    before: dict[int, dict[str, Any]],
+    empty: dict[str, Any],
+    bands: ScoreScheme | VillageScheme,
+) -> list[Ranked]:
+    now_scores = {u.pk: current.get(u.pk, empty)["score"] for u in units}
+    then_scores = {u.pk: before.get(u.pk, empty)["score"] for u in units}
+    now_ranks, then_ranks = _rank(now_scores), _rank(then_scores)
+    rows = [
+        Ranked(
+            unit=u,
+            figures=current.get(u.pk, empty),
+            rank=now_ranks[u.pk],
+            stars=stars(now_scores[u.pk], bands),
+            previous_rank=then_ranks[u.pk],
+            previous_score=then_scores[u.pk],
+        )
+        for u in units
+    ]
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.figures["received"], r.unit.code))
+    return rows
+
+
+class _Figures:
+    """The figures of every unit for one period, computed once per kind of scoring."""
+
+    def __init__(self, period: Period, scheme: ScoreScheme, vs: VillageScheme) -> None:
+        self.scope = Scope(period.start, period.end)
+        self.scheme, self.vs = scheme, vs
+        self._units: dict[int, dict[str, Any]] | None = None
+
+    def of(self, tier: Tier, units: list[Unit]) -> dict[int, dict[str, Any]]:
+        if tier.scoring == Scoring.VILLAGE:
+            counts = village_counts(self.scope, units)
+            return {pk: village_figures(c, self.scheme, self.vs) for pk, c in counts.items()}
+        if self._units is None:
+            self._units = _unit_figures(self.scope, self.scheme)
+        return self._units
+
+
+def rankings(when: dt.date | Period, tier: str | None = None) -> dict[str, Any]:
+    """Units ranked by score within each tier (or the one tier named), with the change since
+    the previous period of the same length. A tier with no member is left out of the list of
+    all tiers, but answered (empty) when asked for by name."""
+    period = when if isinstance(when, Period) else periods.month(when)
+    tiers = assessment_tiers(tier)
+    scheme, vs = ScoreScheme.current(), VillageScheme.current()
+    now, then = _Figures(period, scheme, vs), _Figures(period.previous(), scheme, vs)
+    out = []
+    for t in tiers:
+        units = tier_units(t)
+        if not units and tier is None:
+            continue
+        village = t.scoring == Scoring.VILLAGE
+        empty = village_figures(Counts(), scheme, vs) if village else figures(Counts(), scheme)
+        rows = _ranked_rows(
+            units, now.of(t, units), then.of(t, units), empty, vs if village else scheme
+        )
+        out.append(
+            {"kind": t.slug, "slug": t.slug, "name": t.name, "scoring": t.scoring, "units": rows}
+        )
     return {
-        "month": f"{start:%Y-%m}",
-        "from": start,
-        "to": end,
+        "period": period.label,
+        "period_kind": period.kind,
+        "previous_period": period.previous().label,
+        "month": period.label,
+        "from": period.start,
+        "to": period.end,
         "scheme": scheme_dict(scheme),
-        "tiers": tiers,
+        "village_scheme": village_scheme_dict(vs),
+        "tiers": out,
+    }
+
+
+def village_scheme_dict(vs: VillageScheme) -> dict[str, Any]:
+    return {
+        "weights": {name: float(getattr(vs, w)) for name, w in VILLAGE_RATES},
+        "stars": {
+            "5": float(vs.star5_min),
+            "4": float(vs.star4_min),
+            "3": float(vs.star3_min),
+            "2": float(vs.star2_min),
+        },
     }
 
 

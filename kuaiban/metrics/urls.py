@@ -6,6 +6,7 @@ app_name = "metrics"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("rankings/", views.rankings_page, name="rankings"),
+    path("assessment/", views.assessment_page, name="assessment"),
     path("rankings.xlsx", views.rankings_xlsx, name="rankings_xlsx"),
     path("appeals/", views.drill, name="drill"),
     path("ledger.xlsx", views.ledger_xlsx, name="ledger_export"),

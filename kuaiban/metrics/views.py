@@ -23,9 +23,10 @@ from kuaiban.appeals import policy, selectors
 from kuaiban.appeals.models import Channel, Status
 from kuaiban.core import clock, jobs
 from kuaiban.core.errors import DomainError, FieldError, PermissionDenied
-from kuaiban.metrics import charts, excel, facts, importer, services, tasks
-from kuaiban.metrics.models import ImportBatch
+from kuaiban.metrics import charts, excel, facts, importer, periods, services, tasks
+from kuaiban.metrics.models import ImportBatch, Scoring
 from kuaiban.metrics.overview import Overview, overview
+from kuaiban.metrics.periods import Period
 from kuaiban.org.models import Role, Unit, User
 
 # The ledger page (appeals app) links to our export with this label.
@@ -289,19 +290,30 @@ def _with_unit(scope: services.Scope, code: str | None) -> services.Scope:
 # ----- rankings ----------------------------------------------------------------------------------
 
 
-def _month(request: HttpRequest) -> tuple[dt.date, str]:
+def _period(request: HttpRequest, default_kind: str = periods.MONTH) -> tuple[Period, str]:
+    """``period=`` (2026-11, 2026-Q4, 2026) or the older ``month=``; an error message if bad."""
+    today = services.today()
     try:
-        return services.parse_month(request.GET.get("month")), ""
+        return periods.period_from(request.GET.get("period"), request.GET.get("month"), today), ""
     except DomainError as exc:
-        return services.parse_month(None), str(exc.message)
+        return periods.containing(today, default_kind), str(exc.message)
+
+
+def _periods_nav(period: Period) -> dict[str, Any]:
+    nxt = period.next()
+    today = services.today()
+    return {
+        "previous": period.previous(),
+        "next": nxt if nxt.start <= today else None,
+        "shortcuts": [periods.containing(today, kind) for kind in periods.KINDS],
+    }
 
 
 @login_required
 def rankings_page(request: HttpRequest) -> HttpResponse:
     _reader(request)
-    month, error = _month(request)
-    data = services.rankings(month)
-    nxt = (services.month_bounds(month)[1] + dt.timedelta(days=1)).replace(day=1)
+    period, error = _period(request)
+    data = services.rankings(period)
     for tier in data["tiers"]:
         for r in tier["units"]:
             r.url = ledger_url(
@@ -312,10 +324,10 @@ def rankings_page(request: HttpRequest) -> HttpResponse:
         "metrics/rankings.html",
         {
             "data": data,
-            "month": month,
+            "period": period,
+            "month": period.start,
             "error": error,
-            "previous": services.previous_month(month),
-            "next": nxt if nxt <= services.today() else None,
+            **_periods_nav(period),
             "response_label": services.response_label(services.ScoreScheme.current()),
         },
         status=400 if error else 200,
@@ -325,11 +337,59 @@ def rankings_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def rankings_xlsx(request: HttpRequest) -> HttpResponse:
     _reader(request)
-    month, error = _month(request)
+    period, error = _period(request)
     if error:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    data = services.rankings(month)
-    return excel.response(excel.rankings_workbook(data), f"单位排名_{month:%Y-%m}.xlsx")
+    data = services.rankings(period)
+    return excel.response(excel.rankings_workbook(data), f"单位排名_{period.label}.xlsx")
+
+
+# ----- 一图全览: every tier of one period on one page ------------------------------------------
+
+
+def _behind(scope: services.Scope, tier: dict[str, Any], r: services.Ranked) -> list[Any]:
+    """Links to the appeals behind a row's score: those it led, and for a village those that
+    arose in its region."""
+    links = [
+        (
+            _("Appeals it led"),
+            ledger_url(services.Scope(scope.date_from, scope.date_to, unit=r.unit), status=COUNTED),
+        )
+    ]
+    if tier["scoring"] == Scoring.VILLAGE and r.unit.region is not None:
+        where = services.Scope(scope.date_from, scope.date_to, region=r.unit.region)
+        links.append((_("Appeals that arose there"), ledger_url(where, status=COUNTED)))
+    return links
+
+
+@login_required
+def assessment_page(request: HttpRequest) -> HttpResponse:
+    """一图全览: every tier's ranking, stars and movement for one period, the figures behind
+    each score one click away."""
+    _reader(request)
+    period, error = _period(request, periods.QUARTER)
+    if not request.GET.get("period") and not request.GET.get("month"):
+        period = periods.containing(services.today(), periods.QUARTER)
+    data = services.rankings(period)
+    scope = services.Scope(period.start, period.end)
+    for tier in data["tiers"]:
+        for r in tier["units"]:
+            r.links = _behind(scope, tier, r)
+        scored = [r for r in tier["units"] if r.stars]
+        tier["star_counts"] = [(n, sum(1 for r in scored if r.stars == n)) for n in (5, 4, 3, 2, 1)]
+        tier["scored"] = len(scored)
+    return render(
+        request,
+        "metrics/assessment.html",
+        {
+            "data": data,
+            "period": period,
+            "error": error,
+            **_periods_nav(period),
+            "response_label": services.response_label(services.ScoreScheme.current()),
+        },
+        status=400 if error else 200,
+    )
 
 
 # ----- drill-down --------------------------------------------------------------------------------

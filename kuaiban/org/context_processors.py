@@ -33,6 +33,7 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
         frozenset({Role.HANDLER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN}),
     ),
     ("doors:focus", _("Focus lists"), frozenset({Role.HANDLER, Role.ADMIN})),
+    (
         "assessment:cadres",
         _("Double ranking"),
         frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER}),

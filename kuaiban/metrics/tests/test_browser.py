@@ -78,3 +78,46 @@ def test_leader_reads_the_overview_and_drills_down(
     p.screenshot(path=str(artifacts / "metrics-rankings-phone.png"), full_page=True)
     phone.close()
     context.close()
+
+
+NO_SIDE_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def test_assessment_at_a_glance_on_desktop_and_phone(
+    browser: Any, live_server: Any, artifacts: Path, book: Book
+) -> None:
+    for name, width in (("desktop", 1366), ("phone", 390)):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        login(page, live_server.url, "leader")
+        page.goto(f"{live_server.url}/metrics/assessment/?period=2026-Q2")
+        village = page.locator("[data-testid=tier-village] details").first
+        assert "南关社区" in village.inner_text()
+        village.locator("summary").click()
+        # The figures behind the score, one tap away: 4 of 6 closed.
+        assert "(4/6)" in village.inner_text()
+        assert page.evaluate(NO_SIDE_SCROLL), name
+        page.screenshot(path=str(artifacts / f"metrics-assessment-{name}.png"), full_page=True)
+        village.locator("[data-testid^=behind-]").last.click()
+        page.wait_for_load_state("networkidle")
+        assert "/appeals/" in page.url and "from=2026-04-01" in page.url
+        context.close()
+
+
+def test_public_village_stars_on_a_phone(
+    browser: Any, live_server: Any, artifacts: Path, book: Book
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/stars/")
+    page.select_option("select[name=village]", label="南关社区")
+    page.click("[data-testid=village-form] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    card = page.locator("[data-testid=village-stars]")
+    assert "南关社区" in card.inner_text()
+    assert page.locator("[data-testid=quarters] li").count() == 4
+    assert page.locator("[data-testid=months] li").count() == 6
+    assert "小区暖气不热" not in page.content()
+    assert page.evaluate(NO_SIDE_SCROLL)
+    page.screenshot(path=str(artifacts / "metrics-village-stars-phone.png"), full_page=True)
+    context.close()
