@@ -9,6 +9,5 @@ class ForesightConfig(AppConfig):
 
     def ready(self) -> None:
         from kuaiban.foresight import spikes
-        from kuaiban.supervision.services import sweep
 
-        sweep.on_sweep(spikes.spike_sweep)
+        spikes.connect()

@@ -31,6 +31,7 @@ from kuaiban.metrics.models import AppealFact
 from kuaiban.org.models import Region, User
 from kuaiban.supervision.models import Notification
 from kuaiban.supervision.services import notifications as notify
+from kuaiban.supervision.services import sweep
 
 SPIKE_MIN = 5
 SPIKE_FACTOR = 3
@@ -163,6 +164,11 @@ def spike_sweep(*, now: dt.datetime) -> int:
             continue
         new += _store(c, day, now) is not None
     return new
+
+
+def connect() -> None:
+    """Run :func:`spike_sweep` on every sweep (called from the app's ``ready``)."""
+    sweep.on_sweep(spike_sweep)
 
 
 # ----- reading ----------------------------------------------------------------------------------
