@@ -169,13 +169,13 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from kuaiban.org.services import token_create
     from kuaiban.appeals.models import Appeal
     from kuaiban.core import clock
     from kuaiban.foresight import forecast, spikes
     from kuaiban.metrics.models import AppealFact
     from kuaiban.org.demo import build_directory
     from kuaiban.org.models import User
+    from kuaiban.org.services import token_create
 
     call_command("migrate", verbosity=0)
     build_directory()

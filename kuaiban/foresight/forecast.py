@@ -134,11 +134,14 @@ def _seasonal(month: dt.date) -> tuple[list[dict[str, Any]], bool, bool]:
         "ty_prev": month_range(add_months(month, -25)),
     }
     every = windows["ly"] | windows["ty"] | windows["ly_prev"] | windows["ty_prev"]
-    rows = list(
-        AppealFact.objects.filter(every, lead=True, category__isnull=False, township__isnull=False)
+    rows = [
+        dict(r)  # with the four windows' sums, which the stubs' row type does not know
+        for r in AppealFact.objects.filter(
+            every, lead=True, category__isnull=False, township__isnull=False
+        )
         .values("category_id", "township_id")
         .annotate(**{k: Sum("received", filter=q) for k, q in windows.items()})
-    )
+    ]
     oldest = AppealFact.objects.filter(lead=True).order_by("day").values_list("day", flat=True)
     first = oldest.first()
     reach = first is not None and first <= metrics.month_bounds(add_months(month, -24))[1]

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -68,7 +68,7 @@ def public(request: HttpRequest) -> HttpResponse:
     )
 
 
-def photo(request: HttpRequest, pk: int) -> HttpResponse:
+def photo(request: HttpRequest, pk: int) -> FileResponse:
     """A progress report's photo: public like the report (re-encoded, without metadata)."""
     found = ProgressPhoto.objects.filter(pk=pk).first()
     if found is None:
