@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.core.cache import cache
 
 from kuaiban.foresight import forecast
 from kuaiban.metrics import services as metrics
 from kuaiban.org.models import User
 
 register = template.Library()
+WATCH_CACHE_SECONDS = 600
 
 
 @register.inclusion_tag("foresight/_watch_list.html", takes_context=True)
@@ -24,5 +26,12 @@ def watch_list(context: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(user, User) or user.role not in metrics.READERS:
         return {"shown": False}
     today = metrics.today()
-    result = forecast.forecast(forecast.add_months(today.replace(day=1), 1), today=today)
-    return {"shown": True, "f": result, "rows": result.watch}
+    month = forecast.add_months(today.replace(day=1), 1)
+    # The overview is opened often and next month's forecast moves slowly (its trend by the
+    # day): kept for a few minutes rather than recounted on every page.
+    key = f"foresight:watch:{month:%Y-%m}:{today.isoformat()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = forecast.forecast(month, today=today).watch
+        cache.set(key, rows, WATCH_CACHE_SECONDS)
+    return {"shown": True, "month": month, "rows": rows}
