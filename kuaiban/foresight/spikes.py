@@ -24,6 +24,7 @@ from kuaiban.appeals import policy
 from kuaiban.appeals.models import Appeal, Category
 from kuaiban.appeals.selectors import visible_appeals
 from kuaiban.core.errors import NotFound
+from kuaiban.core.validation import ID_MAX
 from kuaiban.foresight.models import Spike
 from kuaiban.metrics import facts
 from kuaiban.metrics import services as metrics
@@ -191,6 +192,8 @@ def may_read(user: User, spike: Spike) -> bool:
 
 
 def spike_get(*, user: User, pk: int) -> SpikeView:
+    if not 0 < pk <= ID_MAX:  # a number typed in the address: no such row, not a database error
+        raise NotFound(_("No such spike alert."))
     spike = Spike.objects.select_related("category", "township", "lead_unit").filter(pk=pk).first()
     if spike is None or not may_read(user, spike):
         raise NotFound(_("No such spike alert."))

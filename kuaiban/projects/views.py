@@ -19,7 +19,7 @@ from kuaiban.appeals.forms import attach_errors
 from kuaiban.core import uploads
 from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
 from kuaiban.core.forms import CleanForm, FilesField
-from kuaiban.core.validation import check_date
+from kuaiban.core.validation import ID_MAX, check_date
 from kuaiban.enterprise import rules as enterprise_rules
 from kuaiban.enterprise.forms import AssignForm, unit_choices
 from kuaiban.enterprise.services import assignment_create
@@ -70,7 +70,7 @@ def public(request: HttpRequest) -> HttpResponse:
 
 def photo(request: HttpRequest, pk: int) -> FileResponse:
     """A progress report's photo: public like the report (re-encoded, without metadata)."""
-    found = ProgressPhoto.objects.filter(pk=pk).first()
+    found = ProgressPhoto.objects.filter(pk=pk).first() if 0 < pk <= ID_MAX else None
     if found is None:
         raise Http404
     return found.response()

@@ -160,3 +160,4 @@ def test_the_spike_page_needs_a_login_and_a_real_spike(today: dict[str, Any]) ->
     pk = Spike.objects.get().pk
     assert page(None, pk).status_code == 302
     assert page("supervisor", pk + 1000).status_code == 404
+    assert page("supervisor", 2**70).status_code == 404  # past any database integer

@@ -86,6 +86,7 @@ def test_photos_are_checked_reencoded_and_shown_publicly(api: Any) -> None:
     page = web(None).get("/projects/", {"year": 2026}).content.decode()
     assert f"/projects/photos/{photo.pk}/" in page
     assert web(None).get(f"/projects/photos/{photo.pk + 99}/").status_code == 404
+    assert web(None).get(f"/projects/photos/{2**70}/").status_code == 404
 
 
 def test_what_is_not_a_photo_is_refused_naming_the_field(api: Any) -> None:
