@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kuaiban.assessment",
     "kuaiban.notify",
     "kuaiban.doors",
+    "kuaiban.foresight",
     "kuaiban.api",
     "kuaiban.portal",
 ]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("meetings/", include("kuaiban.enterprise.public_urls")),
     path("projects/", include("kuaiban.projects.urls")),
     path("assessment/", include("kuaiban.assessment.urls")),
+    path("foresight/", include("kuaiban.foresight.urls")),
     path("account/", include("kuaiban.org.urls")),
     path("admin/", admin.site.urls),
     path(

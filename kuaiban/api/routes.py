@@ -6,6 +6,7 @@ from kuaiban.api.petition import router as petition_router
 from kuaiban.assessment.api import router as assessment_router
 from kuaiban.doors.api import router as doors_router
 from kuaiban.enterprise.api import router as enterprise_router
+from kuaiban.foresight.api import router as foresight_router
 from kuaiban.integrations.api import router as integrations_router
 from kuaiban.metrics.api import router as metrics_router
 from kuaiban.notify.api import router as notify_router
@@ -29,6 +30,7 @@ api.add_router("/", enterprise_router)
 api.add_router("/", projects_router)
 api.add_router("/", doors_router)
 api.add_router("/", assessment_router)
+api.add_router("/", foresight_router)
 # The public front door (no bearer token, every call throttled): each domain mounts its own
 # router at /public (notify: the SMS codes; portal: submitting and following appeals).
 api.add_router("/public", notify_router)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
 from kuaiban.api.schemas import ERRORS, InputSchema, RefOut
@@ -40,6 +41,7 @@ class ProgressIn(InputSchema):
     progress: int | None = Field(None, description="0–100; omit to report a milestone only")
     note: str
     milestone: int | None = Field(None, description="Id of a milestone reached")
+    reason: str = Field("", description="Why the figure goes down: required when it does")
 
 
 class MilestoneOut(Schema):
@@ -56,6 +58,8 @@ class UpdateOut(Schema):
     progress_to: int
     milestone: str | None
     note: str
+    reason: str = ""
+    photos: list[str] = Field(default_factory=list, description="URLs of the report's photos")
 
 
 class ProjectOut(Schema):
@@ -114,8 +118,10 @@ def project_detail(view: selectors.ProjectView) -> dict[str, Any]:
             "progress_to": u.progress_to,
             "milestone": u.milestone.title if u.milestone else None,
             "note": u.note,
+            "reason": u.reason,
+            "photos": [reverse("projects:photo", args=[ph.pk]) for ph in u.photos.all()],
         }
-        for u in view.project.updates.select_related("milestone")[:100]
+        for u in view.project.updates.select_related("milestone").prefetch_related("photos")[:100]
     ]
     return out
 

@@ -13,8 +13,9 @@ from kuaiban.enterprise.demo_data import CHAIN_PROJECTS
 from kuaiban.enterprise.models import IndustryChain
 from kuaiban.enterprise.services import assignment_create
 from kuaiban.org.demo import Directory
-from kuaiban.projects import services
-from kuaiban.projects.models import Project
+from kuaiban.org.models import User
+from kuaiban.projects import selectors, services
+from kuaiban.projects.models import Milestone, Project
 
 # name, owner unit, budget (10,000 yuan), target, [(month, day, milestone)], pace
 PROJECTS: list[tuple[str, str, int, str, list[tuple[int, int, str]], float]] = [
@@ -126,10 +127,13 @@ PROJECTS: list[tuple[str, str, int, str, list[tuple[int, int, str]], float]] = [
     ),
 ]
 
+# name → pace (share of the plan done per share of the year gone)
+PACE = {p[0]: p[5] for p in PROJECTS}
+
 NOTES = [
     "按计划推进，本周完成阶段性任务。",
     "施工队伍增加至{n}个班组，加快进度。",
-    "已完成{n}%工程量，质量验收合格。",
+    "已完成{pct}%工程量，质量验收合格。",
     "受雨季影响进度略有滞后，已调整施工计划。",
     "已召开推进会，协调解决资金拨付问题。",
     "群众反映良好，正在推进下一阶段工作。",
@@ -176,47 +180,57 @@ def _along_chains(year: int) -> None:
         chain.projects.add(*Project.objects.filter(year=year, name__in=CHAIN_PROJECTS[chain.name]))
 
 
+def _reached(project: Project, day: dt.date, pace: float) -> Milestone | None:
+    """The first open milestone the project's own pace has got to by ``day``: a milestone due
+    at D is reached once (D − 1 January) / pace days of the year have gone (late when slow)."""
+    year_start = dt.date(day.year, 1, 1)
+    m = project.milestones.filter(done_on__isnull=True).order_by("due", "id").first()
+    if m is not None and year_start + dt.timedelta(days=(m.due - year_start).days / pace) <= day:
+        return m
+    return None
+
+
+def _report(
+    project: Project, handler: User, moment: dt.datetime, figure: int, rng: random.Random
+) -> bool:
+    """One report at ``moment``: the planned figure kept within what the milestones reached
+    (this one included) agree with (selectors.milestone_band); False when nothing changes."""
+    milestone = _reached(project, timezone.localdate(moment), PACE[project.name])
+    total = project.milestones.count()
+    done = project.milestones.filter(done_on__isnull=False).count() + (milestone is not None)
+    low, high = selectors.milestone_band(done, total)
+    new = min(max(figure, project.progress, low), high)
+    if new == project.progress and milestone is None:
+        return False
+    with clock.frozen(moment):
+        services.project_progress(
+            actor=handler,
+            project_id=project.pk,
+            progress=new,
+            note=rng.choice(NOTES).format(n=rng.randint(3, 9), pct=new),
+            milestone=milestone.pk if milestone else None,
+        )
+    project.refresh_from_db()
+    return True
+
+
 def _progress(
     project: Project, d: Directory, rng: random.Random, today: dt.date, pace: float
 ) -> int:
-    """Reports every three to five weeks until today, following the project's pace."""
+    """Reports every three to five weeks until today, following the project's pace; milestones
+    are reached as the pace gets to them, and the figure always agrees with them."""
     handler = d.users[f"handler-{project.owner_unit.code}"]
     year_start = dt.date(today.year, 1, 1)
     day = year_start + dt.timedelta(days=rng.randint(20, 35))
     made = 0
     while day < today:
         share = (day - year_start).days / 365
-        target = min(100, round(100 * share * pace + rng.uniform(-4, 4)))
-        milestone = next(
-            (
-                m
-                for m in project.milestones.order_by("due")
-                if m.done_on is None and m.due <= day and pace >= 0.9
-            ),
-            None,
-        )
-        if target > project.progress or milestone is not None:
-            moment = timezone.make_aware(dt.datetime.combine(day, dt.time(16, rng.randint(0, 59))))
-            with clock.frozen(moment):
-                services.project_progress(
-                    actor=handler,
-                    project_id=project.pk,
-                    progress=max(project.progress, target),
-                    note=rng.choice(NOTES).format(n=rng.randint(3, 9)),
-                    milestone=milestone.pk if milestone else None,
-                )
-            project.refresh_from_db()
-            made += 1
+        figure = min(100, round(100 * share * pace + rng.uniform(-4, 4)))
+        moment = timezone.make_aware(dt.datetime.combine(day, dt.time(16, rng.randint(0, 59))))
+        made += _report(project, handler, moment, figure, rng)
         day += dt.timedelta(days=rng.randint(18, 35))
     # One recent report for most projects, so "what changed recently" is never empty.
     if rng.random() < 0.7 and project.progress < 100 and today > year_start + dt.timedelta(days=7):
         moment = timezone.now() - dt.timedelta(days=rng.randint(1, 6), hours=rng.randint(1, 8))
-        with clock.frozen(moment):
-            services.project_progress(
-                actor=handler,
-                project_id=project.pk,
-                progress=min(100, project.progress + rng.randint(1, 5)),
-                note=rng.choice(NOTES).format(n=rng.randint(3, 9)),
-            )
-        made += 1
+        made += _report(project, handler, moment, project.progress + rng.randint(1, 5), rng)
     return made

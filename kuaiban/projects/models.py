@@ -8,8 +8,10 @@ from typing import ClassVar
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.core import uploads
 from kuaiban.org.models import Unit
 
 
@@ -72,9 +74,40 @@ class ProgressUpdate(models.Model):
         Milestone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(_("note"), max_length=500)
+    # Why the figure went down; required when it did (services.project_progress).
+    reason = models.CharField(_("reason for the lower figure"), max_length=500, blank=True)
 
     class Meta:
         ordering: ClassVar = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.progress_from}→{self.progress_to}"
+
+    @property
+    def lowered(self) -> bool:
+        return self.progress_to < self.progress_from
+
+
+class ProgressPhoto(models.Model):
+    """A photo sent with a progress report, checked and re-encoded by kuaiban.core.uploads (no
+    EXIF, no GPS position) and stored once per content; public like the report itself."""
+
+    update = models.ForeignKey(ProgressUpdate, on_delete=models.CASCADE, related_name="photos")
+    stored_as = models.CharField(max_length=120)
+    name = models.CharField(_("file name"), max_length=120)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True)
+    height = models.PositiveIntegerField(null=True)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering: ClassVar = ["update_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.update_id} {self.name}"
+
+    def response(self) -> FileResponse:
+        return uploads.file_response(
+            self.stored_as, content_type=self.content_type, filename=self.name
+        )

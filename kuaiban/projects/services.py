@@ -7,6 +7,7 @@ milestones; only handlers of a project's owner unit report its progress.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,16 +17,17 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.core import clock
+from kuaiban.core import clock, uploads
 from kuaiban.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.org.models import Role, Unit, User
-from kuaiban.projects.models import Milestone, ProgressUpdate, Project
+from kuaiban.projects.models import Milestone, ProgressPhoto, ProgressUpdate, Project
 
 MANAGE = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
 NAME_MAX = 200
 TARGET_MAX = 2000
 NOTE_MAX = 500
 BUDGET_MAX = Decimal("9999999999")
+PHOTOS_MAX = 9
 
 
 def may_manage(user: User) -> bool:
@@ -158,6 +160,14 @@ def milestone_add(*, actor: User, project_id: int, data: MilestoneInput) -> Mile
     return Milestone.objects.create(project=project, **_milestone(data, project.year, ""))
 
 
+def _checked_text(errors: list[FieldError], value: str | None, name: str, **kw: Any) -> str:
+    try:
+        return _text(value, name, **kw)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        return ""
+
+
 @transaction.atomic
 def project_progress(
     *,
@@ -166,8 +176,12 @@ def project_progress(
     progress: int | None,
     note: str,
     milestone: int | None = None,
+    reason: str = "",
+    photos: Sequence[uploads.Upload] = (),
 ) -> ProgressUpdate:
-    """The owner unit reports progress (0–100 %) and optionally a milestone reached."""
+    """The owner unit reports progress (0–100 %) and optionally a milestone reached, with what
+    changed (``note``), photos already checked by ``kuaiban.core.uploads.prepare_all``, and —
+    required when the figure goes down — the ``reason`` it does."""
     project = _project(project_id, lock=True)
     if not may_report(actor, project):
         raise PermissionDenied(
@@ -178,10 +192,21 @@ def project_progress(
     new = project.progress if progress is None else progress
     if not isinstance(new, int) or not 0 <= new <= 100:
         errors.append(FieldError("progress", _("A whole percentage from 0 to 100.")))
-    try:
-        note = _text(note, "note", required=True, limit=NOTE_MAX)
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
+    note = _checked_text(errors, note, "note", required=True, limit=NOTE_MAX)
+    lowered = isinstance(new, int) and new < project.progress
+    reason = _checked_text(errors, reason, "reason", required=False, limit=NOTE_MAX)
+    if lowered and not reason:
+        errors.append(
+            FieldError(
+                "reason",
+                _("The figure goes down from %(old)d%% to %(new)d%%: say why.")
+                % {"old": project.progress, "new": new},
+            )
+        )
+    if len(photos) > PHOTOS_MAX:
+        errors.append(FieldError("photos", _("At most %(n)d photos.") % {"n": PHOTOS_MAX}))
+    if any(not p.is_image for p in photos):
+        errors.append(FieldError("photos", _("Only photos can be sent here (JPEG, PNG, WebP).")))
     reached: Milestone | None = None
     if milestone:
         reached = project.milestones.filter(pk=milestone).first()
@@ -204,6 +229,20 @@ def project_progress(
         progress_to=new,
         milestone=reached,
         note=note,
+        reason=reason,
+    )
+    ProgressPhoto.objects.bulk_create(
+        ProgressPhoto(
+            update=update,
+            stored_as=uploads.store(p),
+            name=p.name,
+            content_type=p.content_type,
+            size=p.size,
+            width=p.width,
+            height=p.height,
+            sha256=p.sha256,
+        )
+        for p in photos
     )
     if reached is not None:
         reached.done_on = timezone.localdate(now)

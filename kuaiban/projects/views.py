@@ -9,22 +9,23 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kuaiban.appeals.forms import attach_errors
+from kuaiban.core import uploads
 from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
-from kuaiban.core.forms import CleanForm
-from kuaiban.core.validation import check_date
+from kuaiban.core.forms import CleanForm, FilesField
+from kuaiban.core.validation import ID_MAX, check_date
 from kuaiban.enterprise import rules as enterprise_rules
 from kuaiban.enterprise.forms import AssignForm, unit_choices
 from kuaiban.enterprise.services import assignment_create
 from kuaiban.org.models import User
 from kuaiban.projects import selectors, services
-from kuaiban.projects.models import Project
+from kuaiban.projects.models import ProgressPhoto, Project
 
 
 def _user(request: HttpRequest) -> User:
@@ -47,6 +48,9 @@ def public(request: HttpRequest) -> HttpResponse:
     """民生实事进度图: every project's progress and what changed recently; no login."""
     year = _year(request)
     views = selectors.board(year)
+    reports = selectors.history(year)
+    for v in views:
+        v.history = reports.get(v.project.pk, [])
     return render(
         request,
         "projects/public.html",
@@ -56,10 +60,20 @@ def public(request: HttpRequest) -> HttpResponse:
             "views": views,
             "summary": selectors.summary(views),
             "chart": selectors.chart_data(views) if views else None,
+            "history_chart": selectors.history_chart_data(views, reports) if views else None,
+            "legend": selectors.legend(),
             "recent": selectors.recent_updates(year),
             "recent_days": selectors.RECENT_DAYS,
         },
     )
+
+
+def photo(request: HttpRequest, pk: int) -> FileResponse:
+    """A progress report's photo: public like the report (re-encoded, without metadata)."""
+    found = ProgressPhoto.objects.filter(pk=pk).first() if 0 < pk <= ID_MAX else None
+    if found is None:
+        raise Http404
+    return found.response()
 
 
 # ----- staff -------------------------------------------------------------------------------------
@@ -107,6 +121,17 @@ class ProgressForm(CleanForm):
     )
     note = forms.CharField(
         label=gettext_lazy("what changed"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    # Not required here: the service asks for it when the figure goes down, naming the field.
+    reason = forms.CharField(
+        label=gettext_lazy("reason (required when the figure goes down)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    photos = FilesField(
+        label=gettext_lazy("photos"),
+        accept="image/*",
+        help_text=gettext_lazy("Optional: up to 9 photos of the work (JPEG, PNG, WebP)."),
     )
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -174,7 +199,9 @@ def _detail_context(user: User, view: selectors.ProjectView, **overrides: Any) -
     context: dict[str, Any] = {
         "view": view,
         "project": project,
-        "updates": project.updates.select_related("actor", "milestone")[:50],
+        "updates": project.updates.select_related("actor", "milestone").prefetch_related("photos")[
+            :50
+        ],
         "assignments": project.assignments.filter(ended_at__isnull=True).select_related("official"),
         "may_report": services.may_report(user, project),
         "manages": services.may_manage(user),
@@ -211,10 +238,14 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     form: forms.Form
     try:
         if action == "progress":
-            form = ProgressForm(request.POST, project=project, prefix="progress")
+            form = ProgressForm(request.POST, request.FILES, project=project, prefix="progress")
             key = "progress_form"
             if form.is_valid():
-                services.project_progress(actor=user, project_id=project.pk, **form.cleaned_data)
+                data = dict(form.cleaned_data)
+                photos = uploads.prepare_all(
+                    data.pop("photos"), field="photos", limit=services.PHOTOS_MAX, images_only=True
+                )
+                services.project_progress(actor=user, project_id=project.pk, photos=photos, **data)
                 done = _("Progress updated.")
         elif action == "milestone":
             form = MilestoneForm(request.POST, prefix="milestone")

@@ -185,6 +185,7 @@ class Notification(models.Model):
         CO_HANDLE = "co_handle", _("Co-handling asked of your unit")
         REWORK = "rework", _("Sent back for rework")
         CALENDAR_UNKNOWN = "calendar_unknown", _("Holiday calendar missing")
+        SPIKE = "spike", _("Spike of appeals")
 
     class Mail(models.TextChoices):
         SKIP = "skip", _("No e-mail address")

@@ -180,6 +180,10 @@ def text(n: Notification) -> str:
             "The installed chinese-calendar does not know %(year)s: working days fall back to "
             "weekends only. Upgrade the package or enter the holiday notice as calendar days."
         ),
+        Kind.SPIKE: _(
+            "Spike: %(count)s appeals about %(category)s in %(township)s on %(day)s, against "
+            "%(baseline)s a day over the previous four weeks."
+        ),
     }
     template = messages.get(n.kind)
     if template is None:

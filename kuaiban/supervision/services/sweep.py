@@ -13,8 +13,10 @@ safe with several sweepers at once:
 4. Tell supervisors about appeals waiting for arbitration, co-units about their parts (and
    whistled departments about their report) due soon or overdue, and administrators about years
    the holiday calendar does not know (each once, by notification key).
-5. Send pending notification e-mails.
-6. Once a day, seal the ledger anchor over every appeal's chain head (kuaiban.appeals.audit).
+5. Run the checks other domains registered with :func:`on_sweep` (the foresight's spike
+   alerts), each idempotent on its own.
+6. Send pending notification e-mails.
+7. Once a day, seal the ledger anchor over every appeal's chain head (kuaiban.appeals.audit).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,18 +67,22 @@ class SweepResult:
     parts_warned: int = 0
     mailed: int = 0
     unknown_years: list[int] = field(default_factory=list)
+    hooked: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def changes(self) -> int:
-        return self.yellow + self.red + self.cleared + self.orders_overdue
+        return (
+            self.yellow + self.red + self.cleared + self.orders_overdue + sum(self.hooked.values())
+        )
 
     def summary(self) -> str:
         return (
             f"sweep: {self.yellow} yellow, {self.red} red, {self.cleared} cleared, "
             f"{self.orders_overdue} orders overdue, {self.arbitration} to arbitrate, "
             f"{self.parts_warned} co-unit part warnings, "
-            f"{self.mailed} e-mails, {self.skipped} left to another sweeper, "
+            + "".join(f"{n} {name}, " for name, n in self.hooked.items())
+            + f"{self.mailed} e-mails, {self.skipped} left to another sweeper, "
             f"in {self.seconds:.2f}s"
         )
 
@@ -339,6 +345,20 @@ def calendar_notices(*, now: dt.datetime) -> list[int]:
     return years
 
 
+# Checks other domains run on every sweep: ``hook(now=...)`` returns how many things it did.
+SweepHook = Callable[..., int]
+_sweep_hooks: list[SweepHook] = []
+
+
+def on_sweep(hook: SweepHook) -> SweepHook:
+    """Register ``hook(now=...)`` to run on every sweep (once: registering twice is a no-op).
+    A domain that needs the sweep's rhythm but sits above supervision (it sends notifications)
+    hooks in from its AppConfig, so supervision never imports it."""
+    if hook not in _sweep_hooks:
+        _sweep_hooks.append(hook)
+    return hook
+
+
 def sweep(*, now: dt.datetime | None = None, batch: int = BATCH, mail: bool = True) -> SweepResult:
     started = time.monotonic()
     now = now or clock.now()
@@ -347,6 +367,11 @@ def sweep(*, now: dt.datetime | None = None, batch: int = BATCH, mail: bool = Tr
     out.arbitration = arbitration_notices(now=now)
     out.parts_warned = part_notices(now=now)
     out.unknown_years = calendar_notices(now=now)
+    for hook in _sweep_hooks:
+        try:
+            out.hooked[hook.__name__] = hook(now=now)
+        except DatabaseError:  # one domain's check failing leaves the rest of the sweep going
+            log.exception("sweep hook %s failed; the next sweep tries again", hook.__name__)
     if mail:
         out.mailed = notify.mail_pending()
     try:
