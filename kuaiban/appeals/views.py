@@ -296,12 +296,14 @@ def _timeline(appeal: Appeal) -> list[AppealEvent]:
         files.setdefault(row.event_id, []).append(row)
     events = list(appeal.events.select_related("actor").order_by("seq"))
     codes = {e.payload.get("unit") for e in events if isinstance(e.payload, dict)}
-    names = dict(Unit.objects.filter(code__in=codes - {None}).values_list("code", "name"))
+    names: dict[str, str] = dict(
+        Unit.objects.filter(code__in=codes - {None}).values_list("code", "name")
+    )
     for event in events:
         event.files = files.get(event.pk, [])  # type: ignore[attr-defined]
         # The unit an event names (dispatch, delegate, assist …), by its name, not its code.
-        unit = event.payload.get("unit") if isinstance(event.payload, dict) else None
-        event.unit_name = names.get(unit, unit or "")  # type: ignore[attr-defined]
+        unit = str(event.payload.get("unit") or "") if isinstance(event.payload, dict) else ""
+        event.unit_name = names.get(unit, unit)  # type: ignore[attr-defined]
     return events
 
 
