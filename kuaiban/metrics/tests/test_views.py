@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
 import pytest
@@ -130,6 +131,16 @@ def test_rankings_page_and_its_excel(book: Book) -> None:
     assert claim.value == first.figures["on_time_claim_rate"]
     # The note under the table names the response rate as people read it.
     assert "及时签收率" in rows[-1][0] and "on_time_claim_rate" not in rows[-1][0]
+    # July against June: each change says which figure moved ("名次 ↑1", "得分 −5.57"),
+    # not a bare "↑1 (−5.57)".
+    july = " ".join(
+        get("leader", "metrics:rankings", {"month": "2026-07"}).content.decode().split()
+    )
+    changes = re.findall(r'<td class="nowrap">名次 (.*?)</td>', july)
+    assert changes and all(
+        re.match(r"(<span class=\"(up|down|muted)\">[↑↓—]|=)", c) for c in changes
+    )
+    assert re.search(r'<span class="muted">得分 [+-]?\d+\.\d\d</span>', july)
 
 
 @pytest.mark.parametrize("month", ["2026-13", "junio", "2026"])
