@@ -134,3 +134,24 @@ def test_the_menu_offers_the_pages_to_whom_they_are_for(county: Directory) -> No
     assert "/doors/coverage/" not in department and "/doors/focus/" not in department
     assert menu(signed_in("leader"))["/doors/coverage/"] == "走访覆盖率"
     assert menu(signed_in(worker(county, 0)), "/grid/")["/doors/"] == "敲门行动"
+
+
+def test_coverage_on_the_overview_and_in_the_rankings(county: Directory, now: dt.datetime) -> None:
+    quarter_of_chengguan(county)
+    board = " ".join(html(client_for("leader").get("/metrics/")).split())
+    card = re.search(r'data-testid="door-coverage">(.*?)</section>', board)
+    assert card, "the overview shows the quarter's door-visit coverage"
+    assert "敲门行动走访覆盖率（2026-Q4）" in card.group(1)
+    # County: 6 households met (grid 6 has no household count) of the 300 counted: 2.0%.
+    assert "本季度已入户走访 6 户，共 300 户 · <strong>2.0%</strong>" in card.group(1)
+    town = county.townships["chengguan"].code
+    row = f'<tr data-code="{town}"><td>城关镇</td><td>5 / 300</td><td>1.7%</td></tr>'
+    assert row in card.group(1)
+    ranks = html(client_for("leader").get("/metrics/rankings/", {"period": "2026-11"}))
+    village = f"v{county.villages[0].code}"  # 南关社区: grids 0 and 1, 5 of 200
+    assert f'data-testid="door-{village}">2.5%</td>' in ranks
+    assert 'data-testid="door-chengguan">1.7%</td>' in ranks
+    assert 'data-testid="door-zjj"' not in ranks  # departments have no households
+    # Whoever may not read the county's coverage sees no card (a township handler has no
+    # overview at all; the coverage page is theirs).
+    assert client_for("handler-chengguan").get("/metrics/").status_code == 403
