@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kuaiban.enterprise",
     "kuaiban.projects",
     "kuaiban.notify",
+    "kuaiban.themes",
     "kuaiban.api",
     "kuaiban.portal",
 ]

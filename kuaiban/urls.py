@@ -23,6 +23,7 @@ urlpatterns = [
     path("enterprise/", include("kuaiban.enterprise.urls")),
     path("meetings/", include("kuaiban.enterprise.public_urls")),
     path("projects/", include("kuaiban.projects.urls")),
+    path("themes/", include("kuaiban.themes.urls")),
     path("account/", include("kuaiban.org.urls")),
     path("admin/", admin.site.urls),
     path(

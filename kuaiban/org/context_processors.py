@@ -36,6 +36,7 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
     ("enterprise:mine", _("My enterprises"), frozenset({Role.HANDLER, Role.LEADER, Role.VISITOR})),
     ("enterprise:meetings", _("Breakfast meetings"), ALL),
     ("projects:admin", _("Livelihood projects"), ALL),
+    ("themes:desk", _("Monthly themes"), ALL),
     ("supervision:notifications", _("Notifications"), ALL),
     ("admin:index", _("Administration"), frozenset({Role.ADMIN})),
 ]
