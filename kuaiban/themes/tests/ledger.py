@@ -39,7 +39,10 @@ GARBAGE = [
         "幸福里小区垃圾清运不及时",
         "幸福里小区3号楼旁的垃圾站已经三天没有清运，垃圾堆到路上，气味很大。",
     ),
-    ("垃圾清运太慢", "城关镇幸福里小区垃圾桶满了也没人清运，夏天苍蝇很多，请城管局督促。"),
+    (
+        "垃圾清运太慢",
+        "城关镇幸福里小区垃圾清运太慢，垃圾桶满了也没人清运，夏天苍蝇很多，请城管局督促。",
+    ),
     ("幸福里垃圾没人管", "幸福里小区门口垃圾清运车一周才来一次，居民意见很大。"),
     ("小区垃圾堆积", "幸福里小区北门垃圾清运不及时，污水流到人行道上。"),
 ]
@@ -97,22 +100,23 @@ def other_township(d: Directory) -> str:
     return next(v.code for v in d.villages if v.parent_id == d.townships["xinhua"].pk)
 
 
-def build_baseline(d: Directory) -> Book:
-    """The months before the theme (June to August 2026)."""
+def build_baseline(d: Directory, texts: list[tuple[str, str]] = GARBAGE) -> Book:
+    """The months before the theme (June to August 2026); the garbage appeals in ``texts``'
+    wordings, in turn."""
     book = Book(d, Category.objects.get(level=1, name="城乡建设").code)
     for i in range(4):
-        register(book, f"jun{i}", at(f"2026-06-{3 + 5 * i:02d}"), GARBAGE[i])
+        register(book, f"jun{i}", at(f"2026-06-{3 + 5 * i:02d}"), texts[i])
     register(book, "jun-report", at("2026-06-20"), GARBAGE[0], kind="report")
     register(book, "jun-xinhua", at("2026-06-21"), GARBAGE[1], region=other_township(d))
     for i in range(3):
-        register(book, f"jul{i}", at(f"2026-07-{5 + 7 * i:02d}"), GARBAGE[i + 1])
+        register(book, f"jul{i}", at(f"2026-07-{5 + 7 * i:02d}"), texts[i + 1])
     register(book, "jul-test", at("2026-07-30"), GARBAGE[0])
     with clock.frozen(at("2026-07-30", "10:00")):
         services.appeal_invalidate(
             actor=user("operator"), number=book.numbers["jul-test"], reason="测试来电"
         )
-    register(book, "aug0", at("2026-08-06"), GARBAGE[2])
-    register(book, "aug1", at("2026-08-31", "23:30"), GARBAGE[3])  # still August in Shanghai
+    register(book, "aug0", at("2026-08-06"), texts[2])
+    register(book, "aug1", at("2026-08-31", "23:30"), texts[3])  # still August in Shanghai
     register(book, "aug-heating", at("2026-08-12"), HEATING)
     return book
 
