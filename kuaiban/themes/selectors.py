@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, Status
@@ -31,7 +32,11 @@ from kuaiban.themes.services import (
     today,
 )
 
-RESULTS = {"met": _("target met"), "missed": _("target missed"), "pending": _("in progress")}
+RESULTS = {
+    "met": gettext_lazy("target met"),
+    "missed": gettext_lazy("target missed"),
+    "pending": gettext_lazy("in progress"),
+}
 
 
 @dataclass
