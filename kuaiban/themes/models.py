@@ -15,8 +15,8 @@ from kuaiban.org.models import Region, Unit
 
 class Theme(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        OPEN = "open", _("Being tackled")
+        CLOSED = "closed", _("Concluded")
 
     class Source(models.TextChoices):
         HOT = "hot", _("Hot issue")

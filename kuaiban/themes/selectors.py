@@ -35,7 +35,7 @@ from kuaiban.themes.services import (
 RESULTS = {
     "met": gettext_lazy("target met"),
     "missed": gettext_lazy("target missed"),
-    "pending": gettext_lazy("in progress"),
+    "pending": gettext_lazy("target not yet due"),
 }
 
 

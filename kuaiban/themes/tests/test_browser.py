@@ -17,7 +17,10 @@ from kuaiban.themes import services
 from kuaiban.themes.models import Theme
 from kuaiban.themes.tests.ledger import SET_ON, build_baseline, build_theme_months
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
