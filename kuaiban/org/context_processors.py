@@ -59,8 +59,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     items.append((reverse("track"), _("Track an appeal")))
     if not (isinstance(user, User) and user.is_authenticated):
         items.append((reverse("mine"), _("My appeals")))
-        try:
-            items.append((reverse("themes:public"), _("Monthly themes")))
-        except NoReverseMatch:
-            pass
+        items.append((reverse("themes:public"), _("Monthly themes")))
     return {"nav_items": items}
