@@ -21,6 +21,7 @@ from kuaiban.appeals import policy
 from kuaiban.appeals.models import CONFIDENTIAL_KINDS, Appeal, Status
 from kuaiban.core.errors import NotFound
 from kuaiban.core.masking import mask_text
+from kuaiban.core.validation import check_id
 from kuaiban.org.models import User
 from kuaiban.themes import rules
 from kuaiban.themes.models import Theme, ThemeLink, ThemeReport
@@ -134,6 +135,7 @@ def themes_for(user: User) -> list[Theme]:
 
 
 def theme_get(*, user: User, theme_id: int) -> Theme:
+    check_id(theme_id, "theme_id")
     q = readable_q(user)
     found = (
         Theme.objects.filter(q, pk=theme_id)
@@ -177,6 +179,7 @@ def public_themes() -> list[tuple[Theme, Figures]]:
 
 
 def public_theme(theme_id: int) -> Theme:
+    check_id(theme_id, "theme_id")
     found = Theme.objects.select_related("lead_unit").filter(pk=theme_id).first()
     if found is None:
         raise NotFound(_("No such theme."))

@@ -35,7 +35,7 @@ from kuaiban.appeals.models import (
 from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kuaiban.core.text import fold
-from kuaiban.core.validation import check_date, clean_text, parse_month
+from kuaiban.core.validation import check_date, check_id, clean_text, parse_month
 from kuaiban.org.models import Region, Unit, User
 from kuaiban.routing import runtime, similar
 from kuaiban.routing import selectors as routing
@@ -392,6 +392,7 @@ def theme_create(*, actor: User, data: ThemeInput) -> Theme:
 
 
 def _locked(theme_id: int) -> Theme:
+    check_id(theme_id, "theme_id")
     theme = Theme.objects.select_for_update().filter(pk=theme_id).first()
     if theme is None:
         raise NotFound(_("No such theme."))

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kuaiban.appeals.forms import attach_errors
-from kuaiban.core.errors import DomainError, NotFound
+from kuaiban.core.errors import DomainError
 from kuaiban.org.models import User
 from kuaiban.themes import charts, rules, selectors, services
 from kuaiban.themes.forms import CloseForm, ReportForm, ReviewForm, ThemeForm
@@ -43,7 +43,7 @@ def public_list(request: HttpRequest) -> HttpResponse:
 def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         theme = selectors.public_theme(pk)
-    except NotFound:
+    except DomainError:
         raise Http404 from None
     context = _theme_context(theme)
     context["reports"] = selectors.reports(theme, public=True)
@@ -121,7 +121,7 @@ def _detail_context(user: User, theme: Theme, **forms_: Any) -> dict[str, Any]:
 def _get(user: User, pk: int) -> Theme:
     try:
         return selectors.theme_get(user=user, theme_id=pk)
-    except NotFound:
+    except DomainError:
         raise Http404 from None
 
 

@@ -128,3 +128,14 @@ def test_review_and_close_on_the_page(theme: tuple[Theme, Book]) -> None:
     assert "垃圾站改建为密闭式。" in page.content.decode()
     found.refresh_from_db()
     assert found.status == "closed"
+
+
+def test_unknown_and_out_of_range_ids_are_not_found(county: Directory, api: Any) -> None:
+    for path in (
+        "/themes/1/",
+        "/themes/99999999999999999999/",
+        "/themes/desk/99999999999999999999/",
+    ):
+        assert _client("supervisor").get(path).status_code == 404, path
+    assert api("supervisor").get("/themes/99999999999999999999").status == 400
+    assert api("supervisor").get("/themes/7").status == 404
