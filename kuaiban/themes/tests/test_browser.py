@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from kuaiban.appeals.categories import load_default_tree
+from kuaiban.appeals.models import Category
 from kuaiban.conftest import user
 from kuaiban.core import clock
 from kuaiban.org.demo import build_directory
@@ -25,6 +27,7 @@ pytestmark = [
 
 @pytest.fixture
 def theme(transactional_db: None) -> Theme:
+    load_default_tree(Category)  # a flush between transactional tests may have emptied it
     book = build_baseline(build_directory())
     with clock.frozen(SET_ON):
         found = services.theme_create(
