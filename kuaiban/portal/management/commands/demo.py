@@ -21,6 +21,7 @@ DEMO_STEPS = [
     "kuaiban.integrations.demo",
     "kuaiban.open311.demo",
     "kuaiban.routing.demo",
+    "kuaiban.themes.demo",
 ]
 
 
