@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "kuaiban.notify",
     "kuaiban.doors",
     "kuaiban.foresight",
+    "kuaiban.themes",
     "kuaiban.api",
     "kuaiban.portal",
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("projects/", include("kuaiban.projects.urls")),
     path("assessment/", include("kuaiban.assessment.urls")),
     path("foresight/", include("kuaiban.foresight.urls")),
+    path("themes/", include("kuaiban.themes.urls")),
     path("account/", include("kuaiban.org.urls")),
     path("admin/", admin.site.urls),
     path(

@@ -15,6 +15,7 @@ from kuaiban.portal.api import router as portal_router
 from kuaiban.projects.api import router as projects_router
 from kuaiban.routing.api import router as routing_router
 from kuaiban.supervision.api import router as supervision_router
+from kuaiban.themes.api import router as themes_router
 from kuaiban.visits.api import router as visits_router
 
 api.add_router("/", org_router)
@@ -31,6 +32,7 @@ api.add_router("/", projects_router)
 api.add_router("/", doors_router)
 api.add_router("/", assessment_router)
 api.add_router("/", foresight_router)
+api.add_router("/", themes_router)
 # The public front door (no bearer token, every call throttled): each domain mounts its own
 # router at /public (notify: the SMS codes; portal: submitting and following appeals).
 api.add_router("/public", notify_router)

@@ -48,6 +48,7 @@ NAV: list[tuple[str, object, frozenset[str]]] = [
     ("enterprise:mine", _("My enterprises"), frozenset({Role.HANDLER, Role.LEADER, Role.VISITOR})),
     ("enterprise:meetings", _("Breakfast meetings"), ALL),
     ("projects:admin", _("Livelihood projects"), ALL),
+    ("themes:desk", _("Monthly themes"), ALL),
     ("supervision:notifications", _("Notifications"), ALL),
     ("admin:index", _("Administration"), frozenset({Role.ADMIN})),
 ]
@@ -83,4 +84,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     items.append((reverse("track"), _("Track an appeal")))
     if not (isinstance(user, User) and user.is_authenticated):
         items.append((reverse("mine"), _("My appeals")))
+        items.append((reverse("themes:public"), _("Monthly themes")))
     return {"nav_items": items}

@@ -35,6 +35,7 @@ DEMO_STEPS = [
     "kuaiban.open311.demo",
     "kuaiban.routing.demo",
     "kuaiban.doors.demo",
+    "kuaiban.themes.demo",
 ]
 
 

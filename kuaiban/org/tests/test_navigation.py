@@ -36,9 +36,9 @@ def signed_in(username: str) -> Client:
     return client
 
 
-def test_the_public_sees_submit_map_track_and_their_own_appeals(county: Any) -> None:
+def test_the_public_sees_submit_map_track_their_own_appeals_and_the_themes(county: Any) -> None:
     items = menu(Client(headers={"accept-language": "zh-hans"}), "/track")
-    assert list(items.values()) == ["我要反映", "问题地图", "诉求查询", "我的诉求"]
+    assert list(items.values()) == ["我要反映", "问题地图", "诉求查询", "我的诉求", "每月一题"]
 
 
 def test_a_handler_sees_the_inbox_not_the_desks(county: Any) -> None:
