@@ -138,9 +138,10 @@ class UnitSample:
 FINISHED = (Status.REPLIED, Status.VISITED, Status.CLOSED)
 
 
-def unit_ledger(*, limit: int = LEDGER_LIMIT) -> list[UnitSample]:
+def unit_ledger(*, limit: int = LEDGER_LIMIT, context: bool = True) -> list[UnitSample]:
     """The newest ``limit`` finished appeals with their final lead unit, oldest first; the text
-    is ``unit_text`` (first-level category and township in front of title and content)."""
+    is ``unit_text`` (first-level category and township in front of title and content; without
+    ``context``, title and content only: the baseline of the evaluation)."""
     names = top_category_names()
     rows = (
         Appeal.objects.filter(status__in=FINISHED, lead_unit__isnull=False)
@@ -155,8 +156,8 @@ def unit_ledger(*, limit: int = LEDGER_LIMIT) -> list[UnitSample]:
             unit_text(
                 title,
                 content,
-                category=names.get(category) if category else None,
-                township=towns.get(runtime.regions.township(region) or 0),
+                category=names.get(category) if category and context else None,
+                township=towns.get(runtime.regions.township(region) or 0) if context else None,
             ),
             code,
             at,

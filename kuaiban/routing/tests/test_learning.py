@@ -140,10 +140,13 @@ def test_evaluate_units_on_a_time_split(county: Directory) -> None:
     out = StringIO()
     call_command("evaluate", "--units", "--time-split", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "lead unit, time split of 40 finished appeals"
+    assert lines[0] == "lead unit, time split of 40 finished appeals (text, category and township)"
     assert lines[1].startswith("trained on 32 appeals")
     assert "tested on 8 appeals" in lines[2] and "(2 of a unit unseen in training)" in lines[2]
     assert lines[-2:] == ["accuracy@1: 0.7500", "accuracy@3: 0.7500"]
+    out = StringIO()
+    call_command("evaluate", "--units", "--time-split", "--text-only", stdout=out)
+    assert out.getvalue().startswith("lead unit, time split of 40 finished appeals (text only)")
 
 
 @pytest.mark.parametrize(

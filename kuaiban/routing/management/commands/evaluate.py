@@ -42,6 +42,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--test-share", type=float, default=0.2, help="with --time-split: newest share tested"
         )
+        parser.add_argument(
+            "--text-only",
+            action="store_true",
+            help="with --units: without the category and township in front (the baseline)",
+        )
         parser.add_argument("--text-col", default="text")
         parser.add_argument("--label-col", default="label")
         source = parser.add_mutually_exclusive_group()
@@ -109,7 +114,7 @@ class Command(BaseCommand):
         share = options["test_share"]
         if not 0.05 <= share <= 0.5:
             raise CommandError("--test-share must be between 0.05 and 0.5.")
-        samples = services.unit_ledger()
+        samples = services.unit_ledger(context=not options["text_only"])
         try:
             result = time_split(
                 [s.text for s in samples],
@@ -121,9 +126,9 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(f"{exc} ({len(samples)} finished appeals in the ledger).") from None
-        return f"lead unit, time split of {len(samples)} finished appeals\n" + format_time_split(
-            result
-        )
+        what = "text only" if options["text_only"] else "text, category and township"
+        head = f"lead unit, time split of {len(samples)} finished appeals ({what})\n"
+        return head + format_time_split(result)
 
     def _load(self, name: str) -> TextClassifier:
         path = Path(name)
