@@ -114,7 +114,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
 @admin.register(RoutingSettings)
 class RoutingSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "auto_dispatch", "threshold", "updated_at")
+    list_display = ("__str__", "auto_dispatch", "threshold", "suggest_threshold", "updated_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not RoutingSettings.objects.exists() and super().has_add_permission(request)

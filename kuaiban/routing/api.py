@@ -33,9 +33,18 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def suggestions_payload(text: str) -> dict[str, Any]:
+def suggestions_payload(
+    text: str, *, category: str | None = None, region_id: int | None = None
+) -> dict[str, Any]:
+    """Suggestions with the confidence verdict; an empty (or blank) text gets none."""
+    found: dict[str, list[tuple[Any, ...]]] = {"categories": [], "units": []}
+    if text.strip():
+        found = services.suggest(text, category=category, region_id=region_id)
     return suggestions_out(
-        services.suggest(text), services.active_versions(), selectors.category_codes()
+        found,
+        services.active_versions(),
+        selectors.category_codes(),
+        selectors.current_settings().suggest_threshold,
     )
 
 
@@ -54,7 +63,13 @@ def _may_suggest(user: User) -> None:
 
 
 class TextIn(InputSchema):
-    text: str = Field(..., description="Title and content of the appeal, as typed")
+    text: str = Field(
+        ..., description="Title and content of the appeal, as typed (blank: no suggestion)"
+    )
+    category: str | None = Field(
+        None, description="Category code chosen so far (the lead-unit model reads it)"
+    )
+    region: str | None = Field(None, description="Region code of the appeal")
 
 
 @router.post(
@@ -68,7 +83,22 @@ class TextIn(InputSchema):
 )
 def suggest(request: HttpRequest, payload: TextIn) -> dict[str, Any]:
     _may_suggest(_user(request))
-    return suggestions_payload(payload.text)
+    if payload.text.strip():
+        services.clean_text(payload.text)  # the length limit
+    return suggestions_payload(
+        payload.text,
+        category=selectors.top_category_of(payload.category),
+        region_id=_region_id(payload.region),
+    )
+
+
+def _region_id(code: str | None) -> int | None:
+    if not code:
+        return None
+    found = Region.objects.filter(code=code).values_list("pk", flat=True).first()
+    if found is None:
+        raise ValidationFailed.one("region", _("Unknown region %(code)r.") % {"code": code})
+    return found
 
 
 class SimilarOut(Schema):
@@ -111,13 +141,7 @@ def _similar_out(found: list[selectors.SimilarAppeal]) -> list[dict[str, Any]]:
 def similar(request: HttpRequest, payload: SimilarIn) -> list[dict[str, Any]]:
     user = _user(request)
     text = services.clean_text(payload.text)
-    region_id = None
-    if payload.region:
-        region_id = Region.objects.filter(code=payload.region).values_list("pk", flat=True).first()
-        if region_id is None:
-            raise ValidationFailed.one(
-                "region", _("Unknown region %(code)r.") % {"code": payload.region}
-            )
+    region_id = _region_id(payload.region)
     return _similar_out(selectors.similar_appeals(user=user, text=text, region_id=region_id))
 
 
@@ -263,4 +287,47 @@ def overrides(request: HttpRequest, params: Query[PeriodParams]) -> dict[str, An
         "to": period.end,
         "totals": _row(report.totals),
         "units": [_row(u) for u in report.units],
+    }
+
+
+class AccuracyWeekOut(Schema):
+    week: dt.date = Field(..., description="Monday of the week the suggestions were recorded")
+    suggested: int
+    finished: int = Field(..., description="Of those, appeals replied to (final lead unit)")
+    top1: int
+    top3: int
+    accuracy: float | None = Field(..., description="top1 / finished")
+    accuracy_at_3: float | None = Field(..., description="top3 / finished")
+
+
+class SuggestionAccuracyOut(Schema):
+    from_: dt.date = Field(..., alias="from")
+    to: dt.date
+    totals: AccuracyWeekOut
+    weeks: list[AccuracyWeekOut]
+
+
+def _week(w: selectors.AccuracyWeek) -> dict[str, Any]:
+    return {**vars(w), "accuracy": w.accuracy, "accuracy_at_3": w.accuracy_at_3}
+
+
+@router.get(
+    "/routing/accuracy",
+    response={200: SuggestionAccuracyOut, **ERRORS},
+    by_alias=True,
+    summary="Weekly accuracy of the suggested lead unit against the unit that finally handled it",
+    description=(
+        "Per week of the suggestions recorded in the period (default: the last 12 weeks): how "
+        "many appeals are replied to, how often the top suggestion (and the top three) named "
+        "the unit that kept the appeal. A unit that returned the appeal does not count."
+    ),
+)
+def accuracy(request: HttpRequest, params: Query[PeriodParams]) -> dict[str, Any]:
+    period = selectors.period_from(params.from_, params.to, default_days=84)
+    report = selectors.suggestion_accuracy(user=_user(request), period=period)
+    return {
+        "from": period.start,
+        "to": period.end,
+        "totals": _week(report.totals),
+        "weeks": [_week(w) for w in report.weeks],
     }

@@ -33,9 +33,11 @@ from typing import Any
 import joblib
 import numpy as np
 import numpy.typing as npt
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
@@ -48,8 +50,10 @@ __all__ = [
     "TextClassifier",
     "appeal_text",
     "build_pipeline",
+    "fit_confidence",
     "load_csv",
     "train",
+    "unit_text",
 ]
 
 # Version of the saved model's layout; a file of another version is refused (retrain it).
@@ -60,6 +64,8 @@ MAX_CHARS = 500  # segment only the first characters of a text (speed)
 HEAD_TOKENS = 15
 HEAD_CHARS = 40
 HEAD_CHAR_WEIGHT = 0.7
+CONFIDENCE_FOLDS = 3
+NONSENSE_SHARE = 0.2
 
 Tokens = list[str]
 
@@ -67,6 +73,20 @@ Tokens = list[str]
 def appeal_text(title: str | None, content: str | None) -> str:
     """The text to classify for an appeal: title first (the head features rely on it)."""
     return "\n".join(part for part in (title, content) if part)
+
+
+def unit_text(
+    title: str | None,
+    content: str | None,
+    *,
+    category: str | None = None,
+    township: str | None = None,
+) -> str:
+    """The lead-unit model's input: the first-level category and the township (when known) in
+    front of ``appeal_text``, so that text, category and region all shape the suggestion (the
+    head features weigh the start of a text most)."""
+    context = " ".join(p for p in (category, township) if p)
+    return "\n".join(p for p in (context, appeal_text(title, content)) if p)
 
 
 def load_csv(path: str | Path) -> tuple[list[str], list[str]]:
@@ -164,16 +184,33 @@ class TextClassifier:
 
     pipeline: Pipeline
     metadata: dict[str, Any] = field(default_factory=dict)
+    # P(the top class is right | the SVM's top score and margin), fitted on out-of-fold scores
+    # (see ``fit_confidence``); None for a model saved without one.
+    confidence: LogisticRegression | None = None
 
     @property
     def classes(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
 
     def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """Class probabilities, columns in ``classes`` order."""
+        """Class probabilities, columns in ``classes`` order.
+
+        The temperature-scaled probabilities, with the top one capped by the held-out
+        probability that the top class is right (``confidence``) and the others scaled with it:
+        a text far from everything the model saw (测试电话号码过长) has low SVM scores for every
+        class and gets a low probability, even where one class wins the softmax by far."""
         if not texts:
             return np.zeros((0, len(self.classes)))
-        return np.asarray(self.pipeline.predict_proba(list(texts)), dtype=np.float64)
+        features = self.pipeline[:-1].transform(list(texts))
+        calibrated = self.pipeline[-1]
+        proba = np.asarray(calibrated.predict_proba(features), dtype=np.float64)
+        if self.confidence is None:
+            return proba
+        scores = calibrated.calibrated_classifiers_[0].estimator.decision_function(features)
+        right = self.confidence.predict_proba(_score_features(scores))[:, 1]
+        top = proba.max(axis=1)
+        factor = np.minimum(1.0, right / np.maximum(top, 1e-12))
+        return proba * factor[:, None]
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         classes = self.classes
@@ -193,7 +230,12 @@ class TextClassifier:
         """Write the model with joblib (to a temporary name first, then renamed)."""
         target = Path(path)
         tmp = target.with_name(target.name + ".tmp")
-        payload = {"format": MODEL_FORMAT, "pipeline": self.pipeline, "metadata": self.metadata}
+        payload = {
+            "format": MODEL_FORMAT,
+            "pipeline": self.pipeline,
+            "metadata": self.metadata,
+            "confidence": self.confidence,
+        }
         joblib.dump(payload, tmp, compress=3)
         tmp.replace(target)
 
@@ -224,7 +266,72 @@ class TextClassifier:
         pipeline = payload.get("pipeline")
         if not isinstance(pipeline, Pipeline):
             raise ModelFormatError(f"{path}: not a Kuaiban routing model")
-        return cls(pipeline, payload.get("metadata") or {})
+        confidence = payload.get("confidence")
+        if confidence is not None and not isinstance(confidence, LogisticRegression):
+            raise ModelFormatError(f"{path}: not a Kuaiban routing model")
+        return cls(pipeline, payload.get("metadata") or {}, confidence)
+
+
+def _score_features(scores: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """The confidence model's input: the SVM's best score and its margin over the second."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:  # two classes: one signed score
+        best = np.abs(scores)
+        return np.column_stack([best, 2 * best])
+    ordered = -np.sort(-scores, axis=1)
+    return np.column_stack([ordered[:, 0], ordered[:, 0] - ordered[:, 1]])
+
+
+def _nonsense(texts: Sequence[str], n: int, seed: int) -> list[str]:
+    """``n`` texts no category fits: the characters of randomly chosen texts, shuffled (the
+    words are gone, the characters stay: the shape of junk such as 测试电话号码过长)."""
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(texts), size=min(n, len(texts)), replace=False)
+    out = []
+    for i in picked.tolist():
+        chars = list(texts[i][:HEAD_CHARS])
+        rng.shuffle(chars)
+        out.append("".join(chars))
+    return out
+
+
+def fit_confidence(
+    model: TextClassifier, texts: Sequence[str], labels: Sequence[str], *, seed: int = 0
+) -> LogisticRegression | None:
+    """Calibrate the top suggestion on held-out data: a logistic regression from the SVM's
+    (best score, margin) to "the top class is right", fitted on
+
+    * ``CONFIDENCE_FOLDS``-fold out-of-fold decision scores of the same SVM over the fitted
+      features (``cross_val_predict``): right or wrong as the held-out fold says;
+    * ``NONSENSE_SHARE`` as many nonsense texts (``_nonsense``), always wrong: without them a
+      model whose held-out answers are all right (a ledger of templated texts) would call
+      anything certain.
+
+    None when a class is too small for the folds."""
+    y = np.asarray(labels)
+    if min(Counter(labels).values()) < CONFIDENCE_FOLDS:
+        return None
+    features = model.pipeline[:-1].transform(list(texts))
+    svm = model.pipeline[-1].calibrated_classifiers_[0].estimator
+    scores = cross_val_predict(
+        clone(svm),
+        features,
+        y,
+        cv=StratifiedKFold(CONFIDENCE_FOLDS, shuffle=True, random_state=seed),
+        method="decision_function",
+    )
+    classes = np.asarray(model.pipeline.classes_)
+    if scores.ndim == 1:
+        predicted = classes[(scores > 0).astype(int)]
+    else:
+        predicted = classes[scores.argmax(axis=1)]
+    junk = _nonsense(texts, max(1, int(len(texts) * NONSENSE_SHARE)), seed)
+    junk_scores = svm.decision_function(model.pipeline[:-1].transform(junk))
+    inputs = np.vstack([_score_features(scores), _score_features(junk_scores)])
+    right = np.concatenate([predicted == y, np.zeros(len(junk), dtype=bool)])
+    if right.all() or not right.any():
+        return None
+    return LogisticRegression().fit(inputs, right)
 
 
 def _versions() -> dict[str, str]:
@@ -259,6 +366,7 @@ def train(
         raise ValueError("texts and labels differ in length")
     started = time.perf_counter()
     model = TextClassifier(build_pipeline(seed).fit(list(texts), np.asarray(labels)))
+    model.confidence = fit_confidence(model, texts, labels, seed=seed)
     counts = dict(sorted(Counter(labels).items()))
     model.metadata = {
         "format": MODEL_FORMAT,
@@ -271,6 +379,12 @@ def train(
         "preprocessing": {"max_chars": MAX_CHARS, "hmm": True},
         "features": "word + char 1-3 + head-15-word + head-40-char(1-3) tf-idf",
         "estimator": "LinearSVC(C=1, balanced), temperature scaling on 5-fold scores",
+        "confidence": (
+            f"logistic regression of {CONFIDENCE_FOLDS}-fold out-of-fold (best score, margin), "
+            f"{NONSENSE_SHARE:.0%} shuffled-character nonsense texts as wrong"
+            if model.confidence is not None
+            else None
+        ),
         "cv": _summary(cv) if cv else None,
         "versions": _versions(),
     }

@@ -4,6 +4,7 @@ raw-looking text, as citizens type it), held-out scores and the printed report."
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,10 +12,17 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
-from kuaiban.routing.classifier import TextClassifier, _tokens_of, build_pipeline
+from kuaiban.routing.classifier import TextClassifier, _tokens_of, build_pipeline, train
 from kuaiban.routing.text import despace
 
-__all__ = ["cross_validate", "evaluate", "format_report"]
+__all__ = [
+    "accuracy_at",
+    "cross_validate",
+    "evaluate",
+    "format_report",
+    "format_time_split",
+    "time_split",
+]
 
 
 # Function words and punctuation that raw messages have and the training rows lost.
@@ -145,3 +153,63 @@ def format_report(result: dict[str, Any]) -> str:
         )
     lines.append(f"macro-F1: {result['macro_f1']:.4f}")
     return "\n".join(lines)
+
+
+def accuracy_at(
+    ranked: Sequence[Sequence[str]], truth: Sequence[str], ks: Sequence[int] = (1, 3)
+) -> dict[int, float]:
+    """Share of texts whose true label is among the first ``k`` of its ranked labels."""
+    if not truth:
+        return {k: 0.0 for k in ks}
+    return {k: sum(t in r[:k] for r, t in zip(ranked, truth, strict=True)) / len(truth) for k in ks}
+
+
+def time_split(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    times: Sequence[Any],
+    *,
+    test_share: float = 0.2,
+    seed: int = 0,
+    min_class_samples: int = 2,
+) -> dict[str, Any]:
+    """Train on the older ``1 - test_share`` of the samples (by ``times``), score accuracy@1 and
+    @3 on the newer rest. A test label the training part never saw counts as a miss; classes
+    with fewer than ``min_class_samples`` training rows are left out of training (as
+    ``model_train`` does)."""
+    order = sorted(range(len(texts)), key=lambda i: times[i])
+    cut = round(len(order) * (1 - test_share))
+    train_idx, test_idx = order[:cut], order[cut:]
+    counts = Counter(labels[i] for i in train_idx)
+    kept = [i for i in train_idx if counts[labels[i]] >= min_class_samples]
+    if len({labels[i] for i in kept}) < 2 or not test_idx:
+        raise ValueError("a time split needs two classes in the older part and a newer part")
+    model = train([texts[i] for i in kept], [labels[i] for i in kept], seed=seed)
+    top = model.predict_top([texts[i] for i in test_idx], k=3)
+    truth = [labels[i] for i in test_idx]
+    scores = accuracy_at([[c for c, _p in row] for row in top], truth)
+    return {
+        "n_train": len(kept),
+        "n_test": len(test_idx),
+        "train_until": times[train_idx[-1]] if train_idx else None,
+        "test_from": times[test_idx[0]],
+        "test_until": times[test_idx[-1]],
+        "classes": len(model.classes),
+        "unseen_in_test": sum(1 for t in truth if t not in set(model.classes)),
+        "accuracy_at_1": scores[1],
+        "accuracy_at_3": scores[3],
+    }
+
+
+def format_time_split(result: dict[str, Any]) -> str:
+    """The time-split report; the last lines are ``accuracy@1: 0.xxxx`` and ``accuracy@3: …``."""
+    return "\n".join(
+        [
+            f"trained on {result['n_train']} appeals received until {result['train_until']}",
+            f"tested on {result['n_test']} appeals received {result['test_from']} to "
+            f"{result['test_until']} ({result['unseen_in_test']} of a unit unseen in training)",
+            f"classes: {result['classes']}",
+            f"accuracy@1: {result['accuracy_at_1']:.4f}",
+            f"accuracy@3: {result['accuracy_at_3']:.4f}",
+        ]
+    )

@@ -27,6 +27,7 @@ class TextForm(CleanForm):
     title = forms.CharField(required=False)
     content = forms.CharField(required=False)
     region = forms.CharField(required=False)
+    category = forms.CharField(required=False)
 
 
 class MergeForm(CleanForm):

@@ -10,17 +10,26 @@ import socket
 import threading
 import traceback
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from kuaiban.appeals.models import Appeal
 from kuaiban.core import clock
 from kuaiban.core.errors import DomainError
 from kuaiban.org.models import User
 from kuaiban.routing.models import (
     ModelVersion,
+    Target,
     TrainingJob,
 )
-from kuaiban.routing.training import clean_folds, clean_target, ledger_samples, model_train
+from kuaiban.routing.training import (
+    FINISHED,
+    clean_folds,
+    clean_target,
+    ledger_samples,
+    model_train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +103,7 @@ def job_run(job: TrainingJob) -> TrainingJob:
             target=job.target,
             texts=texts,
             labels=labels,
-            source=_("ledger: %(n)d closed appeals") % {"n": len(texts)},
+            source=_("ledger: %(n)d finished appeals") % {"n": len(texts)},
             cv_folds=job.cv_folds,
             activate=job.activate,
             actor=job.created_by,
@@ -110,6 +119,35 @@ def job_run(job: TrainingJob) -> TrainingJob:
     )
     job.refresh_from_db()
     return job
+
+
+def retrain_after() -> int:
+    """Finished appeals since the active lead-unit model that make the worker retrain it
+    (setting ``KUAIBAN_ROUTING_RETRAIN_AFTER``, 200 by default; 0 turns it off)."""
+    return int(getattr(settings, "KUAIBAN_ROUTING_RETRAIN_AFTER", 200))
+
+
+def retrain_if_due() -> TrainingJob | None:
+    """Queue a lead-unit training job when at least ``retrain_after()`` appeals received a reply
+    since the active lead-unit model was trained (none active: since ever) and no lead-unit job
+    is waiting or running. The worker calls this before each poll, so the model follows the
+    county's own dispatch outcomes without anyone queuing a job."""
+    every = retrain_after()
+    if every <= 0:
+        return None
+    pending = TrainingJob.objects.filter(
+        target=Target.UNIT,
+        status__in=[TrainingJob.Status.QUEUED, TrainingJob.Status.RUNNING],
+    )
+    if pending.exists():
+        return None
+    active = ModelVersion.objects.filter(target=Target.UNIT, active=True).first()
+    finished = Appeal.objects.filter(status__in=FINISHED, lead_unit__isnull=False)
+    if active is not None:
+        finished = finished.filter(replied_at__gt=active.trained_at)
+    if finished.count() < every:
+        return None
+    return job_enqueue(target=Target.UNIT, cv_folds=0, activate=True)
 
 
 def jobs_run(*, worker: str | None = None, limit: int | None = None) -> int:

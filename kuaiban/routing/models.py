@@ -120,6 +120,15 @@ class RoutingSettings(models.Model):
         default=0.9,
         validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
     )
+    suggest_threshold = models.FloatField(
+        _("suggestion threshold"),
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_(
+            "Below this probability the intake page and the API show no confident suggestion "
+            "(the candidates stay listed as unsure)."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

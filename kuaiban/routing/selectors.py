@@ -22,7 +22,7 @@ from kuaiban.core import validation
 from kuaiban.core.errors import PermissionDenied, ValidationFailed
 from kuaiban.core.validation import check_year
 from kuaiban.org.models import Region, Role, Unit, User
-from kuaiban.routing import runtime, similar
+from kuaiban.routing import runtime, similar, training
 from kuaiban.routing.classifier import appeal_text
 from kuaiban.routing.hot import compare_periods, group_hot_issues
 from kuaiban.routing.models import RoutingSettings, Suggestion
@@ -47,6 +47,16 @@ def category_codes() -> dict[str, str]:
     return dict(Category.objects.filter(level=1).values_list("name", "code"))
 
 
+def top_category_of(code: str | None, field_name: str = "category") -> str | None:
+    """The first-level category name of a category code (None for none; unknown: a 400)."""
+    if not code:
+        return None
+    found = Category.objects.filter(code=code).values_list("pk", flat=True).first()
+    if found is None:
+        raise ValidationFailed.one(field_name, _("Unknown category %(code)r.") % {"code": code})
+    return training.top_category_names().get(found)
+
+
 # ----- similar appeals ----------------------------------------------------------------------------
 
 
@@ -65,9 +75,10 @@ def similar_appeals(
     exclude_id: int | None = None,
     k: int = SIMILAR_K,
 ) -> list[SimilarAppeal]:
-    """The most similar appeals of the last 90 days that ``user`` may see: same township first,
-    then by similarity; merged and invalid appeals left out. The role filter applies to the
-    lookup's whole candidate list (up to ``similar.CANDIDATES``), not to its first ``k``."""
+    """The most similar appeals of the last 90 days that ``user`` may see, most similar first
+    (same township first among equal scores); merged and invalid appeals left out. The role
+    filter applies to the lookup's whole candidate list (up to ``similar.CANDIDATES``), not to
+    its first ``k``."""
     if policy.visible_q(user) is None or not text.strip():
         return []
     hits = similar.search(text, exclude_id=exclude_id)
@@ -89,7 +100,9 @@ def similar_appeals(
         )
         for a in rows
     ]
-    found.sort(key=lambda s: (not s.same_region, -s.score, -s.appeal.pk))
+    # The lookup's best first (same township breaks ties): a list read top to bottom must not
+    # show 0.31 above 0.82. The same-township mark is shown beside each score.
+    found.sort(key=lambda s: (-round(s.score, 4), not s.same_region, -s.appeal.pk))
     return found[:k]
 
 
@@ -303,6 +316,26 @@ def _shares(counter: Counter[int | None], names: dict[int, tuple[str, str]]) -> 
     ]
 
 
+ISSUE_LABEL_CANDIDATES = 5
+ISSUE_LABEL_MAX = 40
+
+
+def issue_label(members: list[Appeal], terms: tuple[str, ...], fallback: str) -> str:
+    """An issue's label read as a phrase: the title of one of its most central appeals, the one
+    naming most of the issue's key terms (the more central on a tie), so place names stay whole
+    (阳光花园) and no filler word (家里, 有人) stands alone. ``fallback`` (the key terms) when
+    none of those appeals has a title naming a term."""
+    best, best_hits = "", 0
+    for appeal in members[:ISSUE_LABEL_CANDIDATES]:
+        title = " ".join((appeal.title or "").split())
+        hits = sum(1 for term in terms if term and term in title)
+        if hits > best_hits:
+            best, best_hits = title, hits
+    if not best:
+        return fallback
+    return best if len(best) <= ISSUE_LABEL_MAX else best[: ISSUE_LABEL_MAX - 1] + "…"
+
+
 def hot_issues(*, user: User, period: Period, appeals_shown: int = HOT_APPEALS_SHOWN) -> HotReport:
     """The period's appeals grouped into issues, biggest first, with growth against the period
     of the same length just before."""
@@ -327,7 +360,7 @@ def hot_issues(*, user: User, period: Period, appeals_shown: int = HOT_APPEALS_S
         unit_counts: Counter[int | None] = Counter(a.lead_unit_id for a in members)
         report.issues.append(
             Issue(
-                label=trend.issue.label,
+                label=issue_label(members, trend.issue.terms, trend.issue.label),
                 terms=trend.issue.terms,
                 size=trend.issue.size,
                 previous_size=trend.previous.size if trend.previous else None,
@@ -405,3 +438,60 @@ def override_counts(*, user: User, period: Period) -> OverrideReport:
         ),
     )
     return OverrideReport(period, totals, units)
+
+
+# ----- weekly accuracy of the lead-unit suggestion --------------------------------------------
+
+
+@dataclass
+class AccuracyWeek:
+    week: dt.date  # the Monday
+    suggested: int  # suggestions with a top unit recorded that week
+    finished: int  # of those, appeals replied to by now (their lead unit is final)
+    top1: int  # the suggested unit is the unit that finally handled the appeal
+    top3: int  # that unit is among the three suggested
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.top1 / self.finished if self.finished else None
+
+    @property
+    def accuracy_at_3(self) -> float | None:
+        return self.top3 / self.finished if self.finished else None
+
+
+@dataclass
+class AccuracyReport:
+    period: Period
+    totals: AccuracyWeek
+    weeks: list[AccuracyWeek]
+
+
+def suggestion_accuracy(*, user: User, period: Period) -> AccuracyReport:
+    """Per week of the suggestions recorded in ``period``: how often the suggested lead unit is
+    the unit that finally handled the appeal (its lead once replied to: a returned dispatch
+    does not count). Appeals not yet replied to, merged or invalid are not scored."""
+    if not user.is_active or user.role not in OVERRIDE_ROLES:
+        raise PermissionDenied(_("Your role may not see these counts."))
+    start, end = period.bounds()
+    rows = Suggestion.objects.filter(
+        created_at__gte=start, created_at__lt=end, top_unit__isnull=False
+    ).values_list("created_at", "top_unit_id", "units", "appeal__status", "appeal__lead_unit__code")
+    finished_states = {Status.REPLIED, Status.VISITED, Status.CLOSED}
+    by_week: dict[dt.date, list[int]] = {}
+    top_codes = dict(Unit.objects.values_list("pk", "code"))
+    for at, top_id, units, status, final in rows.iterator():
+        day = timezone.localtime(at).date()
+        counts = by_week.setdefault(day - dt.timedelta(days=day.weekday()), [0, 0, 0, 0])
+        counts[0] += 1
+        if status not in finished_states or not final:
+            continue
+        counts[1] += 1
+        counts[2] += top_codes.get(top_id) == final
+        counts[3] += final in [u[0] for u in (units or [])[:3]]
+    weeks = [AccuracyWeek(week, *by_week[week]) for week in sorted(by_week)]
+    totals = AccuracyWeek(
+        period.start,
+        *(sum(getattr(w, f) for w in weeks) for f in ("suggested", "finished", "top1", "top3")),
+    )
+    return AccuracyReport(period, totals, weeks)

@@ -30,15 +30,17 @@ from kuaiban.appeals.models import (
 )
 from kuaiban.core import clock
 from kuaiban.core.errors import DomainError, PermissionDenied, ValidationFailed
-from kuaiban.org.models import Role, Unit, User
+from kuaiban.org.models import Region, Role, Unit, User
 from kuaiban.routing import runtime
-from kuaiban.routing.classifier import appeal_text
+from kuaiban.routing.classifier import appeal_text, unit_text
 from kuaiban.routing.jobs import (
     JOB_STALE_AFTER,
     job_claim,
     job_enqueue,
     job_run,
     jobs_run,
+    retrain_after,
+    retrain_if_due,
     worker_name,
 )
 from kuaiban.routing.models import (
@@ -58,6 +60,7 @@ from kuaiban.routing.training import (
     model_train,
     read_labelled_csv,
     top_category_names,
+    unit_ledger,
 )
 
 log = logging.getLogger(__name__)
@@ -82,12 +85,15 @@ __all__ = [
     "on_appeal_event",
     "read_labelled_csv",
     "reset_caches",
+    "retrain_after",
+    "retrain_if_due",
     "routing_settings",
     "settings_update",
     "suggest",
     "suggestion_record",
     "system_user",
     "top_category_names",
+    "unit_ledger",
     "worker_name",
 ]
 
@@ -120,14 +126,24 @@ def routing_settings() -> RoutingSettings:
 
 
 @transaction.atomic
-def settings_update(*, actor: User, auto_dispatch: bool, threshold: float) -> RoutingSettings:
+def settings_update(
+    *,
+    actor: User,
+    auto_dispatch: bool,
+    threshold: float,
+    suggest_threshold: float | None = None,
+) -> RoutingSettings:
     if not (actor.is_active and (actor.role == Role.ADMIN or actor.is_superuser)):
         raise PermissionDenied(_("Only an administrator may change automatic dispatch."))
     if not 0.5 <= threshold <= 1.0:
         raise ValidationFailed.one("threshold", _("Between 0.5 and 1."))
+    if suggest_threshold is not None and not 0.0 <= suggest_threshold <= 1.0:
+        raise ValidationFailed.one("suggest_threshold", _("Between 0 and 1."))
     row = RoutingSettings.objects.select_for_update().filter(pk=1).first() or RoutingSettings(pk=1)
     row.auto_dispatch = auto_dispatch
     row.threshold = threshold
+    if suggest_threshold is not None:
+        row.suggest_threshold = suggest_threshold
     row.save()
     return row
 
@@ -184,22 +200,42 @@ def active_versions() -> dict[str, str | None]:
     return {t: (loaded[t].version if t in loaded else None) for t in Target.values}
 
 
-def suggest(text: str, *, k: int = TOP_K) -> Suggestions:
+def suggest(
+    text: str,
+    *,
+    k: int = TOP_K,
+    category: str | None = None,
+    region_id: int | None = None,
+) -> Suggestions:
     """Top ``k`` categories ``(name, p)`` and lead units ``(code, name, p)`` for a text, from the
-    active models (an empty list for a target without one)."""
+    active models (an empty list for a target without one). The lead-unit model also reads the
+    first-level ``category`` name and the township of ``region_id`` when they are known."""
     text = clean_text(text)
     loaded = runtime.active_models.get()
-    key = (text, k, *((t, m.pk, m.checksum) for t, m in sorted(loaded.items())))
+    key = (
+        text,
+        k,
+        category,
+        region_id,
+        *((t, m.pk, m.checksum) for t, m in sorted(loaded.items())),
+    )
     cached = _suggestions.get(key)
     if cached is not None:
         return cached
     out: Suggestions = {"categories": [], "units": []}
-    category = loaded.get(Target.CATEGORY)
-    if category is not None:
-        out["categories"] = [(name, p) for name, p in category.model.predict_top([text], k=k)[0]]
+    model = loaded.get(Target.CATEGORY)
+    if model is not None:
+        out["categories"] = [(name, p) for name, p in model.model.predict_top([text], k=k)[0]]
     unit = loaded.get(Target.UNIT)
     if unit is not None:
-        ranked = unit.model.predict_top([text], k=len(unit.model.classes))[0]
+        township = runtime.regions.township(region_id)
+        town = (
+            Region.objects.filter(pk=township).values_list("name", flat=True).first()
+            if township is not None
+            else None
+        )
+        unit_input = unit_text(None, text, category=category, township=town)
+        ranked = unit.model.predict_top([unit_input], k=len(unit.model.classes))[0]
         names = dict(
             Unit.objects.filter(code__in=[c for c, _p in ranked], active=True).values_list(
                 "code", "name"
@@ -211,21 +247,26 @@ def suggest(text: str, *, k: int = TOP_K) -> Suggestions:
 
 
 def suggestion_record(
-    *, appeal_id: int, text: str, at: dt.datetime | None = None
+    *,
+    appeal_id: int,
+    text: str,
+    at: dt.datetime | None = None,
+    category: str | None = None,
+    region_id: int | None = None,
 ) -> Suggestion | None:
     """Store what the active models suggest for a new appeal (None: no active model)."""
     loaded = runtime.active_models.get()
     if not loaded:
         return None
-    found = suggest(text)
+    found = suggest(text, category=category, region_id=region_id)
     top = found["units"][0] if found["units"] else None
     top_unit = Unit.objects.filter(code=top[0]).first() if top else None
-    category, unit = loaded.get(Target.CATEGORY), loaded.get(Target.UNIT)
+    category_model, unit = loaded.get(Target.CATEGORY), loaded.get(Target.UNIT)
     row, _created = Suggestion.objects.get_or_create(
         appeal_id=appeal_id,
         defaults={
             "created_at": at or clock.now(),
-            "category_model_id": category.pk if category else None,
+            "category_model_id": category_model.pk if category_model else None,
             "unit_model_id": unit.pk if unit else None,
             "categories": [list(c) for c in found["categories"]],
             "units": [list(u) for u in found["units"]],
@@ -296,8 +337,13 @@ def on_appeal_event(appeal: Appeal, event: AppealEvent) -> None:
         return
     if event.action != Action.REGISTER:
         return
+    category = top_category_names().get(appeal.category_id) if appeal.category_id else None
     suggestion = suggestion_record(
-        appeal_id=appeal.pk, text=appeal_text(appeal.title, appeal.content), at=event.at
+        appeal_id=appeal.pk,
+        text=appeal_text(appeal.title, appeal.content),
+        at=event.at,
+        category=category,
+        region_id=appeal.region_id,
     )
     if suggestion is not None:
         auto_dispatch(number=appeal.number or "", suggestion=suggestion)

@@ -4,10 +4,12 @@ closed appeals), cross-validation, the saved version file and its ``ModelVersion
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import logging
 import secrets
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,9 @@ from kuaiban.appeals.models import (
 )
 from kuaiban.core import clock
 from kuaiban.core.errors import Conflict, NotFound, ValidationFailed
-from kuaiban.org.models import User
+from kuaiban.org.models import Region, User
 from kuaiban.routing import runtime
-from kuaiban.routing.classifier import appeal_text, train
+from kuaiban.routing.classifier import appeal_text, train, unit_text
 from kuaiban.routing.evaluation import cross_validate
 from kuaiban.routing.models import (
     ModelVersion,
@@ -120,22 +122,66 @@ def top_category_names() -> dict[int, str]:
     return out
 
 
+@dataclass(frozen=True)
+class UnitSample:
+    """One finished appeal for the lead-unit model: its input text, the unit that kept it, and
+    when it was received (for a time split)."""
+
+    text: str
+    unit: str
+    received_at: dt.datetime
+
+
+# Appeals whose lead unit is final: replied to (or further on), not merged or marked invalid.
+# A return clears the lead and a re-dispatch sets the next one, so the lead of such an appeal
+# is the unit that kept it, never one that returned it (or lost it at arbitration).
+FINISHED = (Status.REPLIED, Status.VISITED, Status.CLOSED)
+
+
+def unit_ledger(*, limit: int = LEDGER_LIMIT, context: bool = True) -> list[UnitSample]:
+    """The newest ``limit`` finished appeals with their final lead unit, oldest first; the text
+    is ``unit_text`` (first-level category and township in front of title and content; without
+    ``context``, title and content only: the baseline of the evaluation)."""
+    names = top_category_names()
+    rows = (
+        Appeal.objects.filter(status__in=FINISHED, lead_unit__isnull=False)
+        .order_by("-received_at", "-id")
+        .values_list(
+            "title", "content", "category_id", "region_id", "lead_unit__code", "received_at"
+        )
+    )[:limit]
+    towns = dict(Region.objects.values_list("pk", "name"))
+    out = [
+        UnitSample(
+            unit_text(
+                title,
+                content,
+                category=names.get(category) if category and context else None,
+                township=towns.get(runtime.regions.township(region) or 0) if context else None,
+            ),
+            code,
+            at,
+        )
+        for title, content, category, region, code, at in rows
+    ]
+    out.reverse()
+    return out
+
+
 def ledger_samples(*, target: str, limit: int = LEDGER_LIMIT) -> tuple[list[str], list[str]]:
-    """The newest ``limit`` closed appeals as (text, label): the top-level category name, or the
-    lead unit's code."""
+    """Labelled texts from the ledger. Category: the newest ``limit`` closed appeals and the name
+    of their first-level category. Lead unit: ``unit_ledger`` (the unit that finally handled
+    each finished appeal, with category and township as context)."""
     target = clean_target(target)
+    if target == Target.UNIT:
+        samples = unit_ledger(limit=limit)
+        return [s.text for s in samples], [s.unit for s in samples]
     closed = Appeal.objects.filter(status=Status.CLOSED).order_by("-closed_at", "-id")
-    if target == Target.CATEGORY:
-        names = top_category_names()
-        by_category = closed.filter(category__isnull=False).values_list(
-            "title", "content", "category_id"
-        )
-        pairs = [(appeal_text(t, c), names[cat]) for t, c, cat in by_category[:limit]]
-    else:
-        by_unit = closed.filter(lead_unit__isnull=False).values_list(
-            "title", "content", "lead_unit__code"
-        )
-        pairs = [(appeal_text(t, c), code) for t, c, code in by_unit[:limit]]
+    names = top_category_names()
+    by_category = closed.filter(category__isnull=False).values_list(
+        "title", "content", "category_id"
+    )
+    pairs = [(appeal_text(t, c), names[cat]) for t, c, cat in by_category[:limit]]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 

@@ -22,8 +22,9 @@ from kuaiban.appeals.selectors import appeal_get
 from kuaiban.core.errors import DomainError, NotFound, ValidationFailed
 from kuaiban.org.models import Region, User
 from kuaiban.routing import forms as f
-from kuaiban.routing import selectors, services
+from kuaiban.routing import selectors, services, training
 from kuaiban.routing.classifier import appeal_text
+from kuaiban.routing.schemas import is_confident
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,23 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _suggestions(text: str) -> dict[str, Any]:
+def _suggestions(
+    text: str, *, category: str | None = None, region_id: int | None = None
+) -> dict[str, Any]:
     """Suggestions for a partial: never an error page for the person typing."""
     if not text.strip():
         return {"categories": [], "units": []}
     try:
-        return services.suggest(text)
+        return services.suggest(text, category=category, region_id=region_id)
     except DomainError:
         return {"categories": [], "units": []}
+
+
+def _category_name(code: str | None) -> str | None:
+    try:
+        return selectors.top_category_of(code)
+    except DomainError:  # a half-typed or unknown code: suggest without it
+        return None
 
 
 def _may_register(user: User) -> bool:
@@ -67,7 +77,8 @@ def intake_panel(request: HttpRequest) -> HttpResponse:
         selectors.similar_appeals(user=user, text=text, region_id=region_id) if text.strip() else []
     )
     codes = selectors.category_codes()
-    found = _suggestions(text)
+    found = _suggestions(text, category=_category_name(d.get("category")), region_id=region_id)
+    threshold = selectors.current_settings().suggest_threshold
     return render(
         request,
         "routing/_intake_panel.html",
@@ -75,6 +86,8 @@ def intake_panel(request: HttpRequest) -> HttpResponse:
             "typed": bool(text.strip()),
             "categories": [(name, codes.get(name), p) for name, p in found["categories"]],
             "units": found["units"],
+            "category_sure": is_confident(found["categories"], threshold),
+            "unit_sure": is_confident(found["units"], threshold),
             "similar": similar,
         },
     )
@@ -171,13 +184,19 @@ def appeal_panel(request: HttpRequest, number: str) -> HttpResponse:
     dispatchable = appeal.status in ALLOWED_TRANSITIONS[Action.DISPATCH] and policy.may(
         user, Action.DISPATCH, appeal
     )
-    units = _suggestions(text)["units"] if dispatchable else []
+    category = training.top_category_names().get(appeal.category_id) if appeal.category_id else None
+    units = (
+        _suggestions(text, category=category, region_id=appeal.region_id)["units"]
+        if dispatchable
+        else []
+    )
     return render(
         request,
         "routing/_appeal_panel.html",
         {
             "appeal": appeal,
             "units": units,
+            "unit_sure": is_confident(units, selectors.current_settings().suggest_threshold),
             "similar": selectors.similar_to_appeal(user=user, appeal=appeal),
             "mergeable": _mergeable(user, appeal),
         },
@@ -269,6 +288,7 @@ def overrides(request: HttpRequest) -> HttpResponse:
             "error": error,
             "config": selectors.current_settings(),
             "versions": services.active_versions(),
+            "accuracy": selectors.suggestion_accuracy(user=user, period=period),
         },
         status=400 if error else 200,
     )

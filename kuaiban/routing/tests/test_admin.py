@@ -81,15 +81,21 @@ def test_settings_are_one_row(county: Directory) -> None:
     c = admin_client()
     r = c.post(
         reverse("admin:routing_routingsettings_add"),
-        {"auto_dispatch": "on", "threshold": "0.95"},
+        {"auto_dispatch": "on", "threshold": "0.95", "suggest_threshold": "0.6"},
     )
     assert r.status_code == 302
     row = RoutingSettings.objects.get()
     assert row.pk == 1 and row.auto_dispatch and row.threshold == 0.95
+    assert row.suggest_threshold == 0.6
     assert c.get(reverse("admin:routing_routingsettings_add")).status_code == 403
     r = c.post(
         reverse("admin:routing_routingsettings_change", args=[1]),
-        {"auto_dispatch": "on", "threshold": "0.2"},
+        {"auto_dispatch": "on", "threshold": "0.2", "suggest_threshold": "0.6"},
     )
     assert r.status_code == 200 and RoutingSettings.objects.get().threshold == 0.95
+    r = c.post(
+        reverse("admin:routing_routingsettings_change", args=[1]),
+        {"auto_dispatch": "on", "threshold": "0.95", "suggest_threshold": "1.5"},
+    )
+    assert r.status_code == 200 and RoutingSettings.objects.get().suggest_threshold == 0.6
     assert Client().get(reverse("admin:routing_routingsettings_changelist")).status_code == 302

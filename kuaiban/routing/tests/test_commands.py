@@ -284,7 +284,8 @@ def test_a_two_class_file_trains_a_model_that_suggests_both(
     assert sorted(row.classes) == ["教育文体", "环境保护"] and row.cv_macro_f1 > 0.8
     top = services.suggest("化工厂每天晚上偷排废气，河水也被污染了")["categories"]
     assert [label for label, _ in top] == ["环境保护", "教育文体"]
-    assert abs(sum(p for _, p in top) - 1) < 1e-3
+    # The confidence cap may leave mass to "none of these", never add any.
+    assert top[0][1] > 0.5 and sum(p for _, p in top) <= 1 + 1e-3
 
 
 def test_an_active_model_of_the_old_format_gives_no_suggestions_and_says_retrain(

@@ -10,7 +10,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from kuaiban.core.errors import DomainError
 from kuaiban.routing import runtime, services
 from kuaiban.routing.classifier import TextClassifier, train
-from kuaiban.routing.evaluation import cross_validate, evaluate, format_report
+from kuaiban.routing.evaluation import (
+    cross_validate,
+    evaluate,
+    format_report,
+    format_time_split,
+    time_split,
+)
 from kuaiban.routing.models import ModelVersion
 
 
@@ -22,7 +28,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--file", required=True, help="labelled UTF-8 CSV file to score on")
+        parser.add_argument("--file", help="labelled UTF-8 CSV file to score on")
+        parser.add_argument(
+            "--units",
+            action="store_true",
+            help="the lead-unit model on the ledger's finished appeals (needs --time-split)",
+        )
+        parser.add_argument(
+            "--time-split",
+            action="store_true",
+            help="with --units: train on the older appeals, report accuracy@1 and @3 on the newer",
+        )
+        parser.add_argument(
+            "--test-share", type=float, default=0.2, help="with --time-split: newest share tested"
+        )
+        parser.add_argument(
+            "--text-only",
+            action="store_true",
+            help="with --units: without the category and township in front (the baseline)",
+        )
         parser.add_argument("--text-col", default="text")
         parser.add_argument("--label-col", default="label")
         source = parser.add_mutually_exclusive_group()
@@ -47,6 +71,10 @@ class Command(BaseCommand):
         self.stdout.write(report)
 
     def _report(self, options: dict[str, Any]) -> str:
+        if options["units"] or options["time_split"]:
+            return self._units(options)
+        if not options["file"]:
+            raise CommandError("--file is required (or --units --time-split).")
         if options["cv"] is not None and (options["model"] or options["train_file"]):
             raise CommandError(
                 "--cv cross-validates --file; it does not go with --model or --train-file."
@@ -79,6 +107,28 @@ class Command(BaseCommand):
             )
             header = ""
         return header + format_report(result)
+
+    def _units(self, options: dict[str, Any]) -> str:
+        if not (options["units"] and options["time_split"]) or options["file"]:
+            raise CommandError("--units goes with --time-split (and no --file, --model or --cv).")
+        share = options["test_share"]
+        if not 0.05 <= share <= 0.5:
+            raise CommandError("--test-share must be between 0.05 and 0.5.")
+        samples = services.unit_ledger(context=not options["text_only"])
+        try:
+            result = time_split(
+                [s.text for s in samples],
+                [s.unit for s in samples],
+                [s.received_at for s in samples],
+                test_share=share,
+                seed=options["seed"],
+                min_class_samples=services.MIN_CLASS_SAMPLES,
+            )
+        except ValueError as exc:
+            raise CommandError(f"{exc} ({len(samples)} finished appeals in the ledger).") from None
+        what = "text only" if options["text_only"] else "text, category and township"
+        head = f"lead unit, time split of {len(samples)} finished appeals ({what})\n"
+        return head + format_time_split(result)
 
     def _load(self, name: str) -> TextClassifier:
         path = Path(name)

@@ -12,8 +12,10 @@ from kuaiban.routing import services
 
 class Command(BaseCommand):
     help = (
-        "Run every queued training job, then exit; with --loop keep waiting for more. Several "
-        "workers may run at once: a conditional UPDATE gives each job to exactly one."
+        "Run every queued training job, then exit; with --loop keep waiting for more. Before "
+        "each poll a lead-unit job is queued when enough appeals were replied to since the "
+        "active lead-unit model (KUAIBAN_ROUTING_RETRAIN_AFTER). Several workers may run at "
+        "once: a conditional UPDATE gives each job to exactly one."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,6 +27,7 @@ class Command(BaseCommand):
 
         def step() -> bool:
             nonlocal ran
+            services.retrain_if_due()
             done = services.jobs_run(limit=1)
             ran += done
             return bool(done)  # one job done: look for the next at once

@@ -14,7 +14,8 @@ from kuaiban.routing.models import ModelVersion, Target
 
 class Command(BaseCommand):
     help = (
-        "Train the category and lead-unit classifiers from the ledger's closed appeals (or one "
+        "Train the category classifier from the ledger's closed appeals and the lead-unit one "
+        "from the appeals replied to, labelled with the unit that kept them (or one "
         "of them from a labelled CSV file with --file), cross-validate, save a new version under "
         "DATA_DIR/models/ and activate it. --activate VERSION switches back; --list shows them."
     )
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             "--limit",
             type=int,
             default=services.LEDGER_LIMIT,
-            help="at most this many of the newest closed appeals",
+            help="at most this many of the newest closed (lead unit: replied-to) appeals",
         )
         parser.add_argument(
             "--min-class",
@@ -78,7 +79,8 @@ class Command(BaseCommand):
                 source = f"file: {options['file']}"
             else:
                 texts, labels = services.ledger_samples(target=target, limit=options["limit"])
-                source = f"ledger: {len(texts)} closed appeals"
+                kind = "finished" if target == "unit" else "closed"
+                source = f"ledger: {len(texts)} {kind} appeals"
             self.stdout.write(f"Training the {target} model on {len(texts)} samples ({source}) …")
             row = services.model_train(
                 target=target,
