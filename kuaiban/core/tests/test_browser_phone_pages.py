@@ -19,7 +19,7 @@ from kuaiban.org.demo import Directory
 pytestmark = pytest.mark.browser
 
 PASSWORD = "kuaiban-demo"
-ROLES = ["operator", "handler-zjj", "supervisor", "leader", "visitor"]
+ROLES = ["operator", "handler-zjj", "handler-chengguan", "supervisor", "leader", "visitor", "admin"]
 SIZES = [(390, 844), (1366, 900)]
 TEXTS = [
     ("小区暖气不热", "阳光花园小区5号楼暖气一直不热，室温只有十四度，家里有老人。"),
@@ -57,24 +57,40 @@ def ledger(county: Directory) -> None:
 
 
 def test_every_roles_pages_fit_the_screen(
-    browser: Any, live_server: Any, ledger: None, artifacts: Path
+    browser: Any, live_server: Any, ledger: None, artifacts: Path, county: Directory
 ) -> None:
     shots = artifacts / "phone_pages"
     shots.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    for username in ROLES:
+    # Every role: the desk's, a village committee's handler, a grid worker, and the public.
+    people = [
+        *ROLES,
+        f"handler-v{county.villages[0].code}",
+        f"grid-{county.grids[0].code}",
+        "",
+    ]
+    for username in people:
         for width, height in SIZES:
             context = browser.new_context(
                 locale="zh-CN", viewport={"width": width, "height": height}
             )
             page = context.new_page()
-            page.goto(live_server.url + "/login/")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector("[data-testid=whoami]", state="attached")
-            hrefs = page.eval_on_selector_all(
-                "header nav a", "els => els.map(e => e.getAttribute('href'))"
+            if username:
+                page.goto(live_server.url + "/login/")
+                page.fill("input[name=username]", username)
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_selector("[data-testid=whoami]", state="attached")
+                selector = "header nav a"
+            else:  # the public: the home page's links (tracking, submitting, projects …)
+                page.goto(live_server.url + "/")
+                selector = "header nav a, main a[href^='/']"
+            hrefs = list(
+                dict.fromkeys(
+                    page.eval_on_selector_all(
+                        selector, "els => els.map(e => e.getAttribute('href'))"
+                    )
+                )
             )
             assert hrefs, username
             for href in hrefs:
@@ -82,7 +98,7 @@ def test_every_roles_pages_fit_the_screen(
                     continue
                 page.goto(live_server.url + href)
                 page.wait_for_load_state()
-                where = f"{username} {href} @{width}px"
+                where = f"{username or 'public'} {href} @{width}px"
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:
                     problems.append(f"{where}: {scroll} px wide")
@@ -94,7 +110,7 @@ def test_every_roles_pages_fit_the_screen(
                 ):
                     if box[1] > width:
                         problems.append(f"{where}: nav item {box[0]} off screen")
-                name = f"{username}-{href.strip('/').replace('/', '_')}-{width}.png"
+                name = f"{username or 'public'}-{href.strip('/').replace('/', '_')}-{width}.png"
                 page.screenshot(path=str(shots / name), full_page=False)
             context.close()
     assert not problems, "\n".join(problems)
