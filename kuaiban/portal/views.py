@@ -35,7 +35,7 @@ from kuaiban.portal.photos import public_photos
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
-        return redirect("submit")  # the public's front door
+        return render(request, "portal/home.html")  # the public's front door
     if user.role == Role.HANDLER:
         return redirect("appeals:inbox")
     if user.role == Role.GRID_WORKER:

@@ -73,8 +73,9 @@ def test_submit_track_and_rate_on_a_phone(
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        page.goto(live_server.url + "/")  # the public's home is the front door
-        assert page.url.endswith("/submit/")
+        page.goto(live_server.url + "/")  # the public's home links every public service
+        page.click("[data-testid=home-submit]")
+        page.wait_for_url("**/submit/")
         page.click("text=书记直通车")
         page.wait_for_selector("h1:has-text('书记直通车')")
         page.select_option("select[name=kind]", "complaint")

@@ -144,3 +144,20 @@ def test_compiled_catalogue_matches_the_po(tmp_path: Path) -> None:
     committed = gettext.GNUTranslations((CATALOGUE / "django.mo").open("rb"))
     rebuilt = gettext.GNUTranslations(fresh.open("rb"))
     assert committed._catalog == rebuilt._catalog, "run compilemessages after editing django.po"  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_the_public_home_links_every_public_service(client: Any) -> None:
+    page = client.get("/").content.decode()
+    links = page.split('data-testid="home-links"', 1)[1]
+    for href, label in [
+        ("/submit/", "我要反映"),
+        ("/track/", "诉求查询"),
+        ("/mine/", "我的诉求"),
+        ("/projects/", "民生实事"),
+        ("/meetings/", "政企早餐会"),
+        ("/meetings/policies/", "惠企政策"),
+        ("/stars/", "星级村"),
+        ("/themes/", "每月一题"),
+    ]:
+        assert f'href="{href}"' in links and label in links, href
