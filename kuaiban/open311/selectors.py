@@ -203,8 +203,11 @@ def _version() -> tuple[Any, ...]:
 
 
 def forget_version(**_kwargs: Any) -> None:
-    """Ask for the version again on the next request (an edit in this process, or a test)."""
+    """Ask for the version again, and build the catalogue afresh, on the next request (an edit
+    in this process, or a test whose tables were emptied and refilled: the version of a refilled
+    table under a frozen clock can equal an earlier one's)."""
     _checked.clear()
+    _catalogue.clear()
 
 
 def _build_catalogue() -> dict[str, ServiceDef]:
