@@ -9,21 +9,30 @@
 The ledger is bulk-loaded straight into PostgreSQL with ``INSERT … SELECT generate_series`` (not
 through the API), with one ``register`` event per appeal: 800,000 ended appeals over the past
 year and 200,000 open ones (20% waiting to be claimed, 60% in progress, 20% replied and
-waiting for the return visit), spread over the demo county's 25 units. The running deadline of
+waiting for the return visit), spread over the demo directory's units. The running deadline of
 each open appeal lies between 3 days ago and 14 days ahead, its warning moment one day before
 it: at the measured moment about 18% of the open appeals are overdue and 6% due soon.
 
-The alerts are first set as the sweep would have left them an hour before the measured moment
-(Monday 23 November 2026, 10:00 Beijing time): the ledger of a county whose sweeper has been
-down for an hour. Then it times:
+A quarter of the open appeals and 15% of the closed ones carry one or two co-unit parts (协办;
+about 70,000 and 160,000 at the full size): departments or townships other than the lead, due
+one day before the lead's reply deadline (so spread like the appeals'). The parts of open
+appeals wait for their co-unit, are claimed or are answered (see PARTS_SQL); the closed
+appeals' are answered. A part is due soon once three quarters of its time have passed, and the
+sweep warns its co-unit once per level (notifications only, no event).
+
+The alerts and the parts' warnings are first set as the sweep would have left them an hour
+before the measured moment (Monday 23 November 2026, 10:00 Beijing time): the ledger of a
+county whose sweeper has been down for an hour. Then it times:
   1. one sweep: every appeal whose deadline or warning moment passed in that hour gets its
-     alert, one event and its notifications (target < 10 s);
+     alert, one event and its notifications, and every part that became due soon or overdue
+     its warning (target < 10 s);
   2. the same sweep again, which has nothing to do (target < 1 s);
   3. a sweep one minute later (what cron does every minute);
   4. with ``--catch-up``: a sweep from no alerts at all (the first sweep after installing the
      deadlines on an existing ledger: tens of thousands of changes, reported as changes/s).
 Each line also shows how much of the time went to the after-commit hooks that other apps
-register on every appeal event (webhooks, enterprise links, metrics). Before timing, the
+register on every appeal event (webhooks, enterprise links, metrics), and below it the part
+warnings the sweep made and how many of the notifications were theirs. Before timing, the
 alerts, their events and the notifications of earlier runs are removed.
 """
 
@@ -110,13 +119,60 @@ FROM b JOIN b_units u ON u.i = b.unit_i JOIN b_villages v ON v.i = b.village_i
   LEFT JOIN b_handlers h ON h.i = b.unit_i
 ORDER BY g;
 
-INSERT INTO appeals_appealevent (appeal_id, seq, at, actor_label, action, from_status, to_status, note, payload, prev_hash, hash)
-SELECT id, 1, received_at, 'bench', 'register', '', 'received', '', jsonb_build_object('channel', channel), '', ''
+INSERT INTO appeals_appealevent (appeal_id, seq, at, actor_label, action, from_status, to_status, note, payload, prev_hash, hash{event_extra_cols})
+SELECT id, 1, received_at, 'bench', 'register', '', 'received', '', jsonb_build_object('channel', channel), '', ''{event_extra_vals}
 FROM appeals_appeal;
 """
 
+# Co-unit parts (协办): 25% of the open appeals and 15% of the closed ones, 40% of those with two
+# co-units: departments or townships (the units with handlers to claim a part) other than the
+# lead, picked by a hash of the appeal id. Created at dispatch and due one day before the lead's
+# reply, as deadlines.assist_due has them, and listed as the appeal's co-units. Parts of an
+# appeal waiting to be claimed mostly wait for their co-unit too (80%, the rest claimed); in
+# progress: 25% waiting, 40% claimed, 35% answered; replied and closed: answered. The hashes
+# keep these choices apart from the appeals' own spread (which follows the appeal id).
+PARTS_SQL = """
+CREATE TEMP TABLE b_co AS
+  SELECT u.id, min(h.id) AS handler FROM org_unit u JOIN org_user h ON h.unit_id = u.id AND h.role = 'handler'
+  WHERE u.kind IN ('department', 'township') GROUP BY u.id;
+CREATE TEMP TABLE b_parts AS
+SELECT a.id AS appeal_id, a.status AS appeal_status, a.dispatched_at AS created, a.reply_due,
+  c.id AS unit_id, c.handler, c.k, (hashtext(a.id::text || ':' || c.k)::bigint & 2147483647) %% 100 AS r
+FROM appeals_appeal a
+  CROSS JOIN LATERAL (SELECT hashtext(a.id::text)::bigint & 2147483647 AS h) x
+  CROSS JOIN LATERAL (
+    SELECT co.id, co.handler, row_number() OVER () AS k FROM (
+      SELECT id, handler FROM b_co WHERE id <> a.lead_unit_id
+      ORDER BY hashtext(a.id::text || '/' || id) LIMIT (CASE WHEN (x.h / 100) %% 10 < 4 THEN 2 ELSE 1 END)
+    ) co
+  ) c
+WHERE a.status IN ('dispatched', 'in_progress', 'replied', 'closed')
+  AND x.h %% 100 < (CASE WHEN a.status = 'closed' THEN 15 ELSE 25 END);
+ALTER TABLE b_parts ADD COLUMN status text;
+UPDATE b_parts SET status = CASE
+  WHEN appeal_status = 'dispatched' THEN (CASE WHEN r < 80 THEN 'open' ELSE 'claimed' END)
+  WHEN appeal_status = 'in_progress' THEN (CASE WHEN r < 25 THEN 'open' WHEN r < 65 THEN 'claimed' ELSE 'answered' END)
+  ELSE 'answered' END;
 
-def _extra(model: Any, sql: str, table: str) -> tuple[str, str, dict[str, Any]]:
+INSERT INTO appeals_assistpart (
+  appeal_id, unit_id, status, created_at, due, claimed_by_id, claimed_at, text, result,
+  answered_by_id, answered_at{part_extra_cols})
+SELECT appeal_id, unit_id, status, created,
+  CASE WHEN reply_due - interval '1 day' > created THEN reply_due - interval '1 day' ELSE reply_due END,
+  CASE WHEN status <> 'open' THEN handler END,
+  CASE WHEN status <> 'open' THEN created + interval '2 hours' END,
+  CASE WHEN status = 'answered' THEN '已派人到现场核实，本单位负责的路段路灯已更换。' ELSE '' END,
+  CASE WHEN status = 'answered' THEN 'resolved' ELSE '' END,
+  CASE WHEN status = 'answered' THEN handler END,
+  CASE WHEN status = 'answered' THEN created + interval '20 hours' END{part_extra_vals}
+FROM b_parts ORDER BY appeal_id, k;
+
+INSERT INTO appeals_appeal_co_units (appeal_id, unit_id)
+SELECT appeal_id, unit_id FROM b_parts ORDER BY appeal_id, k;
+"""
+
+
+def _extra(model: Any, sql: str, table: str, prefix: str) -> tuple[str, str, dict[str, Any]]:
     """Not-null columns this script does not fill (added by later migrations): their defaults."""
     from django.db import connection
 
@@ -126,7 +182,7 @@ def _extra(model: Any, sql: str, table: str) -> tuple[str, str, dict[str, Any]]:
     for f in model._meta.concrete_fields:
         if f.primary_key or f.null or f.column in named or f.get_default() is None:
             continue
-        key = f"extra_{len(params)}"
+        key = f"{prefix}_extra_{len(params)}"
         cols += f", {connection.ops.quote_name(f.column)}"
         vals += f", %({key})s"
         params[key] = f.get_db_prep_save(f.get_default(), connection)
@@ -136,21 +192,35 @@ def _extra(model: Any, sql: str, table: str) -> tuple[str, str, dict[str, Any]]:
 def load(n: int, open_count: int) -> None:
     from django.db import connection
 
-    from kuaiban.appeals.models import Appeal
+    from kuaiban.appeals.models import Appeal, AppealEvent, AssistPart
 
     every = max(1, n // open_count)
+    values: dict[str, Any] = {"n": n, "every": every, "now": NOW.isoformat()}
+    script = LOAD_SQL + PARTS_SQL
+    for model, table, prefix in (
+        (Appeal, "appeals_appeal", "appeal"),
+        (AppealEvent, "appeals_appealevent", "event"),
+        (AssistPart, "appeals_assistpart", "part"),
+    ):
+        cols, vals, params = _extra(model, script, table, prefix)
+        values.update(params)
+        script = script.replace(f"{{{prefix}_extra_cols}}", cols)
+        script = script.replace(f"{{{prefix}_extra_vals}}", vals)
     with connection.cursor() as cur:
         cur.execute("TRUNCATE appeals_appeal RESTART IDENTITY CASCADE")
-        cols, vals, params = _extra(Appeal, LOAD_SQL, "appeals_appeal")
-        values = {"n": n, "every": every, "now": NOW.isoformat(), **params}
-        for statement in LOAD_SQL.split(";\n"):
-            if not statement.strip():
-                continue
-            sql = statement.replace("{appeal_extra_cols}", cols).replace(
-                "{appeal_extra_vals}", vals
-            )
-            cur.execute(sql, values)
+        for statement in script.split(";\n"):
+            if statement.strip():
+                cur.execute(statement, values)
         cur.execute("ANALYZE")
+
+
+REARM_PARTS_SQL = """
+UPDATE appeals_assistpart SET warned = '', warned_due = NULL, warn_at = CASE
+  WHEN status = 'summoned' THEN GREATEST(created_at + (report_due - created_at) * 0.75, report_due - interval '30 days')
+  WHEN status IN ('open', 'claimed') THEN GREATEST(created_at + (due - created_at) * 0.75, due - interval '30 days')
+  END
+WHERE warn_at IS NOT NULL OR warned <> '' OR status IN ('summoned', 'open', 'claimed')
+"""
 
 
 def reset() -> None:
@@ -171,8 +241,12 @@ def reset() -> None:
             "UPDATE appeals_appeal SET alert = 'none', alert_stage = '', alert_due = NULL, "
             "event_count = 1, last_event_hash = '' WHERE alert <> 'none' OR event_count <> 1"
         )
+        # The parts' warnings of an earlier run (or none, after a bulk load): every waiting part
+        # back to its first warning moment, as the appeals migration 0019 sets it.
+        cur.execute(REARM_PARTS_SQL)
         cur.execute("VACUUM ANALYZE appeals_appeal")
         cur.execute("VACUUM ANALYZE appeals_appealevent")
+        cur.execute("VACUUM ANALYZE appeals_assistpart")
 
 
 PRIME_SQL = """
@@ -220,10 +294,10 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from kuaiban.appeals.models import Appeal, AppealEvent
+    from kuaiban.appeals.models import OPEN_STATUSES, PART_PENDING, Appeal, AppealEvent, AssistPart
     from kuaiban.org.demo import build_directory
     from kuaiban.supervision.models import Notification
-    from kuaiban.supervision.services.sweep import sweep
+    from kuaiban.supervision.services.sweep import part_notices, sweep
 
     call_command("migrate", verbosity=0)
     build_directory()
@@ -260,8 +334,12 @@ def main() -> int:
 
     appeal_services._event_hooks[:] = [timed_hook(h) for h in appeal_services._event_hooks]
 
+    def part_notes() -> int:
+        return Notification.objects.filter(key__startswith="part:").count()
+
     def timed(label: str, moment: dt.datetime) -> float:
         events, notices = AppealEvent.objects.count(), Notification.objects.count()
+        parts_before = part_notes()
         in_hooks[0] = 0.0
         per_hook.clear()
         started = time.monotonic()
@@ -273,6 +351,10 @@ def main() -> int:
             f"{result.cleared:>4,} cleared  {written:>6,} events "
             f"{Notification.objects.count() - notices:>6,} notifications  "
             f"({in_hooks[0]:.2f} s in {len(appeal_services._event_hooks)} after-commit hooks)"
+        )
+        print(
+            f"{'':<26} co-unit parts: {result.parts_warned:,} part warnings, "
+            f"{part_notes() - parts_before:,} of the notifications"
         )
         if in_hooks[0] >= 0.5:
             print("    hooks: " + ", ".join(f"{k} {v:.2f} s" for k, v in per_hook.items()))
@@ -287,6 +369,14 @@ def main() -> int:
 
     primed = prime(NOW - dt.timedelta(hours=1))
     print(f"alerts as of one hour before: {primed:,} appeals yellow or red")
+    # The parts' warnings are notifications only (keyed once per part, level and deadline): the
+    # ones the sweep had sent an hour before, by the sweep's own step, untimed.
+    parts_primed = part_notices(now=NOW - dt.timedelta(hours=1))
+    live = AssistPart.objects.filter(status__in=PART_PENDING, appeal__status__in=OPEN_STATUSES)
+    print(
+        f"co-unit parts: {AssistPart.objects.count():,} ({live.count():,} waiting or claimed on "
+        f"open appeals); {parts_primed:,} part warnings as of one hour before"
+    )
     first = timed("one sweep (an hour behind)", NOW)
     noop = timed("same sweep again (no-op)", NOW)
     minute = timed("one minute later", NOW + dt.timedelta(minutes=1))
