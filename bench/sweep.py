@@ -33,7 +33,8 @@ county whose sweeper has been down for an hour. Then it times:
 Each line also shows how much of the time went to the after-commit hooks that other apps
 register on every appeal event (webhooks, enterprise links, metrics), and below it the part
 warnings the sweep made and how many of the notifications were theirs. Before timing, the
-alerts, their events and the notifications of earlier runs are removed.
+alerts, their events and the notifications of earlier runs are removed, and every waiting part
+is armed again at its first warning moment (``warn_at``, as migration appeals 0019 backfills it).
 """
 
 from __future__ import annotations
