@@ -33,7 +33,8 @@ county whose sweeper has been down for an hour. Then it times:
 Each line also shows how much of the time went to the after-commit hooks that other apps
 register on every appeal event (webhooks, enterprise links, metrics), and below it the part
 warnings the sweep made and how many of the notifications were theirs. Before timing, the
-alerts, their events and the notifications of earlier runs are removed.
+alerts, their events and the notifications of earlier runs are removed, and every waiting part
+is armed again at its first warning moment (``warn_at``, as migration appeals 0019 backfills it).
 """
 
 from __future__ import annotations
@@ -214,6 +215,15 @@ def load(n: int, open_count: int) -> None:
         cur.execute("ANALYZE")
 
 
+REARM_PARTS_SQL = """
+UPDATE appeals_assistpart SET warned = '', warned_due = NULL, warn_at = CASE
+  WHEN status = 'summoned' THEN GREATEST(created_at + (report_due - created_at) * 0.75, report_due - interval '30 days')
+  WHEN status IN ('open', 'claimed') THEN GREATEST(created_at + (due - created_at) * 0.75, due - interval '30 days')
+  END
+WHERE warn_at IS NOT NULL OR warned <> '' OR status IN ('summoned', 'open', 'claimed')
+"""
+
+
 def reset() -> None:
     """Forget the alerts of an earlier run: markers, their events and the notifications."""
     from django.db import connection
@@ -232,8 +242,12 @@ def reset() -> None:
             "UPDATE appeals_appeal SET alert = 'none', alert_stage = '', alert_due = NULL, "
             "event_count = 1, last_event_hash = '' WHERE alert <> 'none' OR event_count <> 1"
         )
+        # The parts' warnings of an earlier run (or none, after a bulk load): every waiting part
+        # back to its first warning moment, as the appeals migration 0019 sets it.
+        cur.execute(REARM_PARTS_SQL)
         cur.execute("VACUUM ANALYZE appeals_appeal")
         cur.execute("VACUUM ANALYZE appeals_appealevent")
+        cur.execute("VACUUM ANALYZE appeals_assistpart")
 
 
 PRIME_SQL = """

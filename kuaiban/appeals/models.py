@@ -601,6 +601,14 @@ class PartStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class PartWarning(models.TextChoices):
+    """The last warning the sweep sent about a part's current deadline."""
+
+    NONE = "", _("Not warned")
+    YELLOW = "yellow", _("Due soon")
+    RED = "red", _("Overdue")
+
+
 # The parts the lead is still waiting for.
 PART_PENDING = frozenset({PartStatus.SUMMONED, PartStatus.OPEN, PartStatus.CLAIMED})
 
@@ -651,6 +659,14 @@ class AssistPart(models.Model):
         verbose_name=_("answered by"),
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # When the part's next warning is due (empty once none is left, or the part stopped
+    # waiting), what was last warned and for which deadline: kept by assist.part_arm wherever
+    # the status or a deadline is set, so the sweep selects only the parts it must warn.
+    warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    warned = models.CharField(
+        max_length=8, choices=PartWarning.choices, blank=True, default="", editable=False
+    )
+    warned_due = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering: ClassVar = ["appeal_id", "id"]
@@ -664,7 +680,8 @@ class AssistPart(models.Model):
             )
         ]
         indexes: ClassVar = [
-            models.Index(fields=["unit", "status", "due"], name="assistpart_unit_status_due")
+            models.Index(fields=["unit", "status", "due"], name="assistpart_unit_status_due"),
+            models.Index(fields=["status", "warn_at"], name="assistpart_status_warn_at"),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,8 @@ The package is split by responsibility; callers import from here, not from its m
 - ``dispatch``: dispatch, claim and return;
 - ``replies``: reply, answer, return visit, rework and close;
 - ``endings``: merge and invalidate;
-- ``assist``: the co-units' parts (协办): claim and answer;
+- ``assist``: the co-units' parts (协办): claim and answer, and ``part_arm``, which keeps the
+  moment of a part's next warning for the sweep;
 - ``escalation``: reporting an appeal up to an upper-level platform (上报).
 - ``petition``: a petition's own steps (信访): notice of acceptance, review and re-examination.
 - ``levels``: the three levels (区、乡、村): delegation down to a village or grid (下派);
@@ -23,7 +24,14 @@ The package is split by responsibility; callers import from here, not from its m
 - ``grid``: grid workers (网格员): the report from the field and 就地解决 (resolved on the spot).
 """
 
-from kuaiban.appeals.services.assist import appeal_assist, appeal_assist_claim
+from kuaiban.appeals.services.assist import (
+    PART_LOOKAHEAD,
+    PART_WARN_SHARE,
+    appeal_assist,
+    appeal_assist_claim,
+    part_arm,
+    part_deadline,
+)
 from kuaiban.appeals.services.attachments import appeal_attach
 from kuaiban.appeals.services.checks import (
     ADDRESS_MAX,
@@ -78,6 +86,8 @@ __all__ = [
     "JOINABLE",
     "MAX_RETURNS",
     "NAME_MAX",
+    "PART_LOOKAHEAD",
+    "PART_WARN_SHARE",
     "REASON_MAX",
     "TEXT_MAX",
     "TITLE_MAX",
@@ -117,6 +127,8 @@ __all__ = [
     "hooks_paused",
     "number_for",
     "on_event",
+    "part_arm",
+    "part_deadline",
     "record_event",
     "validate_input",
 ]

@@ -24,6 +24,7 @@ from kuaiban.appeals.models import (
     AssistPart,
     AttachmentStage,
     PartStatus,
+    PartWarning,
     ReplyResult,
 )
 from kuaiban.appeals.services import attachments
@@ -34,6 +35,43 @@ from kuaiban.core.errors import Conflict
 from kuaiban.core.uploads import Upload
 from kuaiban.deadlines import services as deadlines
 from kuaiban.org.models import Unit, User
+
+# A part (or a whistled department's report) is "due soon" once three quarters of its time have
+# passed, and overdue at its deadline; its warnings look this far ahead at most. The sweep sends
+# them (kuaiban.supervision.services.sweep.part_notices) off ``warn_at``, set here only.
+PART_WARN_SHARE = 0.75
+PART_LOOKAHEAD = dt.timedelta(days=30)
+
+
+def part_deadline(part: AssistPart) -> tuple[str, dt.datetime]:
+    """The clock the part runs on now: its report (报到) while summoned, else its own part."""
+    if part.status == PartStatus.SUMMONED and part.report_due is not None:
+        return "report", part.report_due
+    return "assist", part.due
+
+
+def part_arm(part: AssistPart) -> AssistPart:
+    """Set ``warn_at``, the moment the part's next warning is due (unsaved): three quarters
+    through its current deadline (no earlier than ``PART_LOOKAHEAD`` before it) until the
+    due-soon warning was sent, then the deadline itself until the overdue one was, then none.
+    A new deadline (or the report's clock giving way to the part's) forgets what was warned
+    for the old one. Call it wherever a part's status, ``due`` or ``report_due`` is set."""
+    if part.status not in PART_PENDING or (
+        part.status == PartStatus.SUMMONED and part.report_due is None
+    ):
+        part.warn_at = None
+        return part
+    _stage, due = part_deadline(part)
+    if part.warned_due != due:
+        part.warned, part.warned_due = PartWarning.NONE, None
+    if part.warned == PartWarning.NONE:
+        soon = part.created_at + (due - part.created_at) * PART_WARN_SHARE
+        part.warn_at = max(soon, due - PART_LOOKAHEAD)
+    elif part.warned == PartWarning.YELLOW:
+        part.warn_at = due
+    else:
+        part.warn_at = None
+    return part
 
 
 def parts_open(appeal: Appeal, units: Sequence[Unit], *, now: dt.datetime) -> list[AssistPart]:
@@ -50,7 +88,7 @@ def parts_open(appeal: Appeal, units: Sequence[Unit], *, now: dt.datetime) -> li
         urgency=appeal.urgency,
     )
     return AssistPart.objects.bulk_create(
-        AssistPart(appeal=appeal, unit=u, created_at=now, due=due) for u in units
+        part_arm(AssistPart(appeal=appeal, unit=u, created_at=now, due=due)) for u in units
     )
 
 
@@ -58,7 +96,7 @@ def parts_withdraw(appeal: Appeal) -> list[str]:
     """Withdraw the live parts (a return undid their dispatch); the units' codes."""
     live = appeal.parts.exclude(status=PartStatus.WITHDRAWN)
     codes = list(live.values_list("unit__code", flat=True))
-    live.update(status=PartStatus.WITHDRAWN)
+    live.update(status=PartStatus.WITHDRAWN, warn_at=None)  # part_arm of a withdrawn part
     return codes
 
 
@@ -85,6 +123,7 @@ def _claim(part: AssistPart, actor: User, now: dt.datetime) -> None:
     part.status = PartStatus.CLAIMED
     part.claimed_by = actor
     part.claimed_at = now
+    part_arm(part)
 
 
 @transaction.atomic
@@ -139,6 +178,7 @@ def appeal_assist(
     part.result = result
     part.answered_by = actor
     part.answered_at = now
+    part_arm(part)
     part.save()
     event = record_event(
         appeal,

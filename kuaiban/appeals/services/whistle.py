@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from kuaiban.appeals import policy
 from kuaiban.appeals.models import Action, Appeal, AssistPart, PartStatus
+from kuaiban.appeals.services.assist import part_arm
 from kuaiban.appeals.services.checks import REASON_MAX, _guard, _locked, _text, _unit
 from kuaiban.appeals.services.events import record_event
 from kuaiban.core import clock
@@ -72,13 +73,15 @@ def appeal_whistle(*, actor: User, number: str, units: Sequence[str], note: str 
     due = deadlines.assist_due(reply_due=appeal.reply_due, start=now)
     report_due = deadlines.report_due(start=now)
     AssistPart.objects.bulk_create(
-        AssistPart(
-            appeal=appeal,
-            unit=u,
-            status=PartStatus.SUMMONED,
-            created_at=now,
-            due=due,
-            report_due=report_due,
+        part_arm(
+            AssistPart(
+                appeal=appeal,
+                unit=u,
+                status=PartStatus.SUMMONED,
+                created_at=now,
+                due=due,
+                report_due=report_due,
+            )
         )
         for u in departments
     )
@@ -122,7 +125,10 @@ def appeal_report(*, actor: User, number: str) -> Appeal:
     part.status = PartStatus.OPEN
     part.reported_by = actor
     part.reported_at = now
-    part.save(update_fields=["status", "reported_by", "reported_at"])
+    part_arm(part)  # the report's clock gives way to the part's
+    part.save(
+        update_fields=["status", "reported_by", "reported_at", "warn_at", "warned", "warned_due"]
+    )
     record_event(
         appeal,
         actor=actor,

@@ -29,13 +29,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from kuaiban.appeals import audit
-from kuaiban.appeals.models import OPEN_STATUSES, Alert, Appeal, AssistPart, PartStatus, Status
-from kuaiban.appeals.services import MAX_RETURNS, record_event
+from kuaiban.appeals.models import (
+    OPEN_STATUSES,
+    PART_PENDING,
+    Alert,
+    Appeal,
+    AssistPart,
+    PartWarning,
+    Status,
+)
+from kuaiban.appeals.services import MAX_RETURNS, part_arm, part_deadline, record_event
 from kuaiban.core import clock
 from kuaiban.deadlines import alerts
 from kuaiban.deadlines import services as deadlines
@@ -262,46 +269,38 @@ def arbitration_notices(*, now: dt.datetime) -> int:
     return len(fresh)
 
 
-# A co-unit's part (or a whistled department's report) is "due soon" once three quarters of its
-# time have passed; its warnings look this far ahead at most.
-PART_WARN_SHARE = 0.75
-PART_LOOKAHEAD = dt.timedelta(days=30)
-
-
-def _part_deadline(part: AssistPart) -> tuple[str, dt.datetime]:
-    if part.status == PartStatus.SUMMONED and part.report_due is not None:
-        return "report", part.report_due
-    return "assist", part.due
-
-
 def part_notices(*, now: dt.datetime) -> int:
     """Warn a co-unit's handlers once when its part (协办) or its report (报到, after a whistle)
     is due soon, and again, with the supervisors, once it is overdue. Notifications only: the
-    part's clock is the part's, and the appeal's own alert stays the lead's."""
-    live = AssistPart.objects.filter(
-        status__in=(PartStatus.SUMMONED, PartStatus.OPEN, PartStatus.CLAIMED),
-        appeal__status__in=OPEN_STATUSES,
-    )
-    near = live.filter(
-        Q(status=PartStatus.SUMMONED, report_due__lte=now + PART_LOOKAHEAD)
-        | Q(status__in=(PartStatus.OPEN, PartStatus.CLAIMED), due__lte=now + PART_LOOKAHEAD)
-    ).select_related("appeal", "unit")
-    keyed: dict[str, tuple[AssistPart, Notification.Kind, str, dt.datetime]] = {}
-    for part in near:
-        stage, due = _part_deadline(part)
-        warn_at = part.created_at + (due - part.created_at) * PART_WARN_SHARE
-        if now < warn_at:
-            continue
-        kind = Notification.Kind.ALERT_RED if due <= now else Notification.Kind.ALERT_YELLOW
-        keyed[f"part:{kind}:{part.pk}:{stage}:{due.isoformat()}"] = (part, kind, stage, due)
-    fresh = sorted(
-        key
-        for kind in (Notification.Kind.ALERT_YELLOW, Notification.Kind.ALERT_RED)
-        for key in _new_keys(kind, [k for k, v in keyed.items() if v[1] == kind])
-    )
-    if not fresh:
-        return 0
+    part's clock is the part's, and the appeal's own alert stays the lead's.
+
+    One indexed query picks the parts whose next warning is due (``warn_at``, kept by
+    ``part_arm``); nothing to do costs that query alone, however many parts are live. The
+    parts are locked (a part another sweeper holds is left to it), warned and re-armed in one
+    transaction. The notification keys are checked as well, so a warning sent before the parts
+    stored what they were warned of is not sent again."""
     with transaction.atomic():
+        parts = list(
+            AssistPart.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("appeal")
+            .filter(status__in=PART_PENDING, warn_at__lte=now, appeal__status__in=OPEN_STATUSES)
+            .order_by("pk")
+        )
+        if not parts:
+            return 0
+        keyed: dict[str, tuple[AssistPart, Notification.Kind, str, dt.datetime]] = {}
+        for part in parts:
+            stage, due = part_deadline(part)
+            kind = Notification.Kind.ALERT_RED if due <= now else Notification.Kind.ALERT_YELLOW
+            keyed[f"part:{kind}:{part.pk}:{stage}:{due.isoformat()}"] = (part, kind, stage, due)
+            part.warned = PartWarning.RED if due <= now else PartWarning.YELLOW
+            part.warned_due = due
+            part_arm(part)
+        fresh = sorted(
+            key
+            for kind in (Notification.Kind.ALERT_YELLOW, Notification.Kind.ALERT_RED)
+            for key in _new_keys(kind, [k for k, v in keyed.items() if v[1] == kind])
+        )
         rows: list[Notification] = []
         for key in fresh:
             part, level, stage, due = keyed[key]
@@ -318,6 +317,7 @@ def part_notices(*, now: dt.datetime) -> int:
                 now=now,
             )
         notify.save(rows, mail=False)
+        AssistPart.objects.bulk_update(parts, ["warned", "warned_due", "warn_at"], batch_size=500)
     return len(fresh)
 
 
