@@ -56,3 +56,8 @@ def progress(job: str) -> Progress | None:
     if not isinstance(found, tuple) or len(found) != 2:
         return None
     return Progress(int(found[0]), int(found[1]))
+
+
+def forget(job: str) -> None:
+    """Drop ``job``'s progress (it ended, or failed: nothing should show it as running)."""
+    caches["progress"].delete(_key(job))

@@ -18,7 +18,7 @@ from django.db import transaction
 from django_tasks import task
 
 from kuaiban.appeals.demo import make_appeals
-from kuaiban.core.jobs import Reporter
+from kuaiban.core.jobs import Reporter, forget
 from kuaiban.notify.hooks import silenced as sms_silenced
 from kuaiban.org.demo import Directory, build_directory
 
@@ -76,11 +76,14 @@ def load_rest(
 @task()
 def load_ledger(appeals: int, seed: int) -> int:
     """The background half of ``kuaiban demo --background``: run by ``kuaiban db_worker``."""
-    return load_rest(
-        build_directory(),  # the directory is there already: this only looks it up
-        appeals=appeals,
-        seed=seed,
-        say=lambda _line: None,
-        progress=Reporter(PROGRESS_JOB),
-        atomic=False,
-    )
+    try:
+        return load_rest(
+            build_directory(),  # the directory is there already: this only looks it up
+            appeals=appeals,
+            seed=seed,
+            say=lambda _line: None,
+            progress=Reporter(PROGRESS_JOB),
+            atomic=False,
+        )
+    finally:  # done or failed (the task's result keeps the error): the banner goes
+        forget(PROGRESS_JOB)
