@@ -34,9 +34,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kb_forecast")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kuaiban.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# After the defaults above: bench.dashboard sets its own database as the default.
+from bench.dashboard import ensure_database, p95, timed  # noqa: E402
 
 TODAY = dt.date(2026, 10, 20)
 MONTH = dt.date(2026, 11, 1)
@@ -86,15 +90,6 @@ FROM appeals_appeal a JOIN b_villages v ON v.id = a.region_id JOIN b_cats c ON c
 """
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _extra(model: Any, sql: str, table: str) -> tuple[str, str, dict[str, Any]]:
     """Not-null columns this script does not fill (added by later migrations): their defaults."""
     from django.db import connection
@@ -134,20 +129,6 @@ def load(n: int) -> None:
             )
             cur.execute(sql, values)
         cur.execute("ANALYZE")
-
-
-def timed(fn: Any, runs: int) -> list[float]:
-    fn()  # warm-up
-    out = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20, method="inclusive")[18]
 
 
 def main() -> int:
