@@ -51,7 +51,7 @@ def test_the_ledger_loads_in_the_background_with_a_banner_meanwhile(no_progress:
     numbers = sorted(int(n[-6:]) for n in Appeal.objects.values_list("number", flat=True))
     assert numbers[:40] == list(range(numbers[0], numbers[0] + 40)) and len(numbers) > 40
     statuses = set(Appeal.objects.values_list("status", flat=True))
-    assert {Status.CLOSED, Status.DISPATCHED} <= statuses
+    assert Status.CLOSED in statuses and len(statuses) >= 3
     assert not ModelVersion.objects.exists()
     page = c.get("/appeals/").content.decode()
     assert 'data-testid="demo-loading"' not in page
