@@ -8,7 +8,7 @@ month of a million-appeal ledger is read from one narrow table instead of eight 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,7 +49,29 @@ def _band(label: StrOrPromise, default: int) -> models.DecimalField:
     )
 
 
-class ScoreScheme(models.Model):
+class _Scheme(models.Model):
+    """What the two scoring schemes share: weights that must not all be zero, four star bands
+    falling from five stars to two, and one row (or the defaults) in force."""
+
+    WEIGHTS: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        if sum(getattr(self, name) for name in self.WEIGHTS) <= 0:
+            raise ValidationError(_("At least one weight must be above zero."))
+        bands = [getattr(self, f"star{n}_min") for n in (5, 4, 3, 2)]
+        if bands != sorted(bands, reverse=True):
+            raise ValidationError(_("Star bands must fall from five stars to two."))
+
+    @classmethod
+    def current(cls) -> Self:
+        scheme = cls._default_manager.order_by("pk").first()
+        return scheme if scheme is not None else cls()
+
+
+class ScoreScheme(_Scheme):
     """The composite score's weights and star bands, set by an administrator (one row)."""
 
     response_metric = models.CharField(
@@ -75,18 +97,7 @@ class ScoreScheme(models.Model):
     def __str__(self) -> str:
         return str(_("Scoring scheme"))
 
-    def clean(self) -> None:
-        total = self.response_weight + self.resolution_weight + self.satisfaction_weight
-        if total <= 0:
-            raise ValidationError(_("At least one weight must be above zero."))
-        bands = [self.star5_min, self.star4_min, self.star3_min, self.star2_min]
-        if bands != sorted(bands, reverse=True):
-            raise ValidationError(_("Star bands must fall from five stars to two."))
-
-    @classmethod
-    def current(cls) -> ScoreScheme:
-        scheme = cls.objects.order_by("pk").first()
-        return scheme if scheme is not None else cls()
+    WEIGHTS = ("response_weight", "resolution_weight", "satisfaction_weight")
 
 
 class Scoring(models.TextChoices):
@@ -133,7 +144,7 @@ class Tier(models.Model):
         return self.name
 
 
-class VillageScheme(models.Model):
+class VillageScheme(_Scheme):
     """The village score's weights and its five star bands (星级村), set by an administrator."""
 
     closure_weight = _weight(_("closure weight (%)"), 20)
@@ -154,24 +165,13 @@ class VillageScheme(models.Model):
     def __str__(self) -> str:
         return str(_("Village scoring scheme"))
 
-    def clean(self) -> None:
-        total = (
-            self.closure_weight
-            + self.on_time_weight
-            + self.satisfaction_weight
-            + self.authenticity_weight
-            + self.on_spot_weight
-        )
-        if total <= 0:
-            raise ValidationError(_("At least one weight must be above zero."))
-        bands = [self.star5_min, self.star4_min, self.star3_min, self.star2_min]
-        if bands != sorted(bands, reverse=True):
-            raise ValidationError(_("Star bands must fall from five stars to two."))
-
-    @classmethod
-    def current(cls) -> VillageScheme:
-        scheme = cls.objects.order_by("pk").first()
-        return scheme if scheme is not None else cls()
+    WEIGHTS = (
+        "closure_weight",
+        "on_time_weight",
+        "satisfaction_weight",
+        "authenticity_weight",
+        "on_spot_weight",
+    )
 
 
 class AppealFact(models.Model):
