@@ -34,6 +34,7 @@ from kuaiban.appeals.models import (
     TERMINAL_STATUSES,
     Alert,
     Appeal,
+    AppealEvent,
     AssistPart,
     Channel,
     Kind,
@@ -51,6 +52,20 @@ def visible_appeals(user: User) -> QuerySet[Appeal]:
     if q is None:
         return Appeal.objects.none()
     return Appeal.objects.filter(q)
+
+
+def name_event_units(events: list[AppealEvent]) -> list[AppealEvent]:
+    """Give each event ``unit_name``: the name of the unit its payload names (dispatch,
+    delegate, assist, return …), its code where no such unit exists, "" for none; one query."""
+
+    def code(e: AppealEvent) -> str:
+        return str(e.payload.get("unit") or "") if isinstance(e.payload, dict) else ""
+
+    codes = {code(e) for e in events} - {""}
+    names: dict[str, str] = dict(Unit.objects.filter(code__in=codes).values_list("code", "name"))
+    for event in events:
+        event.unit_name = names.get(code(event), code(event))  # type: ignore[attr-defined]
+    return events
 
 
 def appeal_get(*, user: User, number: str) -> Appeal:

@@ -295,16 +295,10 @@ def _timeline(appeal: Appeal) -> list[AppealEvent]:
     for row in appeal.attachments.all():
         files.setdefault(row.event_id, []).append(row)
     events = list(appeal.events.select_related("actor").order_by("seq"))
-    codes = {e.payload.get("unit") for e in events if isinstance(e.payload, dict)}
-    names: dict[str, str] = dict(
-        Unit.objects.filter(code__in=codes - {None}).values_list("code", "name")
-    )
     for event in events:
         event.files = files.get(event.pk, [])  # type: ignore[attr-defined]
-        # The unit an event names (dispatch, delegate, assist …), by its name, not its code.
-        unit = str(event.payload.get("unit") or "") if isinstance(event.payload, dict) else ""
-        event.unit_name = names.get(unit, unit)  # type: ignore[attr-defined]
-    return events
+    # The unit an event names (dispatch, delegate, assist …), by its name, not its code.
+    return selectors.name_event_units(events)
 
 
 def _detail_context(user: User, appeal: Appeal) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from kuaiban.appeals.models import Appeal, AppealEvent, Status
+from kuaiban.appeals.selectors import name_event_units
 from kuaiban.appeals.services import MAX_RETURNS
 from kuaiban.core.errors import FieldError, NotFound, ValidationFailed
 from kuaiban.core.validation import check_id
-from kuaiban.org.models import Role, Unit, User
+from kuaiban.org.models import Role, User
 from kuaiban.supervision.models import (
     Extension,
     Notification,
@@ -63,14 +64,10 @@ def return_history(appeals: list[Appeal]) -> dict[int, list[AppealEvent]]:
     """Each appeal's return events (reason, and ``unit_name``: the unit that returned it), oldest
     first."""
     out: dict[int, list[AppealEvent]] = {a.pk: [] for a in appeals}
-    events = list(
-        AppealEvent.objects.filter(appeal_id__in=out, action="return").order_by("appeal_id", "seq")
+    events = AppealEvent.objects.filter(appeal_id__in=out, action="return").order_by(
+        "appeal_id", "seq"
     )
-    codes = {e.payload.get("unit") for e in events}
-    names = dict(Unit.objects.filter(code__in=codes - {None}).values_list("code", "name"))
-    for event in events:
-        unit = event.payload.get("unit")
-        event.unit_name = names.get(unit, unit or "")  # type: ignore[attr-defined]
+    for event in name_event_units(list(events)):
         out[event.appeal_id].append(event)
     return out
 
