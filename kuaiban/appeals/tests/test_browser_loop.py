@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from kuaiban.appeals.models import Appeal, Status
 from kuaiban.org.demo import Directory
@@ -194,9 +195,7 @@ def test_whole_loop_through_the_browser(people: Any, county: Directory, make_app
     assert page.locator("#rows").get_by_role("link", name=other.number).is_visible()
     page.evaluate("window.notReloaded = true")
     page.fill("input[name=q]", "电梯 噪音")
-    page.wait_for_function(
-        "n => !document.querySelector('#rows').innerText.includes(n)", arg=other.number
-    )
+    expect(page.locator("#rows")).not_to_contain_text(other.number)
     assert page.locator("#rows tbody tr").count() == 1
     assert number in page.locator("#rows").inner_text()
     assert page.evaluate("window.notReloaded") is True  # swapped in place by htmx

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from kuaiban.appeals.models import Appeal
 from kuaiban.enterprise import services
@@ -177,9 +178,7 @@ def test_breakfast_meeting_through_the_browser(people: Any, county: Directory) -
     problem.locator("[name=problem-content]").fill(POWER)
     problem.locator("[name=problem-unit]").select_option("jfj")
     problem.locator("button[type=submit]").click()
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=problems] tr[data-number]').length === 2"
-    )
+    expect(page.locator("[data-testid=problems] tr[data-number]")).to_have_count(2)
     office.shot("06-office-attendance-and-problems")
     first, second = Appeal.objects.order_by("id")
     assert (first.channel, second.channel) == ("breakfast", "breakfast")

@@ -36,9 +36,7 @@ def test_leader_reads_the_overview_and_drills_down(
     login(page, live_server.url, "leader")
     page.goto(f"{live_server.url}/metrics/?from=2026-06-01&to=2026-06-30")
     # Every figure is drawn by plotly.js (served from the installed package, offline).
-    page.wait_for_function(
-        "document.querySelectorAll('[data-figure] svg.main-svg').length >= 6", timeout=20000
-    )
+    page.locator("[data-figure] svg.main-svg").nth(5).wait_for(timeout=20000)
     assert page.locator("[data-figure] .js-plotly-plot, [data-figure].js-plotly-plot").count() >= 6
     assert page.locator("[data-figure] g.trace.bars path, [data-figure] g.slice path").count() > 0
     assert page.inner_text("h1").startswith("一图全览")
@@ -69,9 +67,7 @@ def test_leader_reads_the_overview_and_drills_down(
     p = phone.new_page()
     login(p, live_server.url, "leader")
     p.goto(f"{live_server.url}/metrics/?from=2026-06-01&to=2026-06-30")
-    p.wait_for_function(
-        "document.querySelectorAll('[data-figure] svg.main-svg').length >= 6", timeout=20000
-    )
+    p.locator("[data-figure] svg.main-svg").nth(5).wait_for(timeout=20000)
     p.screenshot(path=str(artifacts / "metrics-dashboard-phone.png"), full_page=True)
     p.goto(f"{live_server.url}/metrics/rankings/?month=2026-06")
     assert "城关镇" in p.inner_text("[data-testid=tier-township]")

@@ -141,8 +141,10 @@ def test_submit_track_and_rate_on_a_phone(
 
         page.reload()  # the tracking page now shows the reply and the unit's "after" photo
         page.wait_for_selector("[data-testid=public-photos] img")
-        loaded = "document.querySelector('[data-testid=public-photos] img').naturalWidth"
-        page.wait_for_function(f"{loaded} > 0")
+        # decode() waits for the bytes, rejects a broken image; no string eval (the CSP forbids it)
+        photo_img = page.locator("[data-testid=public-photos] img").first
+        photo_img.evaluate("img => img.decode()")
+        assert photo_img.evaluate("img => img.naturalWidth") > 0
         no_sideways_scroll(page)
         page.screenshot(path=str(shots / "3-after-photo.png"), full_page=True)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from kuaiban.appeals.models import Appeal
 from kuaiban.core import clock
@@ -94,10 +95,7 @@ def test_extension_notice_order_and_bulletin_on_a_phone(
     assert late.number in supervisor.locator("[data-testid=notifications]").inner_text()
     before = notices.count()
     first.locator("button").click()
-    supervisor.wait_for_function(
-        "n => document.querySelectorAll('[data-testid=notifications] li.unread').length < n",
-        arg=before,
-    )
+    expect(notices).to_have_count(before - 1)
     supervisor.shot("03-supervisor-notifications")
 
     supervisor.goto(f"{supervisor.base}/appeals/{late.number}/")

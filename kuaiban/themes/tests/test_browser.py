@@ -57,7 +57,7 @@ def test_the_theme_page_with_its_chart(
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{live_server.url}/themes/{theme.pk}/")
-    page.wait_for_function("document.querySelector('[data-figure] svg.main-svg')", timeout=20000)
+    page.locator("[data-figure] svg.main-svg").first.wait_for(timeout=20000)
     # Six monthly bars, the baseline and the target lines.
     assert page.locator("[data-figure] g.trace.bars g.point").count() == 6
     assert page.locator("[data-figure] g.trace.scatter").count() == 2
@@ -74,7 +74,7 @@ def test_the_theme_page_with_its_chart(
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
     page.goto(f"{live_server.url}/themes/desk/{theme.pk}/")
-    page.wait_for_function("document.querySelector('[data-figure] svg.main-svg')", timeout=20000)
+    page.locator("[data-figure] svg.main-svg").first.wait_for(timeout=20000)
     assert _overflow(page) <= 0
     page.screenshot(path=str(artifacts / f"theme-desk-{name}.png"), full_page=True)
     context.close()
