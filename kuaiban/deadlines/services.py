@@ -218,13 +218,17 @@ def assist_due(
     """When a co-unit's part (协办) is due: the end of the working day ``assist_lead`` working
     days (from the limits table, 1 as shipped) before the lead's reply deadline. A reply
     deadline too close for that (an emergency's few hours, or one due on the dispatch day) is
-    shared as it is; without one, the matching reply limit from ``start``."""
+    shared as it is; without one, the matching reply limit from ``start``.
+
+    The margin is kept only when it ends on a later day than ``start``: an emergency dispatched at
+    17:25 on a Friday, due at 09:25 on Monday, would otherwise give its co-units five minutes."""
     cal = work_calendar()
     if reply_due is None:
         reply_due = _limits(channel, kind, urgency).reply.apply(cal, start)
     lead = assist_lead(channel=channel, kind=kind, urgency=urgency)
     due = cal.sub_working_days(reply_due, lead) if lead else reply_due
-    return due if start < due < reply_due else reply_due
+    later_day = due.astimezone(cal.tz).date() > start.astimezone(cal.tz).date()
+    return due if later_day and due < reply_due else reply_due
 
 
 def report_due(*, start: dt.datetime) -> dt.datetime:

@@ -213,3 +213,36 @@ def test_an_empty_table_means_the_shipped_defaults(make_appeal: Any) -> None:
     assert appeal.reply_due == at(11, 30, 17, 30)
     deadlines.ensure_defaults()
     assert TimeLimit.objects.count() == len(SHIPPED) == 9
+
+
+def dispatch_with_co_unit(make_appeal: Any, when: dt.datetime, **fields: Any) -> Any:
+    with clock.frozen(when):
+        appeal = make_appeal(**fields)
+        return services.appeal_dispatch(
+            actor=user("operator"), number=appeal.number, unit="zjj", co_units=["cgj"]
+        )
+
+
+def test_a_co_unit_s_part_is_due_a_working_day_before_the_reply(make_appeal: Any) -> None:
+    appeal = dispatch_with_co_unit(make_appeal, MONDAY)
+    part = appeal.parts.get()
+    assert appeal.reply_due.astimezone(SHANGHAI).date() == dt.date(2026, 12, 7)  # a Monday
+    assert part.due == at(12, 4, 17, 30)  # the Friday before, at the end of work
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        at(11, 27, 17, 25),  # Friday, five minutes before the end of work: due Monday 09:25
+        at(11, 23, 9, 0),  # Monday morning: due the same day at 11:00
+    ],
+)
+def test_an_emergency_s_co_unit_shares_the_reply_deadline_whatever_the_hour(
+    make_appeal: Any, when: dt.datetime
+) -> None:
+    """A working day before an emergency's reply lies before (or minutes after) the dispatch:
+    the part shares the lead's deadline rather than getting the last minutes of the day."""
+    appeal = dispatch_with_co_unit(make_appeal, when, urgency="emergency")
+    part = appeal.parts.get()
+    assert part.due == appeal.reply_due
+    assert part.due > when
