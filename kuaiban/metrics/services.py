@@ -476,12 +476,16 @@ def _rank(scores: dict[int, float | None]) -> dict[int, int | None]:
     return ranks
 
 
-def _unit_figures(scope: Scope, scheme: ScoreScheme) -> dict[int, dict[str, Any]]:
+def _unit_counts(scope: Scope) -> dict[int, Counts]:
     facts.catch_up()
     rows = (
         fact_rows(scope).filter(unit__isnull=False).values("unit_id").annotate(**_sums(clock.now()))
     )
-    return {r["unit_id"]: figures(Counts.of(r), scheme) for r in rows}
+    return {r["unit_id"]: Counts.of(r) for r in rows}
+
+
+def _unit_figures(scope: Scope, scheme: ScoreScheme) -> dict[int, dict[str, Any]]:
+    return {pk: figures(c, scheme) for pk, c in _unit_counts(scope).items()}
 
 
 # The kinds of unit the overview's bar charts group by (the rankings use the Tier rows).
@@ -624,6 +628,78 @@ def village_counts(scope: Scope, units: Sequence[Unit]) -> dict[int, Counts]:
     return {pk: c for pk, c in out.items() if any(getattr(c, f.name) for f in fields(Counts))}
 
 
+def _sum_columns(alias: str) -> str:
+    """The SQL sums of every counter of :class:`Counts` over rows ``alias``; two placeholders
+    (now, now) for the counters compared with a deadline."""
+    names = [f.name for f in fields(Counts) if f.name not in COMPUTED]
+    return ", ".join(
+        [
+            *(f"SUM({alias}.{n}) AS {n}" for n in names),
+            f"SUM(CASE WHEN {alias}.reply_due_open < %s THEN 1 ELSE 0 END) AS due_passed_unreplied",
+            f"SUM(CASE WHEN {alias}.part_due_open < %s THEN 1 ELSE 0 END) "
+            "AS parts_due_passed_unanswered",
+        ]
+    )
+
+
+def unit_and_village_counts(
+    scope: Scope, units: Sequence[Unit]
+) -> tuple[dict[int, Counts], dict[int, Counts]]:
+    """Every unit's counts (as ``_unit_figures`` sums them) and the village counts of ``units``
+    (as :func:`village_counts`), from one scan of the period's fact rows on PostgreSQL.
+
+    Each lead, non-confidential row also carries ``v``, the village whose region it arose in
+    (a join with the region → village map). ``GROUPING SETS ((unit, ln, same), (v))`` then sums
+    per unit — split by lead/non-confidential and by led-by-its-own-village — and per village
+    of arising. A village's count is what arose in it plus what it led elsewhere. Elsewhere:
+    the unit query and :func:`village_counts`, four queries."""
+    if connection.vendor != "postgresql":
+        return _unit_counts(scope), village_counts(scope, units)
+    facts.catch_up()
+    of_region = _village_of_region(units)
+    inner, params = fact_rows(scope).query.sql_with_params()
+    ln = "(f.lead AND f.kind <> %s)"
+    sql = (
+        "SELECT x.unit_id, x.ln, x.same, x.v, GROUPING(x.v) AS by_unit, "
+        f"{_sum_columns('x')} FROM ("
+        f"SELECT f.*, {ln} AS ln, CASE WHEN {ln} THEN rv.village_id END AS v, "
+        f"COALESCE({ln} AND f.unit_id = rv.village_id, false) AS same "
+        f"FROM ({inner}) f LEFT JOIN unnest(%s::bigint[], %s::bigint[]) "
+        "AS rv(region_id, village_id) ON rv.region_id = f.region_id"
+        ") x GROUP BY GROUPING SETS ((x.unit_id, x.ln, x.same), (x.v))"
+    )
+    now = clock.now()
+    args = [
+        now,
+        now,
+        "report",
+        "report",
+        "report",
+        *params,
+        list(of_region),
+        list(of_region.values()),
+    ]
+    with connection.cursor() as cur:
+        cur.execute(sql, args)
+        head = [c[0] for c in cur.description]
+        rows: list[dict[str, Any]] = [dict(zip(head, r, strict=True)) for r in cur.fetchall()]
+    village_pks = {u.pk for u in units}
+    per_unit: dict[int, Counts] = {}
+    village: dict[int, Counts] = {}
+    for row in rows:
+        counts = Counts.of(row)
+        if row["by_unit"] == 1:  # grouped by unit
+            pk = row["unit_id"]
+            if pk is None:
+                continue
+            per_unit[pk] = _add(per_unit.get(pk, Counts()), counts)
+            if row["ln"] and not row["same"] and pk in village_pks:
+                village[pk] = _add(village.get(pk, Counts()), counts)
+        elif row["v"] is not None:  # grouped by the village of arising
+            village[row["v"]] = _add(village.get(row["v"], Counts()), counts)
+    return per_unit, village
+
+
 # ----- rankings ----------------------------------------------------------------------------------
 
 
@@ -653,17 +729,33 @@ def _ranked_rows(
 
 
 class _Figures:
-    """The figures of every unit for one period, computed once per kind of scoring."""
+    """The figures of every unit for one period, computed once per kind of scoring (and, on
+    PostgreSQL, the unit figures and the first village tier's from one scan)."""
 
     def __init__(self, period: Period, scheme: ScoreScheme, vs: VillageScheme) -> None:
         self.scope = Scope(period.start, period.end)
         self.scheme, self.vs = scheme, vs
         self._units: dict[int, dict[str, Any]] | None = None
+        self._villages: dict[tuple[int, ...], dict[int, dict[str, Any]]] = {}
+
+    def _village(self, units: list[Unit]) -> dict[int, dict[str, Any]]:
+        key = tuple(u.pk for u in units)
+        if key not in self._villages:
+            if self._units is None:
+                per_unit, counts = unit_and_village_counts(self.scope, units)
+                self._units = {pk: figures(c, self.scheme) for pk, c in per_unit.items()}
+            else:
+                counts = village_counts(self.scope, units)
+            self._villages[key] = {
+                pk: village_figures(c, self.scheme, self.vs)
+                for pk, c in counts.items()
+                if any(getattr(c, f.name) for f in fields(Counts))
+            }
+        return self._villages[key]
 
     def of(self, tier: Tier, units: list[Unit]) -> dict[int, dict[str, Any]]:
         if tier.scoring == Scoring.VILLAGE:
-            counts = village_counts(self.scope, units)
-            return {pk: village_figures(c, self.scheme, self.vs) for pk, c in counts.items()}
+            return self._village(units)
         if self._units is None:
             self._units = _unit_figures(self.scope, self.scheme)
         return self._units
@@ -677,9 +769,13 @@ def rankings(when: dt.date | Period, tier: str | None = None) -> dict[str, Any]:
     tiers = assessment_tiers(tier)
     scheme, vs = ScoreScheme.current(), VillageScheme.current()
     now, then = _Figures(period, scheme, vs), _Figures(period.previous(), scheme, vs)
+    members = [(t, tier_units(t)) for t in tiers]
+    first = next(((t, u) for t, u in members if u and t.scoring == Scoring.VILLAGE), None)
+    if first is not None:  # first: the one scan that also gives every unit's figures
+        now.of(*first)
+        then.of(*first)
     out = []
-    for t in tiers:
-        units = tier_units(t)
+    for t, units in members:
         if not units and tier is None:
             continue
         village = t.scoring == Scoring.VILLAGE

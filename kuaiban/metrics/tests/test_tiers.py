@@ -17,7 +17,18 @@ from kuaiban.core import clock
 from kuaiban.core.errors import ValidationFailed
 from kuaiban.metrics import periods, services
 from kuaiban.metrics.models import Scoring, Tier, VillageScheme
-from kuaiban.metrics.tests.ledger import NOW, Book, at, build, close, rated, register, step, visit
+from kuaiban.metrics.tests.ledger import (
+    NOW,
+    Book,
+    at,
+    build,
+    close,
+    dispatch,
+    rated,
+    register,
+    step,
+    visit,
+)
 from kuaiban.org.demo import Directory
 from kuaiban.org.models import Role, Unit, User
 
@@ -356,3 +367,30 @@ def test_public_page_lists_only_village_tier_members(book: Book) -> None:
     Tier.objects.filter(scoring=Scoring.VILLAGE).update(active=False)
     assert "南关社区" not in page(None, "/stars/").content.decode()
     assert Unit.objects.filter(kind=Unit.Kind.VILLAGE).count() == 23
+
+
+def test_a_village_counts_what_it_led_and_what_arose_in_it_once_each(book: Book) -> None:
+    d = book.d
+    north, west = village_code(d, 1), village_code(d, 2)
+    zjj_before = ranked(Q3, "department")["zjj"].figures["received"]
+    with clock.frozen(NOW):
+        at_home = register(d, at("2026-07-02"), region=d.villages[1].code)
+        next_door = register(d, at("2026-07-02", "10:00"), region=d.villages[2].code)
+        by_department = register(d, at("2026-07-02", "11:00"), region=d.villages[2].code)
+        for n, unit in ((at_home, north), (next_door, north), (by_department, "zjj")):
+            dispatch(n, at("2026-07-02", "14:00"), unit)
+    rows = ranked(Q3, "village")
+    # 北关: its own appeal once (led and arising there) and the one it led next door.
+    assert rows[north].figures["received"] == 2
+    # 西关: the two that arose there, whoever led them.
+    assert rows[west].figures["received"] == 2
+    # Every tier at once (one scan on PostgreSQL) gives each tier's figures as asked alone.
+    with clock.frozen(NOW):
+        every = {t["slug"]: t["units"] for t in services.rankings(Q3)["tiers"]}
+    for slug in ("department", "township", "village", "grid"):
+        alone = ranked(Q3, slug)
+        assert {r.unit.code: r.figures for r in every[slug]} == {
+            c: r.figures for c, r in alone.items()
+        }
+    zjj = {r.unit.code: r.figures for r in every["department"]}["zjj"]
+    assert zjj["received"] == zjj_before + 1  # and the one it leads in July
