@@ -1,4 +1,5 @@
-"""Demo appeals: a plausible six months of a county ledger, written through the real services."""
+"""Demo appeals: a plausible thirteen months of a county ledger, with its seasons, written through
+the real services."""
 
 from __future__ import annotations
 
@@ -118,8 +119,9 @@ def make_appeals(
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Invent ``count`` appeals over the last half year, each walked through the services to
-    where it would be now; ``progress(done, count)`` is told after each."""
+    """Invent ``count`` appeals over the last thirteen months (more of them recent, each
+    problem more often in its season), each walked through the services to where it would be
+    now; ``progress(done, count)`` is told after each."""
     rng = random.Random(seed)
     now = now or timezone.now()
     categories = {c.name: c for c in Category.objects.filter(level=1)}
@@ -129,7 +131,9 @@ def make_appeals(
     channels = list(CHANNEL_WEIGHTS)
     weights = list(CHANNEL_WEIGHTS.values())
     made: list[Appeal] = []
-    span = dt.timedelta(days=182)
+    # Thirteen months, so that the month after this one has a last year (the forecast reads it).
+    span = dt.timedelta(days=400)
+    by_month = {m: [t.peak_weight if m in t.peak else 1 for t in TEMPLATES] for m in range(1, 13)}
 
     def at(moment: dt.datetime, fn: Callable[..., Any], **kwargs: Any) -> Any:
         if moment >= now:
@@ -141,7 +145,7 @@ def make_appeals(
     for done, received in enumerate(moments):
         if progress:
             progress(done, count)
-        template = rng.choice(TEMPLATES)
+        template = rng.choices(TEMPLATES, by_month[timezone.localtime(received).month])[0]
         title, content, village = fill(template, rng, d)
         kind = rng.choice(template.kinds)
         channel = rng.choices(channels, weights)[0]

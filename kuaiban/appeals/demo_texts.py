@@ -17,6 +17,11 @@ class Template:
     title: str
     content: str
     enterprise: bool = False
+    # Months (1–12) in which this problem comes far more often (heating in winter, wage arrears
+    # before the Spring Festival), and how many times more: the demo ledger has seasons, so the
+    # forecast (民情月历) has something to foresee.
+    peak: tuple[int, ...] = ()
+    peak_weight: int = 6
 
 
 TEMPLATES: tuple[Template, ...] = (
@@ -28,6 +33,7 @@ TEMPLATES: tuple[Template, ...] = (
         "我是{estate}{building}号楼住户，入冬以来家里暖气片一直是温的，室温只有{temp}度左右，"
         "家里有老人和小孩，晚上冻得睡不着。给供热公司打过{n}次电话，一直说在排查，"
         "至今没有解决，希望相关部门督促供热公司尽快上门维修。",
+        peak=(11, 12, 1, 2),
     ),
     Template(
         "城乡建设",
@@ -36,6 +42,7 @@ TEMPLATES: tuple[Template, ...] = (
         "{estate}供暖费收了却不供暖",
         "{estate}小区今年{month}月就交了供暖费，每平方{price}元，可是到现在{building}号楼"
         "还有好几户不热，物业和热力站互相推诿。请求住建部门协调，给个明确的维修时间。",
+        peak=(11, 12, 1, 2),
     ),
     Template(
         "城乡建设",
@@ -113,6 +120,8 @@ TEMPLATES: tuple[Template, ...] = (
         "{company}拖欠工资",
         "我在{company}打工，工地{month}月完工后老板一直拖欠我们{people}个工人的工资，"
         "共计约{amount}元，多次讨要都说没钱。眼看要过年了，请劳动监察部门帮我们讨回工钱。",
+        peak=(1,),
+        peak_weight=12,
     ),
     Template(
         "劳动和社会保障",
@@ -152,6 +161,7 @@ TEMPLATES: tuple[Template, ...] = (
         ("consultation",),
         "城乡居民医保缴费时间",
         "请问明年的城乡居民医疗保险什么时候开始缴费，个人缴多少钱，孩子刚出生能不能马上参保？",
+        peak=(9, 10, 11),
     ),
     Template(
         "卫生计生",
@@ -176,6 +186,7 @@ TEMPLATES: tuple[Template, ...] = (
         "孩子入学学位问题",
         "我们是{estate}的业主，孩子今年{age}岁该上一年级，划片学校说学位已满，"
         "让去{n}公里外的学校，接送非常困难。请问学区是怎么划分的，能否协调就近入学？",
+        peak=(7, 8),
     ),
     Template(
         "教育文体",
@@ -207,6 +218,7 @@ TEMPLATES: tuple[Template, ...] = (
         "{river}河水发黑发臭",
         "{village}旁边的{river}最近河水发黑，还有死鱼，上游好像有养殖场往河里排污，"
         "请尽快调查处理。",
+        peak=(7, 8),
     ),
     Template(
         "环境保护",
@@ -215,6 +227,7 @@ TEMPLATES: tuple[Template, ...] = (
         "{road}烧烤油烟扰民",
         "{road}的几家烧烤店油烟直排，楼上住户家里全是油烟味，衣服都不敢晾，"
         "请督促安装油烟净化设备。",
+        peak=(6, 7, 8),
     ),
     Template(
         "商贸旅游",
@@ -297,6 +310,7 @@ TEMPLATES: tuple[Template, ...] = (
         ("help",),
         "{village}灌溉水渠堵塞",
         "{village}的灌溉水渠被淤泥和垃圾堵住了，马上要春灌，几百亩麦田浇不上水，请求尽快组织清淤。",
+        peak=(3, 4, 5),
     ),
     Template(
         "民政",
@@ -321,6 +335,7 @@ TEMPLATES: tuple[Template, ...] = (
         "{village}自来水经常停水",
         "{village}最近一个月停水{n}次，也不提前通知，做饭洗衣都成问题，"
         "请水务部门查明原因，保障正常供水。",
+        peak=(6, 7, 8),
     ),
 )
 
