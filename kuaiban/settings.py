@@ -195,6 +195,12 @@ STORAGES = {
     # through the views that check who may open them. On the file system under the data directory
     # by default; KUAIBAN_ATTACHMENTS_S3_BUCKET moves them to S3-compatible object storage through
     # django-storages (`pip install "kuaiban[s3]"`; docs/public.md, "Attachments").
+    # Excel exports built in the background (kuaiban.metrics.tasks.export_ledger), read back only
+    # by the download view that checks the user who asked for them.
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "exports", "base_url": None},
+    },
     "attachments": (
         {
             "BACKEND": "storages.backends.s3.S3Storage",
@@ -292,6 +298,10 @@ CACHES = {
 # Long work (ledger and enterprise imports) runs as Django tasks, queued in the database and run
 # by `kuaiban db_worker` (one of `kuaiban serve`'s background workers).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# An Excel export of more rows than this is built by the background worker (kuaiban db_worker)
+# into the "exports" storage and offered for download to the user who asked for it; a smaller
+# one is answered at once.
+KUAIBAN_EXPORT_BACKGROUND_ROWS: int = env.int("KUAIBAN_EXPORT_BACKGROUND_ROWS", default=5000)
 
 # The public lookups (/track/, Open311 by service_request_id): at most this many wrong guesses per
 # client address and per tracking number in one window; past it, 429 with Retry-After.

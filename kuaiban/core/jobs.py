@@ -5,14 +5,22 @@ Jobs themselves are Django tasks (``django_tasks``; queued in the database by
 (the ledger import replays every row in one) cannot report through the database: nothing it
 writes is visible before it commits. So it reports through the ``progress`` cache instead —
 files in the data directory by default, Redis where ``CACHE_URL`` names it.
+
+A job with no row of its own (the enterprise import) is known by its task result's id: the
+task's first argument is the user who queued it, and :func:`owned` finds the result for that
+user only, so another user's id reads as unknown (404).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import caches
+from django_tasks import TaskResult, TaskResultStatus
+from django_tasks.base import Task
+from django_tasks.exceptions import TaskException
 
 # A job's progress is kept this long after its last report (a page left open overnight).
 KEEP_SECONDS = 24 * 3600
@@ -61,3 +69,20 @@ def progress(job: str) -> Progress | None:
 def forget(job: str) -> None:
     """Drop ``job``'s progress (it ended, or failed: nothing should show it as running)."""
     caches["progress"].delete(_key(job))
+
+
+def owned(task: Task[Any, Any], result_id: str, *, owner: int) -> TaskResult[Any] | None:
+    """The result of ``task`` queued as ``result_id`` by user ``owner`` (the task's first
+    argument), or None: an unknown or malformed id, another task's, or another user's job."""
+    try:
+        found = task.get_result(result_id)
+    except TaskException:  # does not exist (a malformed id too), or belongs to another task
+        return None
+    if not found.args or found.args[0] != owner:
+        return None
+    return found
+
+
+def running(result: TaskResult[Any]) -> bool:
+    """Queued or running: the page shows its progress bar rather than its outcome."""
+    return result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)

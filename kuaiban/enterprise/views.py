@@ -7,26 +7,31 @@ the public pages in public_views.py.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_tasks import TaskResult, TaskResultStatus
 
 from kuaiban.appeals.forms import attach_errors
 from kuaiban.appeals.models import Action
 from kuaiban.appeals.policy import may as appeal_may
+from kuaiban.core import jobs
 from kuaiban.core.errors import DomainError, NotFound
 from kuaiban.enterprise import forms as f
-from kuaiban.enterprise import industries, rules, selectors, services
+from kuaiban.enterprise import industries, rules, selectors, services, tasks
 from kuaiban.enterprise.models import Enterprise, Size
 from kuaiban.org.models import Region, User
 
 IMPORT_SESSION_KEY = "enterprise_import_rows"
 UPLOAD_MAX = 5 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _user(request: HttpRequest) -> User:
@@ -274,46 +279,16 @@ def visit(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def import_view(request: HttpRequest) -> HttpResponse:
-    """Upload → dry run with a report of every invalid row → confirm (all valid, or skip)."""
+    """Upload → dry run with a report of every invalid row → confirm (all valid, or skip) → the
+    import runs in the background (kuaiban.enterprise.tasks), its progress on this page."""
     user = _user(request)
     _need(user, rules.MANAGE_REGISTRY)
     form = f.ImportForm()
     context: dict[str, Any] = {"form": form}
     status = 200
     if request.method == "POST" and "confirm" in request.POST:
-        rows = request.session.get(IMPORT_SESSION_KEY)
-        if not rows:
-            messages.error(request, _("Upload the workbook again: the dry run has expired."))
-            return redirect("enterprise:import")
-        try:
-            report = services.enterprise_import(
-                actor=user,
-                rows=[(int(n), v) for n, v in rows],
-                dry_run=False,
-                skip_invalid=request.POST.get("skip_invalid") == "1",
-            )
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-            return redirect("enterprise:import")
-        context["report"] = report
-        if report.written:
-            request.session.pop(IMPORT_SESSION_KEY, None)
-            messages.success(
-                request,
-                _(
-                    "Imported: %(c)d new, %(u)d updated, %(s)d unchanged, "
-                    "%(i)d invalid rows skipped."
-                )
-                % {
-                    "c": report.count("create"),
-                    "u": report.count("update"),
-                    "s": report.count("unchanged"),
-                    "i": report.count("invalid"),
-                },
-            )
-        else:
-            status = 400
-    elif request.method == "POST":
+        return _import_confirm(request, user, context)
+    if request.method == "POST":
         form = f.ImportForm(request.POST, request.FILES)
         context["form"] = form
         status = 400
@@ -332,7 +307,70 @@ def import_view(request: HttpRequest) -> HttpResponse:
                     request.session[IMPORT_SESSION_KEY] = [[n, v] for n, v in rows]
                     context["report"] = report
                     status = 200
+    elif "job" in request.GET:
+        job = jobs.owned(tasks.import_enterprises, request.GET["job"], owner=user.pk)
+        if job is None:
+            messages.error(request, _("job: no such import of yours."))
+            return render(request, "enterprise/import.html", context, status=404)
+        context.update(_job_context(job))
     return render(request, "enterprise/import.html", context, status=status)
+
+
+def _import_confirm(request: HttpRequest, user: User, context: dict[str, Any]) -> HttpResponse:
+    """Check the dry run's rows once more and queue their import; 400 while rows are invalid
+    and the invalid ones are not to be skipped."""
+    stored = request.session.get(IMPORT_SESSION_KEY)
+    if not stored:
+        messages.error(request, _("Upload the workbook again: the dry run has expired."))
+        return redirect("enterprise:import")
+    rows = [(int(n), v) for n, v in stored]
+    skip = request.POST.get("skip_invalid") == "1"
+    report = services.enterprise_import(actor=user, rows=rows, dry_run=True)
+    if report.invalid and not skip:
+        context["report"] = report
+        return render(request, "enterprise/import.html", context, status=400)
+    job = tasks.import_queue(actor=user, rows=rows, skip_invalid=skip)
+    request.session.pop(IMPORT_SESSION_KEY, None)
+    return redirect(f"{reverse('enterprise:import')}?job={job.id}")
+
+
+def _job_context(job: TaskResult[dict[str, Any]]) -> dict[str, Any]:
+    """The page's part for a queued import: its progress while it runs, then its report."""
+    if jobs.running(job):
+        found = jobs.progress(tasks.progress_key(job.id)) or jobs.Progress(0, 0)
+        return {"job": job, "progress": found}
+    outcome = job.return_value if job.status == TaskResultStatus.SUCCESSFUL else None
+    if outcome is None:
+        return {"job": job, "job_error": _("The import stopped on an unexpected error.")}
+    if "error" in outcome:
+        return {"job": job, "job_error": outcome["error"]}
+    return {"job": job, "report": services.ImportReport.from_dict(outcome)}
+
+
+@login_required
+def import_progress(request: HttpRequest, job: str) -> HttpResponse:
+    """The progress bar of a background import (polled by htmx); once it has ended, the whole
+    page reloads to show the outcome. Another user's import is unknown here (404)."""
+    user = _user(request)
+    _need(user, rules.MANAGE_REGISTRY)
+    found = jobs.owned(tasks.import_enterprises, job, owner=user.pk)
+    if found is None:
+        raise Http404
+    if not jobs.running(found):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "enterprise/_import_progress.html", _job_context(found))
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    """The import's workbook: the column names and one example row, in Chinese."""
+    user = _user(request)
+    _need(user, rules.MANAGE_REGISTRY)
+    response = HttpResponse(services.import_template(), content_type=XLSX)
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("企业导入模板.xlsx")
+    return response
 
 
 # ----- figures and the enterprise desk -------------------------------------------------------

@@ -8,7 +8,7 @@ with its own sheets, e.g. ``workbook([Sheet("超期诉求", headers, rows)])``, 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,9 +194,12 @@ def ledger_rows(qs: QuerySet[Appeal], user: User) -> Iterable[list[Any]]:
         ]
 
 
-def ledger_workbook(qs: QuerySet[Appeal], user: User) -> bytes:
+def ledger_workbook(
+    qs: QuerySet[Appeal], user: User, progress: Callable[[int, int], None] | None = None
+) -> bytes:
     """The filtered ledger as ``user`` may read it: numbers masked as on screen, in the
-    structured columns and inside the free text, and only the appeals ``user`` may open."""
+    structured columns and inside the free text, and only the appeals ``user`` may open.
+    ``progress(done, total)`` hears of each appeal's row (a background export's bar)."""
     total = qs.count()
     note = ""
     if total > LEDGER_MAX_ROWS:
@@ -210,7 +213,9 @@ def ledger_workbook(qs: QuerySet[Appeal], user: User) -> bytes:
             Sheet(
                 "诉求台账",
                 LEDGER_HEADERS,
-                ledger_rows(qs[:LEDGER_MAX_ROWS], user),
+                _counted(
+                    ledger_rows(qs[:LEDGER_MAX_ROWS], user), min(total, LEDGER_MAX_ROWS), progress
+                ),
                 widths=widths,
                 note=note,
             ),
@@ -222,6 +227,17 @@ def ledger_workbook(qs: QuerySet[Appeal], user: User) -> bytes:
             ),
         ]
     )
+
+
+def _counted(
+    rows: Iterable[list[Any]], total: int, progress: Callable[[int, int], None] | None
+) -> Iterator[list[Any]]:
+    """``rows``, telling ``progress`` of each; the last step (the second sheet and the file) is
+    told once the first sheet is written, so the bar reaches its end only with the file."""
+    for done, row in enumerate(rows, start=1):
+        if progress is not None:
+            progress(done, total + 1)
+        yield row
 
 
 # ----- the co-units' parts (协办), a second sheet: the importer reads the first one only -----

@@ -9,15 +9,18 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.files.storage import storages
 from django.db.models import Q, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tasks import TaskResult, TaskResultStatus
 
 from kuaiban.appeals import policy, selectors
 from kuaiban.appeals.models import Channel, Status
@@ -475,17 +478,75 @@ def drill(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ledger_xlsx(request: HttpRequest) -> HttpResponse:
-    """The ledger page's current filter as .xlsx, with what this user may read."""
+    """The ledger page's current filter as .xlsx, with what this user may read; more than
+    ``KUAIBAN_EXPORT_BACKGROUND_ROWS`` appeals are built in the background (:func:`export_page`)."""
     user = _user(request)
     if policy.visible_q(user) is None:
         raise DjangoPermissionDenied
     try:
         flt = selectors.LedgerFilter.from_params(request.GET)
-    except DomainError as exc:
-        return HttpResponse(str(exc.message), status=400, content_type="text/plain; charset=utf-8")
+    except DomainError as exc:  # each field named with why, one a line
+        text = "\n".join(f"{e.field}: {e.message}" for e in exc.errors) or str(exc.message)
+        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
     qs = selectors.ledger(user=user, f=flt)
     stamp = clock.now().astimezone(dt.timezone(dt.timedelta(hours=8)))
-    return excel.response(excel.ledger_workbook(qs, user), f"诉求台账_{stamp:%Y%m%d_%H%M}.xlsx")
+    filename = f"诉求台账_{stamp:%Y%m%d_%H%M}.xlsx"
+    if qs.count() > settings.KUAIBAN_EXPORT_BACKGROUND_ROWS:
+        job = tasks.export_queue(actor=user, query=request.GET.urlencode(), filename=filename)
+        return redirect("metrics:export", job=job.id)
+    return excel.response(excel.ledger_workbook(qs, user), filename)
+
+
+def _export(request: HttpRequest, job: str) -> TaskResult[dict[str, Any]]:
+    """A background export of this user's (404 for anyone else's, or an unknown id)."""
+    user = _user(request)
+    if policy.visible_q(user) is None:
+        raise DjangoPermissionDenied
+    found = jobs.owned(tasks.export_ledger, job, owner=user.pk)
+    if found is None:
+        raise Http404(_("job: no such export of yours."))
+    return found
+
+
+def _export_context(found: TaskResult[dict[str, Any]]) -> dict[str, Any]:
+    if jobs.running(found):
+        key = tasks.export_progress_key(found.id)
+        return {"job": found, "progress": jobs.progress(key) or jobs.Progress(0, 0)}
+    ok = found.status == TaskResultStatus.SUCCESSFUL and found.return_value is not None
+    return {"job": found, "outcome": found.return_value if ok else None}
+
+
+@login_required
+def export_page(request: HttpRequest, job: str) -> HttpResponse:
+    """A large export's progress while the worker builds it, then its download link."""
+    found = _export(request, job)
+    return render(request, "metrics/export.html", _export_context(found))
+
+
+@login_required
+def export_progress(request: HttpRequest, job: str) -> HttpResponse:
+    """The bar, polled by htmx; once the export has ended, the page reloads to offer the file."""
+    found = _export(request, job)
+    if not jobs.running(found):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "metrics/_export_progress.html", _export_context(found))
+
+
+@login_required
+def export_download(request: HttpRequest, job: str) -> HttpResponse:
+    """The workbook of a finished background export, to the user who asked for it only."""
+    outcome = _export_context(_export(request, job)).get("outcome")
+    if not outcome:
+        raise Http404(_("job: this export has no file (yet)."))
+    storage = storages["exports"]
+    try:
+        handle = storage.open(outcome["file"])
+    except FileNotFoundError:
+        raise Http404(_("job: this export's file is gone; export again.")) from None
+    with handle:
+        return excel.response(handle.read(), outcome["filename"])
 
 
 # ----- import ------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.core import clock
+from kuaiban.core import clock, jobs
 from kuaiban.core.errors import DomainError
 from kuaiban.routing import services
 from kuaiban.routing.models import ModelVersion, RoutingSettings, Suggestion, TrainingJob
@@ -71,13 +73,23 @@ _QUEUED = _(
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "target", "status", "created_at", "started_at", "finished_at", "result")
+    list_display = (
+        "id",
+        "target",
+        "status",
+        "progress",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "result",
+    )
     list_filter = ("status", "target")
     fields = (
         "target",
         "cv_folds",
         "activate",
         "status",
+        "progress",
         "created_at",
         "created_by",
         "started_at",
@@ -88,9 +100,37 @@ class TrainingJobAdmin(admin.ModelAdmin):
     )
     actions = ("requeue",)
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f for f in self.fields if obj is not None or f != "progress"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         editable = {"target", "cv_folds", "activate"} if obj is None else set()
         return [f for f in self.fields if f not in editable]
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: TrainingJob) -> SafeString | str:
+        """A bar while the job waits or runs (read from the worker's reports on every load of
+        the page), nothing once it has ended: its output and version say how it went."""
+        if obj.status == TrainingJob.Status.QUEUED:
+            return format_html(
+                '<progress data-testid="training-progress"></progress> {}',
+                _("Waiting for a worker (kuaiban routing_worker --loop)…"),
+            )
+        if obj.status != TrainingJob.Status.RUNNING:
+            return "—"
+        found = jobs.progress(services.progress_key(obj))
+        if found is None or not found.total:
+            return format_html(
+                '<progress data-testid="training-progress"></progress> {}',
+                _("Reading the ledger…"),
+            )
+        return format_html(
+            '<progress data-testid="training-progress" max="100" value="{}">{}%</progress> {}',
+            found.percent,
+            found.percent,
+            _("%(p)d%% (%(done)d of %(total)d steps); reload the page to follow it.")
+            % {"p": found.percent, "done": found.done, "total": found.total},
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,7 @@ def cross_validate(
     seed: int = 0,
     desegment: bool = True,
     perturb: float = 0.0,
+    on_fold: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Stratified k-fold estimate of accuracy and macro-F1 on raw-like input.
 
@@ -82,6 +83,7 @@ def cross_validate(
     (``desegment``) and, with ``perturb`` > 0, gets a function word or punctuation mark inserted
     after that share of its tokens, to look like raw messages.  Texts are tokenised once; each
     fold's pipeline takes the tokens (its ``tokens`` step set to ``"passthrough"``).
+    ``on_fold(n)`` hears of each fold done (a training job's progress).
     """
     y = np.asarray(labels)
     rng = random.Random(seed)
@@ -106,6 +108,8 @@ def cross_validate(
         truth = np.searchsorted(fold_classes, y[valid_idx])
         truth_proba[valid_idx] = proba[np.arange(len(valid_idx)), truth]
         fold_f1.append(float(f1_score(y[valid_idx], fold_pred.astype(str), average="macro")))
+        if on_fold is not None:
+            on_fold(len(fold_f1))
     classes = sorted(set(labels))
     result = _scores(y.tolist(), predicted.astype(str).tolist(), classes)
     result.update(

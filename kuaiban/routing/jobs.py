@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from kuaiban.appeals.models import Appeal
 from kuaiban.core import clock
 from kuaiban.core.errors import DomainError
+from kuaiban.core.jobs import Reporter
 from kuaiban.org.models import User
 from kuaiban.routing.models import (
     ModelVersion,
@@ -94,8 +95,14 @@ def _summary(row: ModelVersion) -> str:
     }
 
 
+def progress_key(job: TrainingJob) -> str:
+    """The job's progress in ``kuaiban.core.jobs`` (folds, final fit, saved version)."""
+    return f"training:{job.pk}:{job.started_at and job.started_at.isoformat()}"
+
+
 def job_run(job: TrainingJob) -> TrainingJob:
-    """Train from the ledger as the job says; record done (with the version) or failed."""
+    """Train from the ledger as the job says, reporting its progress; record done (with the
+    version) or failed."""
     result: ModelVersion | None = None
     try:
         texts, labels = ledger_samples(target=job.target)
@@ -107,6 +114,7 @@ def job_run(job: TrainingJob) -> TrainingJob:
             cv_folds=job.cv_folds,
             activate=job.activate,
             actor=job.created_by,
+            progress=Reporter(progress_key(job)),
         )
         status, output = TrainingJob.Status.DONE, _summary(result)
     except DomainError as exc:

@@ -9,6 +9,7 @@ import hashlib
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,9 +219,13 @@ def model_train(
     activate: bool = True,
     actor: User | None = None,
     min_class_samples: int = MIN_CLASS_SAMPLES,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ModelVersion:
     """Cross-validate (unless ``cv_folds`` is 0), train on everything, save a new version file
-    under ``DATA_DIR/models/`` and record it; activate it unless told not to."""
+    under ``DATA_DIR/models/`` and record it; activate it unless told not to.
+
+    ``progress(done, total)`` hears of each step: every fold, the final fit, the saved version.
+    """
     target = clean_target(target)
     cv_folds = clean_folds(cv_folds)
     if len(texts) != len(labels):
@@ -235,8 +240,18 @@ def model_train(
             )
             % {"n": max(min_class_samples, cv_folds, 2), "found": len(set(labels))},
         )
-    cv = cross_validate(texts, labels, folds=cv_folds, seed=seed) if cv_folds else None
+    steps = cv_folds + 2
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(done, steps)
+
+    step(0)
+    cv = (
+        cross_validate(texts, labels, folds=cv_folds, seed=seed, on_fold=step) if cv_folds else None
+    )
     model = train(texts, labels, seed=seed, cv=cv)
+    step(cv_folds + 1)
     model.metadata.update({"target": target, "source": source, "dropped_classes": dropped})
     now = clock.now()
     version = f"{target}-{timezone.localtime(now):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -271,6 +286,7 @@ def model_train(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    step(steps)
     return row
 
 

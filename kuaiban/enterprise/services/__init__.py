@@ -10,7 +10,12 @@ package.
 from kuaiban.enterprise.services.assignments import assignment_create, assignment_end
 from kuaiban.enterprise.services.chains import ChainInput, chain_create, chain_update
 from kuaiban.enterprise.services.groups import GroupInput, group_answer, group_problem, group_save
-from kuaiban.enterprise.services.imports import ImportReport, enterprise_import, read_workbook
+from kuaiban.enterprise.services.imports import (
+    ImportReport,
+    enterprise_import,
+    import_template,
+    read_workbook,
+)
 from kuaiban.enterprise.services.links import ProblemInput, link_existing_appeals, link_on_register
 from kuaiban.enterprise.services.meetings import (
     MeetingInput,
@@ -66,6 +71,7 @@ __all__ = [
     "group_answer",
     "group_problem",
     "group_save",
+    "import_template",
     "link_existing_appeals",
     "link_on_register",
     "may_visit",

@@ -8,13 +8,17 @@ is the key, so importing the same file again updates in place and never duplicat
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
 
+from kuaiban.core import spreadsheet
 from kuaiban.core.errors import Conflict, FieldError, ValidationFailed
 from kuaiban.enterprise import rules
 from kuaiban.enterprise.models import Enterprise
@@ -41,6 +45,17 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "contact_phone": ("联系电话", "联系人电话", "手机", "contact_phone"),
 }
 REQUIRED = ("credit_code", "name", "industry", "size")
+# The template's example row (a valid one: importing the template unchanged creates it).
+TEMPLATE_EXAMPLE: dict[str, str] = {
+    "credit_code": "91330000MA2K8Q3L7B",
+    "name": "清河县兴业机械制造有限公司",
+    "industry": "C",
+    "size": "规上",
+    "township": "城关镇",
+    "address": "工业路8号",
+    "contact_name": "王建军",
+    "contact_phone": "13905310001",
+}
 
 
 @dataclass
@@ -83,6 +98,21 @@ class ImportReport:
     def invalid(self) -> list[RowResult]:
         return [r for r in self.rows if r.action == "invalid"]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        """The report :meth:`as_dict` gave (a background import's result), for the page."""
+        rows = [
+            RowResult(
+                int(r["row"]),
+                str(r["credit_code"]),
+                str(r["name"]),
+                str(r["action"]),
+                [FieldError(str(e["field"]), str(e["message"])) for e in r["errors"]],
+            )
+            for r in data.get("rows", [])
+        ]
+        return cls(rows, dry_run=bool(data.get("dry_run")), written=bool(data.get("written")))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
@@ -117,8 +147,6 @@ def _cell(value: Any) -> str:
 
 def read_workbook(source: str | Path | IO[bytes]) -> list[tuple[int, dict[str, str]]]:
     """Rows of the first sheet as (Excel row number, {field: text}); blank rows left out."""
-    from openpyxl import load_workbook
-
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a file that is not a workbook
@@ -158,6 +186,22 @@ def read_workbook(source: str | Path | IO[bytes]) -> list[tuple[int, dict[str, s
         book.close()
 
 
+def import_template() -> bytes:
+    """The import's workbook: each column's Chinese name (required ones marked ``*``, which the
+    reader ignores) and one example row, every cell through the spreadsheet neutraliser."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "企业名录"
+    spreadsheet.append(sheet, [h[0] + ("*" if f in REQUIRED else "") for f, h in HEADERS.items()])
+    spreadsheet.append(sheet, [TEMPLATE_EXAMPLE[f] for f in HEADERS])
+    for letter in "ABCDEFGH":
+        sheet.column_dimensions[letter].width = 22
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def _differs(clean: dict[str, Any], existing: Enterprise) -> bool:
     for key in ("name", "industry", "size", "township", "address"):
         if getattr(existing, key) != clean[key]:
@@ -174,7 +218,10 @@ def enterprise_import(
     rows: list[tuple[int, dict[str, str]]],
     dry_run: bool,
     skip_invalid: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
+    """Check ``rows`` and, unless ``dry_run``, write them; ``progress(done, total)`` hears of
+    each row written (the background import's progress bar)."""
     require(actor, rules.MANAGE_REGISTRY)
     results: list[RowResult] = []
     valid: list[tuple[dict[str, Any], Enterprise | None]] = []
@@ -217,18 +264,27 @@ def enterprise_import(
     report = ImportReport(results, dry_run=dry_run)
     if dry_run or (report.invalid and not skip_invalid):
         return report
+    _write(valid, progress)
+    report.written = True
+    return report
+
+
+def _write(
+    valid: list[tuple[dict[str, Any], Enterprise | None]],
+    progress: Callable[[int, int], None] | None,
+) -> None:
     try:
         with transaction.atomic():
             created: list[Enterprise] = []
-            for clean, current in valid:
+            for done, (clean, current) in enumerate(valid, start=1):
                 enterprise, _changed = save_enterprise(clean, current)
                 if current is None:
                     created.append(enterprise)
+                if progress is not None:
+                    progress(done, len(valid))
             link_existing_appeals(created)
     except IntegrityError:
         raise Conflict(
             _("The registry changed while importing (another import?); run it again."),
             code="race",
         ) from None
-    report.written = True
-    return report

@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from openpyxl import Workbook
+from django.db import IntegrityError
+from openpyxl import Workbook, load_workbook
 
+from kuaiban.core import jobs
+from kuaiban.enterprise import services, tasks
 from kuaiban.enterprise.models import Contact, Enterprise
+from kuaiban.enterprise.services import imports
 from kuaiban.enterprise.tests.conftest import bad_check_digit, code
+from kuaiban.org.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +146,20 @@ def test_a_file_that_is_not_a_workbook_or_lacks_columns_is_refused(
         run(missing)
 
 
-def test_upload_page_dry_run_then_confirm(web: Any) -> None:
+def worker() -> None:
+    """Run what the background worker has queued, as ``kuaiban db_worker`` does."""
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+
+
+def job_of(response: Any) -> str:
+    assert response.status_code == 302, response.content
+    return str(response["Location"].split("?job=")[1])
+
+
+# The background worker (django_tasks_db's db_worker) closes and opens its connections between
+# tasks, as it must in production: these tests commit for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_upload_page_dry_run_then_confirm_in_the_background(web: Any) -> None:
     client = web("operator")
     page = client.post("/enterprise/import/", {"file": workbook(GOOD + BAD[:2])})
     assert page.status_code == 200
@@ -152,13 +170,105 @@ def test_upload_page_dry_run_then_confirm(web: Any) -> None:
     assert '<span data-field="industry">行业门类：无法识别的行业' in html
     assert "credit_code:" not in html and "industry:" not in html
     assert not Enterprise.objects.exists()
-    # Confirming without skip writes nothing while rows are invalid.
+    # Confirming without skip queues nothing while rows are invalid.
     refused = client.post("/enterprise/import/", {"confirm": "1"})
-    assert refused.status_code == 400
+    assert refused.status_code == 400 and 'data-testid="invalid-rows"' in refused.content.decode()
+    worker()
     assert not Enterprise.objects.exists()
-    done = client.post("/enterprise/import/", {"confirm": "1", "skip_invalid": "1"})
-    assert done.status_code == 200
+    job = job_of(client.post("/enterprise/import/", {"confirm": "1", "skip_invalid": "1"}))
+    # Queued: nothing written yet; the page (reloaded as often as one likes) shows the bar and
+    # polls it.
+    assert not Enterprise.objects.exists()
+    for _reload in range(2):
+        html = client.get("/enterprise/import/", {"job": job}).content.decode()
+        assert 'data-testid="import-progress"' in html and "等待后台任务开始导入" in html
+    progress_url = f"/enterprise/import/{job}/progress/"
+    assert f'hx-get="{progress_url}"' in html
+    assert client.get(progress_url).status_code == 200
+    worker()
     assert Enterprise.objects.count() == 4
+    # The bar's next poll reloads the page, which shows the outcome with its counts.
+    done = client.get(progress_url, HTTP_HX_REQUEST="true")
+    assert (done.status_code, done["HX-Refresh"]) == (204, "true")
+    html = client.get("/enterprise/import/", {"job": job}).content.decode()
+    assert 'data-testid="import-progress"' not in html
+    assert 'data-testid="import-report"' in html and "已导入" in html
+    assert "<b>4</b><span>新增</span>" in html and "坏代码有限公司" in html
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_progress_counts_the_rows_written(web: Any) -> None:
+    client = web("operator")
+    client.post("/enterprise/import/", {"file": workbook(GOOD)})
+    job = job_of(client.post("/enterprise/import/", {"confirm": "1"}))
+    seen: list[tuple[int, int]] = []
+    original = jobs.Reporter.__call__
+
+    def spy(self: jobs.Reporter, done: int, total: int) -> None:
+        original(self, done, total)
+        found = jobs.progress(self.job)
+        assert found is not None
+        seen.append((found.done, found.total))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
+        mp.setattr(jobs.Reporter, "__call__", spy)
+        worker()
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert jobs.progress(tasks.progress_key(job)) == jobs.Progress(4, 4)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_only_who_queued_an_import_sees_it(web: Any) -> None:
+    client = web("operator")
+    client.post("/enterprise/import/", {"file": workbook(GOOD)})
+    job = job_of(client.post("/enterprise/import/", {"confirm": "1"}))
+    other = web("admin")
+    assert other.get("/enterprise/import/", {"job": job}).status_code == 404
+    assert other.get(f"/enterprise/import/{job}/progress/").status_code == 404
+    # A role without the registry desk is refused outright.
+    assert web("leader").get("/enterprise/import/", {"job": job}).status_code == 403
+    assert web("leader").get(f"/enterprise/import/{job}/progress/").status_code == 403
+    # A malformed or unknown job id is a 404 naming the field, not a crash.
+    for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        r = client.get("/enterprise/import/", {"job": bad})
+        assert r.status_code == 404 and "job" in r.content.decode()
+        assert client.get(f"/enterprise/import/{bad}/progress/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refused_background_import_says_so_and_writes_nothing(web: Any) -> None:
+    client = web("operator")
+    client.post("/enterprise/import/", {"file": workbook(GOOD)})
+    job = job_of(client.post("/enterprise/import/", {"confirm": "1"}))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(imports, "save_enterprise", _race)
+        worker()
+    assert not Enterprise.objects.exists()
+    html = client.get("/enterprise/import/", {"job": job}).content.decode()
+    assert 'data-testid="import-error"' in html and "导入期间企业库发生变化" in html
+
+
+def _race(*args: Any) -> Any:
+    raise IntegrityError("duplicate key")
+
+
+def test_the_template_is_the_import_s_own_columns_with_an_example(web: Any) -> None:
+    r = web("operator").get("/enterprise/import/template.xlsx")
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxml")
+    assert "attachment" in r["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("统一社会信用代码*", "企业名称*", "行业门类*", "企业规模*")
+    assert rows[1][1] == "清河县兴业机械制造有限公司"
+    # Read back by the importer, the example row is valid as it stands.
+    report = services.enterprise_import(
+        actor=User.objects.get(username="operator"),
+        rows=services.read_workbook(io.BytesIO(r.content)),
+        dry_run=True,
+    )
+    assert (report.n_create, len(report.invalid)) == (1, 0)
+    assert web("leader").get("/enterprise/import/template.xlsx").status_code == 403
 
 
 def test_upload_api_dry_run_by_default(api: Any) -> None:

@@ -8,12 +8,13 @@ import re
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from kuaiban.conftest import user
-from kuaiban.core import clock
+from kuaiban.core import clock, jobs
 from kuaiban.metrics import services
 from kuaiban.metrics.tests.ledger import NOW, Book, build
 from kuaiban.org.demo import Directory
@@ -183,3 +184,90 @@ def test_the_overdue_list_shows_the_deadline_that_was_missed(book: Book) -> None
     assert a8.claim_due is not None and a8.claim_due != a8.reply_due
     claim_due = timezone.localtime(a8.claim_due).strftime("%Y-%m-%d %H:%M")
     assert f"签收 {claim_due}" in html
+
+
+def worker() -> None:
+    """Run what the background worker has queued, as ``kuaiban db_worker`` does."""
+    with clock.frozen(NOW):
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+
+
+def sheet_rows(content: bytes) -> list[tuple[Any, ...]]:
+    return list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+
+
+# The background worker (django_tasks_db's db_worker) closes and opens its connections between
+# tasks, as it must in production: these tests commit for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_large_export_is_built_in_the_background_for_its_requester_only(
+    book: Book, settings: Any
+) -> None:
+    params = {**JUNE, "unit": "zjj"}
+    small = get("operator", "metrics:ledger_export", params)  # 4 appeals: at once
+    assert small.status_code == 200
+    settings.KUAIBAN_EXPORT_BACKGROUND_ROWS = 3
+    c = client("operator")
+    with clock.frozen(NOW):
+        r = c.get(reverse("metrics:ledger_export"), params)
+    assert r.status_code == 302 and r["Location"].startswith("/metrics/exports/")
+    page_url = r["Location"]
+    job = page_url.split("/")[-2]
+    progress_url = reverse("metrics:export_progress", args=[job])
+    download_url = reverse("metrics:export_download", args=[job])
+    for _reload in range(2):  # the page, reloaded, still shows the bar (and polls it)
+        html = c.get(page_url).content.decode()
+        assert 'data-testid="export-progress"' in html and f'hx-get="{progress_url}"' in html
+        assert "等待后台任务开始导出" in html
+    assert c.get(download_url).status_code == 404  # not built yet
+    # Another user, whatever their role, cannot follow or download it.
+    for other in ("supervisor", "admin", "handler-chengguan"):
+        for url in (page_url, progress_url, download_url):
+            assert client(other).get(url).status_code == 404, (other, url)
+    seen: list[tuple[int, int]] = []
+    original = jobs.Reporter.__call__
+
+    def spy(self: jobs.Reporter, done: int, total: int) -> None:
+        original(self, done, total)
+        found = jobs.progress(self.job)
+        assert found is not None
+        seen.append((found.done, found.total))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
+        mp.setattr(jobs.Reporter, "__call__", spy)
+        worker()
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    done = c.get(progress_url, HTTP_HX_REQUEST="true")
+    assert (done.status_code, done["HX-Refresh"]) == (204, "true")
+    html = c.get(page_url).content.decode()
+    assert 'data-testid="export-ready"' in html and "4 条诉求已导出" in html
+    assert f'href="{download_url}"' in html
+    file = c.get(download_url)
+    assert file.status_code == 200 and "attachment" in file["Content-Disposition"]
+    # The same workbook as the synchronous export of the same filter.
+    assert sheet_rows(file.content) == sheet_rows(small.content)
+    for other in ("supervisor", "handler-chengguan"):
+        assert client(other).get(download_url).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_background_export_masks_and_scopes_as_the_synchronous_one(
+    book: Book, settings: Any
+) -> None:
+    at_once = get("handler-chengguan", "metrics:ledger_export", JUNE)
+    settings.KUAIBAN_EXPORT_BACKGROUND_ROWS = 1
+    c = client("handler-chengguan")
+    with clock.frozen(NOW):
+        r = c.get(reverse("metrics:ledger_export"), JUNE)
+    assert r.status_code == 302
+    worker()
+    job = r["Location"].split("/")[-2]
+    file = c.get(reverse("metrics:export_download", args=[job]))
+    rows = sheet_rows(file.content)
+    assert {x[0] for x in rows[1:]} == {book.numbers["A3"], book.numbers["A4"]}
+    assert rows == sheet_rows(at_once.content)
+    # A bad filter is refused before anything is queued, naming the field.
+    bad = c.get(reverse("metrics:ledger_export"), {"channel": "telegram"})
+    assert bad.status_code == 400 and "channel" in bad.content.decode()
+    # An id that is not a job's is no crash.
+    assert c.get(reverse("metrics:export", args=["not-a-uuid"])).status_code == 404

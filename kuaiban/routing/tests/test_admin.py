@@ -10,7 +10,10 @@ from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 
+from kuaiban.core import clock, jobs
 from kuaiban.org.demo import Directory
+from kuaiban.org.models import User
+from kuaiban.routing import services
 from kuaiban.routing.models import ModelVersion, RoutingSettings, TrainingJob
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("routing_env")]
@@ -75,6 +78,46 @@ def test_training_is_queued_from_the_admin(active_models: Any) -> None:
         url, {"action": "train_again", "_selected_action": [active_models["category"].pk]}
     )
     assert TrainingJob.objects.filter(target="category", status="queued").count() == 1
+
+
+def test_a_training_job_s_page_shows_its_progress_then_its_result(
+    active_models: Any,
+) -> None:
+    job = services.job_enqueue(target="unit", cv_folds=3)
+    url = reverse("admin:routing_trainingjob_change", args=[job.pk])
+    page = admin_client().get(url).content.decode()
+    assert 'data-testid="training-progress"' in page and "Waiting for a worker" in page
+    claimed = services.job_claim(worker="worker-1")
+    assert claimed is not None
+    # The worker is two steps into five (the first two folds): every load of the page shows it.
+    jobs.Reporter(services.progress_key(claimed))(2, 5)
+    for _reload in range(2):
+        page = admin_client().get(url).content.decode()
+        assert 'max="100" value="40"' in page and "40% (2 of 5 steps)" in page
+    listing = admin_client().get(reverse("admin:routing_trainingjob_changelist")).content.decode()
+    assert 'value="40"' in listing
+    # Done: no bar any more; the output says how it went.
+    TrainingJob.objects.filter(pk=job.pk).update(
+        status="done", output="unit-20261204: 120 samples, 3 classes, not cross-validated."
+    )
+    page = admin_client().get(url).content.decode()
+    assert 'data-testid="training-progress"' not in page and "120 samples, 3 classes" in page
+    # Queued again after a failure, the job's old progress is not shown as its new one.
+    TrainingJob.objects.filter(pk=job.pk).update(status="running", started_at=clock.now())
+    page = admin_client().get(url).content.decode()
+    assert 'value="40"' not in page and "Reading the ledger" in page
+
+
+def test_only_administrators_see_training_jobs(active_models: Any) -> None:
+    job = services.job_enqueue(target="unit", cv_folds=3)
+    url = reverse("admin:routing_trainingjob_change", args=[job.pk])
+    leader = Client()
+    leader.force_login(User.objects.get(username="leader"))
+    r = leader.get(url)
+    assert r.status_code == 302 and "/login/" in r["Location"]
+    # A job that does not exist is no crash.
+    missing = reverse("admin:routing_trainingjob_change", args=[job.pk + 1000])
+    assert admin_client().get(missing).status_code == 302
 
 
 def test_settings_are_one_row(county: Directory) -> None:

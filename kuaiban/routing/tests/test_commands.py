@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
+from kuaiban.core import jobs
 from kuaiban.routing import runtime, services
 from kuaiban.routing.classifier import TextClassifier, appeal_text
 from kuaiban.routing.models import ModelVersion, TrainingJob
@@ -257,6 +258,33 @@ def test_worker_runs_a_queued_job_once(closed_ledger: Any) -> None:
     assert job.result.target == "unit" and job.result.cv_folds == 2
     assert "3 classes" in job.output
     assert "0 training job(s) run." in run("routing_worker")
+
+
+def test_a_running_job_reports_each_fold_the_fit_and_the_saved_version(
+    closed_ledger: Any,
+) -> None:
+    rows = [(t.format(n=n), "城乡建设", "zjj") for n in range(1, 5) for t in HEATING]
+    rows += [(t.format(n=n), "教育文体", "jyj") for n in range(1, 5) for t in SCHOOL]
+    closed_ledger(rows)
+    job = services.job_enqueue(target="unit", cv_folds=3)
+    seen: list[tuple[int, int]] = []
+    original = jobs.Reporter.__call__
+
+    def spy(self: jobs.Reporter, done: int, total: int) -> None:
+        original(self, done, total)
+        found = jobs.progress(self.job)
+        assert found is not None
+        seen.append((found.done, found.total))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
+        mp.setattr(jobs.Reporter, "__call__", spy)
+        assert "1 training job(s) run." in run("routing_worker")
+    # Three folds, the fit on everything, the saved version: five steps.
+    assert seen == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    job.refresh_from_db()
+    assert job.status == "done" and job.result is not None
+    assert jobs.progress(services.progress_key(job)) == jobs.Progress(5, 5)
 
 
 def test_a_failing_job_is_marked_failed_with_its_reason() -> None:
