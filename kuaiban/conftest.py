@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from django.test import Client
 
 from kuaiban.appeals import services
 from kuaiban.appeals.models import Appeal
+from kuaiban.core import jobs
 from kuaiban.org.demo import Directory, build_directory
 from kuaiban.org.models import User
 from kuaiban.org.services import token_create
@@ -193,3 +195,22 @@ def artifacts() -> Path:
 
 def has_chromium() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+@contextmanager
+def progress_seen() -> Iterator[list[tuple[int, int]]]:
+    """Every progress report a background job makes inside the block, as its page reads it
+    back (``(done, total)``), none dropped by the twice-a-second limit."""
+    seen: list[tuple[int, int]] = []
+    original = jobs.Reporter.__call__
+
+    def spy(self: jobs.Reporter, done: int, total: int) -> None:
+        original(self, done, total)
+        found = jobs.progress(self.job)
+        assert found is not None
+        seen.append((found.done, found.total))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
+        mp.setattr(jobs.Reporter, "__call__", spy)
+        yield seen

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
+from django.http import HttpResponse
 from django_tasks import TaskResult, TaskResultStatus
 from django_tasks.base import Task
 from django_tasks.exceptions import TaskException
@@ -86,3 +87,11 @@ def owned(task: Task[Any, Any], result_id: str, *, owner: int) -> TaskResult[Any
 def running(result: TaskResult[Any]) -> bool:
     """Queued or running: the page shows its progress bar rather than its outcome."""
     return result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+
+
+def ended() -> HttpResponse:
+    """The answer to a progress poll once its job has ended: no content, and htmx reloads the
+    whole page, which then shows the outcome."""
+    response = HttpResponse(status=204)
+    response["HX-Refresh"] = "true"
+    return response

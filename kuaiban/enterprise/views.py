@@ -357,9 +357,7 @@ def import_progress(request: HttpRequest, job: str) -> HttpResponse:
     if found is None:
         raise Http404
     if not jobs.running(found):
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
+        return jobs.ended()
     return render(request, "enterprise/_import_progress.html", _job_context(found))
 
 

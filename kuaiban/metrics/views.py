@@ -528,9 +528,7 @@ def export_progress(request: HttpRequest, job: str) -> HttpResponse:
     """The bar, polled by htmx; once the export has ended, the page reloads to offer the file."""
     found = _export(request, job)
     if not jobs.running(found):
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
+        return jobs.ended()
     return render(request, "metrics/_export_progress.html", _export_context(found))
 
 
@@ -635,9 +633,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if batch is None:
         raise Http404
     if batch.state != ImportBatch.State.QUEUED:
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
+        return jobs.ended()
     return render(
         request,
         "metrics/_import_progress.html",

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from openpyxl import Workbook, load_workbook
 
+from kuaiban.conftest import progress_seen
 from kuaiban.core import jobs
 from kuaiban.enterprise import services, tasks
 from kuaiban.enterprise.models import Contact, Enterprise
@@ -201,18 +202,7 @@ def test_the_progress_counts_the_rows_written(web: Any) -> None:
     client = web("operator")
     client.post("/enterprise/import/", {"file": workbook(GOOD)})
     job = job_of(client.post("/enterprise/import/", {"confirm": "1"}))
-    seen: list[tuple[int, int]] = []
-    original = jobs.Reporter.__call__
-
-    def spy(self: jobs.Reporter, done: int, total: int) -> None:
-        original(self, done, total)
-        found = jobs.progress(self.job)
-        assert found is not None
-        seen.append((found.done, found.total))
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
-        mp.setattr(jobs.Reporter, "__call__", spy)
+    with progress_seen() as seen:
         worker()
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert jobs.progress(tasks.progress_key(job)) == jobs.Progress(4, 4)

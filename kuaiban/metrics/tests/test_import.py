@@ -18,8 +18,8 @@ from openpyxl import Workbook, load_workbook
 
 from kuaiban.appeals.audit import verify
 from kuaiban.appeals.models import Appeal, AppealEvent, Status
-from kuaiban.conftest import user
-from kuaiban.core import clock, jobs
+from kuaiban.conftest import progress_seen, user
+from kuaiban.core import clock
 from kuaiban.metrics import importer, services
 from kuaiban.metrics.excel import XLSX
 from kuaiban.metrics.models import ImportBatch, ImportedAppeal
@@ -287,18 +287,7 @@ def test_the_progress_bar_counts_the_replayed_steps(county: Directory) -> None:
         c.post(reverse("metrics:import"), {"file": upload})
         batch = ImportBatch.objects.get()
         c.post(reverse("metrics:import"), {"batch": batch.pk})
-    seen: list[tuple[int, int]] = []
-    original = jobs.Reporter.__call__
-
-    def spy(self: jobs.Reporter, done: int, total: int) -> None:
-        original(self, done, total)
-        found = jobs.progress(self.job)
-        if found is not None:
-            seen.append((found.done, found.total))
-
-    with clock.frozen(NOW), pytest.MonkeyPatch.context() as mp:
-        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
-        mp.setattr(jobs.Reporter, "__call__", spy)
+    with clock.frozen(NOW), progress_seen() as seen:
         call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     total = seen[-1][1]
     # A closed row replays register, dispatch, claim, reply, visit, close; a replied one four.

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from kuaiban.conftest import user
-from kuaiban.core import clock, jobs
+from kuaiban.conftest import progress_seen, user
+from kuaiban.core import clock
 from kuaiban.metrics import services
 from kuaiban.metrics.tests.ledger import NOW, Book, build
 from kuaiban.org.demo import Directory
@@ -223,18 +223,7 @@ def test_a_large_export_is_built_in_the_background_for_its_requester_only(
     for other in ("supervisor", "admin", "handler-chengguan"):
         for url in (page_url, progress_url, download_url):
             assert client(other).get(url).status_code == 404, (other, url)
-    seen: list[tuple[int, int]] = []
-    original = jobs.Reporter.__call__
-
-    def spy(self: jobs.Reporter, done: int, total: int) -> None:
-        original(self, done, total)
-        found = jobs.progress(self.job)
-        assert found is not None
-        seen.append((found.done, found.total))
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
-        mp.setattr(jobs.Reporter, "__call__", spy)
+    with progress_seen() as seen:
         worker()
     assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     done = c.get(progress_url, HTTP_HX_REQUEST="true")

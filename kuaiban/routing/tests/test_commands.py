@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
+from kuaiban.conftest import progress_seen
 from kuaiban.core import jobs
 from kuaiban.routing import runtime, services
 from kuaiban.routing.classifier import TextClassifier, appeal_text
@@ -267,18 +268,7 @@ def test_a_running_job_reports_each_fold_the_fit_and_the_saved_version(
     rows += [(t.format(n=n), "教育文体", "jyj") for n in range(1, 5) for t in SCHOOL]
     closed_ledger(rows)
     job = services.job_enqueue(target="unit", cv_folds=3)
-    seen: list[tuple[int, int]] = []
-    original = jobs.Reporter.__call__
-
-    def spy(self: jobs.Reporter, done: int, total: int) -> None:
-        original(self, done, total)
-        found = jobs.progress(self.job)
-        assert found is not None
-        seen.append((found.done, found.total))
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(jobs, "EVERY_SECONDS", 0.0)
-        mp.setattr(jobs.Reporter, "__call__", spy)
+    with progress_seen() as seen:
         assert "1 training job(s) run." in run("routing_worker")
     # Three folds, the fit on everything, the saved version: five steps.
     assert seen == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
