@@ -4,10 +4,12 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.core.views import favicon, healthz
+from kuaiban.org.forms import AdminLoginForm, LoginForm
 
 admin.site.site_header = _("Kuaiban administration")
 admin.site.site_title = _("Kuaiban")
 admin.site.index_title = _("Settings and directory")
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", include("kuaiban.portal.urls")),
@@ -33,7 +35,9 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="core/login.html", redirect_authenticated_user=True
+            template_name="core/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),

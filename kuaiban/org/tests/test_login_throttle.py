@@ -72,3 +72,20 @@ def test_lockout_page_speaks_english_too(county: Any, settings: Any) -> None:
         attempt(client, "/login/", "leader", "wrong-password")
     page = attempt(client, "/login/", "leader", settings.KUAIBAN_DEMO_PASSWORD).content.decode()
     assert "Too many failed logins" in page and "15 minutes" in page
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_an_over_long_username_is_refused_beside_its_field_and_records_nothing(
+    county: Any, path: str
+) -> None:
+    from axes.models import AccessAttempt
+
+    client = Client(headers={"accept-language": "zh-hans"})
+    response = attempt(client, path, "张" * 300, "password")
+    page = response.content.decode()
+    assert response.status_code == 200 and not logged_in(client)
+    assert "150" in page and "300" in page  # Django's own length message, naming both counts
+    assert not AccessAttempt.objects.exists()  # nobody was asked to authenticate that name
+    # A name at the limit is an ordinary wrong login, counted as one.
+    assert attempt(client, path, "张" * 150, "password").status_code == 200
+    assert AccessAttempt.objects.count() == 1
