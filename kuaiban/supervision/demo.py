@@ -117,7 +117,12 @@ def load(directory: Directory, *, seed: int, with_appeals: bool) -> str:
 def _dispute(directory: Directory, rng: random.Random, operator: User) -> int:
     """Return one dispatched appeal twice, so the arbitration queue has an example."""
     candidates = list(
-        Appeal.objects.filter(status=Status.DISPATCHED, return_count=0, lead_unit__isnull=False)
+        Appeal.objects.filter(
+            status=Status.DISPATCHED,
+            return_count=0,
+            lead_unit__isnull=False,
+            overseer_unit__isnull=True,  # one a township delegated down is the township's to return
+        )
         .exclude(kind="report")
         .select_related("lead_unit")
         .order_by("number")[:30]
