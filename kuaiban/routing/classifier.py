@@ -37,7 +37,7 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
@@ -66,6 +66,7 @@ HEAD_CHARS = 40
 HEAD_CHAR_WEIGHT = 0.7
 CONFIDENCE_FOLDS = 3
 NONSENSE_SHARE = 0.2
+FRAGMENT_CHARS = (4, 20)  # the length of a held-out piece (see ``_fragments``)
 
 Tokens = list[str]
 
@@ -184,7 +185,7 @@ class TextClassifier:
 
     pipeline: Pipeline
     metadata: dict[str, Any] = field(default_factory=dict)
-    # P(the top class is right | the SVM's top score and margin), fitted on out-of-fold scores
+    # P(the top class is right | the SVM's top score, margin and lift), fitted on out-of-fold scores
     # (see ``fit_confidence``); None for a model saved without one.
     confidence: LogisticRegression | None = None
 
@@ -206,8 +207,11 @@ class TextClassifier:
         proba = np.asarray(calibrated.predict_proba(features), dtype=np.float64)
         if self.confidence is None:
             return proba
-        scores = calibrated.calibrated_classifiers_[0].estimator.decision_function(features)
-        right = self.confidence.predict_proba(_score_features(scores))[:, 1]
+        svm = calibrated.calibrated_classifiers_[0].estimator
+        inputs = _score_features(svm.decision_function(features), svm.intercept_)
+        # A model saved before the lift was an input reads the first two columns.
+        right = self.confidence.predict_proba(inputs[:, : self.confidence.n_features_in_])[:, 1]
+        right[np.asarray(features.getnnz(axis=1)) == 0] = 0.0  # no word the model knows
         top = proba.max(axis=1)
         factor = np.minimum(1.0, right / np.maximum(top, 1e-12))
         return proba * factor[:, None]
@@ -272,14 +276,19 @@ class TextClassifier:
         return cls(pipeline, payload.get("metadata") or {}, confidence)
 
 
-def _score_features(scores: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-    """The confidence model's input: the SVM's best score and its margin over the second."""
+def _score_features(
+    scores: npt.NDArray[Any], intercept: npt.NDArray[Any]
+) -> npt.NDArray[np.float64]:
+    """The confidence model's input: the SVM's best score, its margin over the second, and the
+    lift: how far the text's words moved the scores from the intercepts, where a text the
+    model has no words for (请尽快处理, 你好) stays whatever the majority class is."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:  # two classes: one signed score
         best = np.abs(scores)
-        return np.column_stack([best, 2 * best])
+        return np.column_stack([best, 2 * best, np.abs(scores - float(np.ravel(intercept)[0]))])
     ordered = -np.sort(-scores, axis=1)
-    return np.column_stack([ordered[:, 0], ordered[:, 0] - ordered[:, 1]])
+    lift = (scores - np.ravel(intercept)[None, :]).max(axis=1)
+    return np.column_stack([ordered[:, 0], ordered[:, 0] - ordered[:, 1], lift])
 
 
 def _nonsense(texts: Sequence[str], n: int, seed: int) -> list[str]:
@@ -295,43 +304,71 @@ def _nonsense(texts: Sequence[str], n: int, seed: int) -> list[str]:
     return out
 
 
+def _fragments(texts: Sequence[str], seed: int) -> list[str]:
+    """One short piece of each text: a window of ``FRAGMENT_CHARS`` characters at a random
+    place. An operator types "路口井盖丢失", not a templated paragraph: the held-out pieces
+    show the confidence model what the scores of short, real input look like, and how often
+    the top class is right there (often, when the piece carries the problem's words; seldom,
+    when it is 请尽快处理)."""
+    rng = np.random.default_rng(seed)
+    low, high = FRAGMENT_CHARS
+    out = []
+    for text in texts:
+        size = int(rng.integers(low, high + 1))
+        start = int(rng.integers(0, max(1, len(text) - size + 1)))
+        out.append(text[start : start + size])
+    return out
+
+
 def fit_confidence(
     model: TextClassifier, texts: Sequence[str], labels: Sequence[str], *, seed: int = 0
 ) -> LogisticRegression | None:
     """Calibrate the top suggestion on held-out data: a logistic regression from the SVM's
-    (best score, margin) to "the top class is right", fitted on
+    (best score, margin, lift: ``_score_features``) to "the top class is right", fitted on what
+    ``CONFIDENCE_FOLDS`` folds of the same SVM (over the fitted features) say of the texts each
+    fold held out:
 
-    * ``CONFIDENCE_FOLDS``-fold out-of-fold decision scores of the same SVM over the fitted
-      features (``cross_val_predict``): right or wrong as the held-out fold says;
-    * ``NONSENSE_SHARE`` as many nonsense texts (``_nonsense``), always wrong: without them a
-      model whose held-out answers are all right (a ledger of templated texts) would call
-      anything certain.
+    * the held-out texts themselves, right or wrong as their labels say;
+    * a short piece of each (``_fragments``), right or wrong by the same label: without them a
+      ledger of templated texts, whose held-out answers are all right at high scores, would
+      call a short real text such as 小区暖气不热 unsure;
+    * ``NONSENSE_SHARE`` as many nonsense texts (``_nonsense``), always wrong: without them
+      such a model would call anything certain.
 
     None when a class is too small for the folds."""
     y = np.asarray(labels)
     if min(Counter(labels).values()) < CONFIDENCE_FOLDS:
         return None
-    features = model.pipeline[:-1].transform(list(texts))
+    transform = model.pipeline[:-1].transform
+    features = transform(list(texts))
+    pieces = transform(_fragments(texts, seed))
+    junk = transform(_nonsense(texts, max(1, int(len(texts) * NONSENSE_SHARE)), seed))
     svm = model.pipeline[-1].calibrated_classifiers_[0].estimator
-    scores = cross_val_predict(
-        clone(svm),
-        features,
-        y,
-        cv=StratifiedKFold(CONFIDENCE_FOLDS, shuffle=True, random_state=seed),
-        method="decision_function",
-    )
     classes = np.asarray(model.pipeline.classes_)
-    if scores.ndim == 1:
-        predicted = classes[(scores > 0).astype(int)]
-    else:
-        predicted = classes[scores.argmax(axis=1)]
-    junk = _nonsense(texts, max(1, int(len(texts) * NONSENSE_SHARE)), seed)
-    junk_scores = svm.decision_function(model.pipeline[:-1].transform(junk))
-    inputs = np.vstack([_score_features(scores), _score_features(junk_scores)])
-    right = np.concatenate([predicted == y, np.zeros(len(junk), dtype=bool)])
-    if right.all() or not right.any():
+    inputs: list[npt.NDArray[np.float64]] = []
+    right: list[npt.NDArray[np.bool_]] = []
+    folds = StratifiedKFold(CONFIDENCE_FOLDS, shuffle=True, random_state=seed)
+    junk_folds = np.arange(junk.shape[0]) % CONFIDENCE_FOLDS
+    for fold, (train_rows, held_rows) in enumerate(folds.split(features, y)):
+        fitted = clone(svm).fit(features[train_rows], y[train_rows])
+        for held, truth in (
+            (features[held_rows], y[held_rows]),
+            (pieces[held_rows], y[held_rows]),
+            (junk[junk_folds == fold], None),
+        ):
+            if held.shape[0] == 0:  # fewer nonsense texts than folds
+                continue
+            scores = fitted.decision_function(held)
+            inputs.append(_score_features(scores, fitted.intercept_))
+            if truth is None:
+                right.append(np.zeros(held.shape[0], dtype=bool))
+                continue
+            best = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+            right.append(classes[best] == truth)
+    outcome = np.concatenate(right)
+    if outcome.all() or not outcome.any():
         return None
-    return LogisticRegression().fit(inputs, right)
+    return LogisticRegression().fit(np.vstack(inputs), outcome)
 
 
 def _versions() -> dict[str, str]:
@@ -380,8 +417,9 @@ def train(
         "features": "word + char 1-3 + head-15-word + head-40-char(1-3) tf-idf",
         "estimator": "LinearSVC(C=1, balanced), temperature scaling on 5-fold scores",
         "confidence": (
-            f"logistic regression of {CONFIDENCE_FOLDS}-fold out-of-fold (best score, margin), "
-            f"{NONSENSE_SHARE:.0%} shuffled-character nonsense texts as wrong"
+            f"logistic regression of {CONFIDENCE_FOLDS}-fold out-of-fold (best score, margin, "
+            f"lift) of the held-out texts, a {FRAGMENT_CHARS[0]}-{FRAGMENT_CHARS[1]}-character "
+            f"piece of each, and {NONSENSE_SHARE:.0%} shuffled-character nonsense texts as wrong"
             if model.confidence is not None
             else None
         ),
