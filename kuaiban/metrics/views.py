@@ -485,9 +485,10 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
         raise DjangoPermissionDenied
     try:
         flt = selectors.LedgerFilter.from_params(request.GET)
-    except DomainError as exc:  # each field named with why, one a line
-        text = "\n".join(f"{e.field}: {e.message}" for e in exc.errors) or str(exc.message)
-        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+    except DomainError as exc:  # each field named with why, in the app's layout
+        return render(
+            request, "400.html", {"errors": exc.errors, "message": exc.message}, status=400
+        )
     qs = selectors.ledger(user=user, f=flt)
     stamp = clock.now().astimezone(dt.timezone(dt.timedelta(hours=8)))
     filename = f"诉求台账_{stamp:%Y%m%d_%H%M}.xlsx"

@@ -168,7 +168,13 @@ def test_ledger_export_follows_the_filter_and_the_role(book: Book) -> None:
 
 
 def test_ledger_export_refuses_a_bad_filter(book: Book) -> None:
-    assert get("leader", "metrics:ledger_export", {"channel": "telegram"}).status_code == 400
+    bad = get("leader", "metrics:ledger_export", {"channel": "telegram", "from": "2026-13-45"})
+    assert bad.status_code == 400
+    page = bad.content.decode()
+    # In the app's layout, each field named with why, in Chinese.
+    assert "<header" in page and 'data-testid="error-page"' in page
+    assert 'data-field="channel"' in page and 'data-field="from"' in page
+    assert "2026-11-23" in page and "telegram" in page
 
 
 def test_the_ledger_page_links_to_its_export(book: Book) -> None:
