@@ -309,6 +309,7 @@ class Appeal(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="registered_appeals",
+        verbose_name=_("created by"),
     )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_appeals"

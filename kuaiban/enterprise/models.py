@@ -215,7 +215,10 @@ class Meeting(models.Model):
         _("status"), max_length=16, choices=MeetingStatus.choices, default=MeetingStatus.DRAFT
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
@@ -318,7 +321,10 @@ class Policy(models.Model):
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     published_at = models.DateTimeField()
 
@@ -397,7 +403,10 @@ class IndustryChain(models.Model):
         "projects.Project", blank=True, related_name="chains", verbose_name=_("projects")
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -426,7 +435,10 @@ class EnterpriseGroup(models.Model):
     webhook_url = models.URLField(_("group webhook URL"), max_length=500, blank=True)
     webhook_secret = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField()
 

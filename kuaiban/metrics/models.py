@@ -278,7 +278,11 @@ class ImportBatch(models.Model):
     content = models.BinaryField(editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.CHECKED)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     rows = models.PositiveIntegerField(default=0)

@@ -31,7 +31,10 @@ class Project(models.Model):
     )
     status_note = models.CharField(_("latest note"), max_length=500, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField()
     progress_at = models.DateTimeField(_("progress updated at"), null=True, blank=True)

@@ -142,3 +142,11 @@ def test_settings_are_one_row(county: Directory) -> None:
     )
     assert r.status_code == 200 and RoutingSettings.objects.get().suggest_threshold == 0.6
     assert Client().get(reverse("admin:routing_routingsettings_changelist")).status_code == 302
+
+
+def test_a_training_job_s_page_speaks_chinese(active_models: Any) -> None:
+    job = services.job_enqueue(target="unit", cv_folds=3)
+    c = Client(headers={"accept-language": "zh-hans"})
+    c.login(request=HttpRequest(), username="admin", password="kuaiban-demo")
+    page = c.get(reverse("admin:routing_trainingjob_change", args=[job.pk])).content.decode()
+    assert "创建人" in page and "Created by" not in page
