@@ -8,6 +8,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 
+from kuaiban.core.forms import CleanForm
+
 
 class _UsernameLengthChecked:
     """Django's AuthenticationForm sets the username field's ``max_length`` after the field is
@@ -18,15 +20,15 @@ class _UsernameLengthChecked:
     fields: dict[str, Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         field = self.fields["username"]
         if field.max_length:
             field.validators.append(MaxLengthValidator(field.max_length))
 
 
-class LoginForm(_UsernameLengthChecked, AuthenticationForm):
+class LoginForm(_UsernameLengthChecked, AuthenticationForm, CleanForm):
     pass
 
 
-class AdminLoginForm(_UsernameLengthChecked, AdminAuthenticationForm):
+class AdminLoginForm(_UsernameLengthChecked, AdminAuthenticationForm, CleanForm):
     pass
